@@ -1,0 +1,138 @@
+/**
+ * `npm run bench -- queue [--only sqlite,postgres,redis] [--jobs N]`
+ * Measures every available system of bench/queue/*.ts in one run: bulk enqueue jobs/s, process jobs/s
+ * at concurrency 1 and 50 (no-op jobs), and pickup latency (add on an idle queue → handler starts).
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { markdownTable, percentile, writeResults } from './lib.js';
+import type { QueueBenchSystem } from './queue/types.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const only = opt('only')?.split(',');
+const jobsAt: Record<number, number> = opt('jobs')
+  ? { 1: Number(opt('jobs')), 50: Number(opt('jobs')) }
+  : { 1: 5_000, 50: 20_000 };
+const PICKUP_SAMPLES = 200;
+const CONCURRENCY = [1, 50];
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), 'queue');
+const systems: QueueBenchSystem[] = [];
+for (const f of readdirSync(dir).sort()) {
+  if (!f.endsWith('.ts') || f === 'types.ts') continue;
+  const mod = (await import(pathToFileURL(join(dir, f)).href)) as { systems?: QueueBenchSystem[] };
+  for (const s of mod.systems ?? []) if (!only || only.includes(s.store)) systems.push(s);
+}
+
+interface Row {
+  system: string;
+  store: string;
+  concurrency: number;
+  enqueue_per_s: number;
+  process_per_s: number;
+  pickup_p50_ms: number;
+  pickup_p99_ms: number;
+  instrumented?: boolean;
+  settings: string;
+}
+const rows: Row[] = [];
+const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+
+for (const sys of systems) {
+  if (sys.available && !(await sys.available())) {
+    console.warn(`skipping ${sys.system} on ${sys.store}: its server is not available`);
+    continue;
+  }
+  const variants = sys.system === 'bulwark' && sys.store === 'sqlite' ? [true, false] : [false];
+  for (const instrumented of variants) {
+    for (const c of CONCURRENCY) {
+      const n = jobsAt[c]!;
+      const label = `${sys.system}/${sys.store} c=${c}${variants.length > 1 ? ` instrumented=${instrumented}` : ''}`;
+      process.stdout.write(`${label}: `);
+      const target = await sys.setup({ instrumented });
+      try {
+        global.gc?.();
+        let t0 = process.hrtime.bigint();
+        await target.enqueue(n);
+        const enqueueMs = ms(t0);
+        t0 = process.hrtime.bigint();
+        await target.process(n, c);
+        const processMs = ms(t0);
+        const pickups = (await target.pickup(PICKUP_SAMPLES, c)).sort((a, b) => a - b);
+        const row: Row = {
+          system: sys.system,
+          store: sys.store,
+          concurrency: c,
+          enqueue_per_s: Math.round((n / enqueueMs) * 1000),
+          process_per_s: Math.round((n / processMs) * 1000),
+          pickup_p50_ms: Number(percentile(pickups, 50).toFixed(3)),
+          pickup_p99_ms: Number(percentile(pickups, 99).toFixed(3)),
+          settings: sys.settings,
+        };
+        if (variants.length > 1) row.instrumented = instrumented;
+        rows.push(row);
+        console.log(
+          `enqueue ${row.enqueue_per_s}/s, process ${row.process_per_s}/s, pickup p50 ${row.pickup_p50_ms} ms`,
+        );
+      } finally {
+        await target.teardown();
+      }
+    }
+  }
+}
+
+const table = markdownTable(
+  rows.map((r) => ({ ...r, instrumented: r.instrumented ?? '' })),
+  [
+    'system',
+    'store',
+    'concurrency',
+    'instrumented',
+    'enqueue_per_s',
+    'process_per_s',
+    'pickup_p50_ms',
+    'pickup_p99_ms',
+    'settings',
+  ],
+);
+const ratios: string[] = [];
+const find = (system: string, store: string, c: number): Row | undefined =>
+  rows.find(
+    (r) => r.system === system && r.store === store && r.concurrency === c && r.instrumented !== false,
+  );
+for (const [store, peers] of [
+  ['sqlite', ['plainjob']],
+  ['postgres', ['pg-boss', 'graphile-worker']],
+  ['redis', ['bullmq']],
+] as const) {
+  for (const c of CONCURRENCY) {
+    const b = find('bulwark', store, c);
+    for (const p of peers) {
+      const r = find(p, store, c);
+      if (b && r)
+        ratios.push(
+          `- ${store} c=${c}: bulwark/${p} process ${(b.process_per_s / r.process_per_s).toFixed(2)}×, enqueue ${(b.enqueue_per_s / r.enqueue_per_s).toFixed(2)}×`,
+        );
+    }
+  }
+}
+const on = rows.find(
+  (r) => r.store === 'sqlite' && r.system === 'bulwark' && r.instrumented === true && r.concurrency === 50,
+);
+const off = rows.find(
+  (r) => r.store === 'sqlite' && r.system === 'bulwark' && r.instrumented === false && r.concurrency === 50,
+);
+if (on && off)
+  ratios.push(
+    `- instrumentation overhead (sqlite c=50): ${((1 - on.process_per_s / off.process_per_s) * 100).toFixed(1)}% of process throughput`,
+  );
+writeResults(
+  'queue',
+  { jobs: jobsAt, pickup_samples: PICKUP_SAMPLES, rows },
+  `${table}\n\n${ratios.join('\n')}`,
+);

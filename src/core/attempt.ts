@@ -1,0 +1,113 @@
+import type { Job } from './job.js';
+import type { Logger } from './logger.js';
+
+/** Why an attempt's signal fired. */
+export type AbortCause = 'timeout' | 'lease_lost' | 'shutdown';
+
+/**
+ * One running attempt of a job. The AbortController is made only when someone reads `signal` or
+ * the attempt must be aborted: most jobs never need one.
+ */
+export class Attempt {
+  private controller: AbortController | undefined;
+  cause: AbortCause | undefined;
+  /** Set once the outcome is decided; the heartbeat leaves it alone from then on. */
+  settling = false;
+  timer: NodeJS.Timeout | undefined;
+  private rejectRace: ((reason: unknown) => void) | undefined;
+  readonly race: Promise<never>;
+  readonly startedAt: number;
+
+  constructor(
+    readonly job: Job,
+    startedAt: number,
+  ) {
+    this.startedAt = startedAt;
+    this.race = new Promise<never>((_, reject) => {
+      this.rejectRace = reject;
+    });
+    // The race promise is only awaited through Promise.race; keep an unobserved rejection quiet.
+    this.race.catch(() => {});
+  }
+
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+
+  get aborted(): boolean {
+    return this.cause !== undefined;
+  }
+
+  /** Fires the signal and ends the race, so a handler that ignores its signal is not waited for. */
+  abort(cause: AbortCause, reason: Error): void {
+    if (this.cause !== undefined) return;
+    this.cause = cause;
+    (this.controller ??= new AbortController()).abort(reason);
+    this.rejectRace?.(reason);
+  }
+}
+
+/** What a handler receives. */
+export interface JobContext<T = unknown> {
+  readonly job: Job<T>;
+  readonly payload: T;
+  /** The 1-based number of this attempt. */
+  readonly attempt: number;
+  readonly correlationId: string;
+  /** Aborts on timeout, lost lease (e.g. the job was cancelled) and shutdown after the grace period. */
+  readonly signal: AbortSignal;
+  /** The checkpoint the last attempt saved, or null. */
+  readonly lastCheckpoint: unknown;
+  /** Saves progress under the lease, so that a retry resumes from here. Throws LeaseLostError if the lease is gone. */
+  checkpoint(data: unknown): Promise<void>;
+  /** Reports progress (any JSON value, e.g. a percentage). */
+  progress(value: unknown): Promise<void>;
+  /** A logger bound to the job id, queue, attempt and correlation id. */
+  readonly log: Logger;
+}
+
+/** @internal The context object; getters keep the signal and the child logger lazy. */
+export class Context<T> implements JobContext<T> {
+  private childLog: Logger | undefined;
+  constructor(
+    private readonly current: Attempt,
+    private readonly baseLog: Logger,
+    private readonly save: (
+      attempt: Attempt,
+      patch: { checkpoint?: unknown; progress?: unknown },
+    ) => Promise<void>,
+  ) {}
+  get job(): Job<T> {
+    return this.current.job as Job<T>;
+  }
+  get payload(): T {
+    return this.current.job.payload as T;
+  }
+  get attempt(): number {
+    return this.current.job.attempts;
+  }
+  get correlationId(): string {
+    return this.current.job.correlationId;
+  }
+  get signal(): AbortSignal {
+    return this.current.signal;
+  }
+  get lastCheckpoint(): unknown {
+    return this.current.job.checkpoint;
+  }
+  get log(): Logger {
+    const j = this.current.job;
+    return (this.childLog ??= this.baseLog.child({
+      jobId: j.id,
+      queue: j.queue,
+      attempt: j.attempts,
+      correlationId: j.correlationId,
+    }));
+  }
+  checkpoint(data: unknown): Promise<void> {
+    return this.save(this.current, { checkpoint: data });
+  }
+  progress(value: unknown): Promise<void> {
+    return this.save(this.current, { progress: value });
+  }
+}

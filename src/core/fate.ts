@@ -1,0 +1,165 @@
+/**
+ * The error's class decides the job's fate: classify the failure, look the category up in the
+ * queue's action table, and turn that into what the store should do.
+ */
+import { z } from 'zod';
+import { ERROR_CATEGORIES, coerceError, type ErrorCategory } from './errors.js';
+import type { Job } from './job.js';
+import { classify, type Classification, type ClassifyRule } from '../resilience/classify.js';
+import { backoffDelay } from '../resilience/backoff.js';
+import type { FailItem, JobErrorRecord } from '../store/types.js';
+
+/**
+ * What to do with a failed attempt.
+ * - retry: back off (exponential + jitter from the job's backoff) and try again, until max attempts.
+ * - retry_long: like retry with a longer backoff (for resource exhaustion).
+ * - snooze: wait for Retry-After / the breaker, giving the attempt back.
+ * - pause: pause the queue and put the job back, giving the attempt back.
+ * - dead: dead-letter now.
+ * - stop: put the job back (checkpoint kept, attempt given back) and stop the worker.
+ */
+export type FailureAction = 'retry' | 'retry_long' | 'snooze' | 'pause' | 'dead' | 'stop';
+export const FAILURE_ACTIONS = ['retry', 'retry_long', 'snooze', 'pause', 'dead', 'stop'] as const;
+
+export const DEFAULT_ACTIONS: Readonly<Record<ErrorCategory, FailureAction>> = Object.freeze({
+  transient: 'retry',
+  rate_limit: 'snooze',
+  auth: 'pause',
+  validation: 'dead',
+  permanent: 'dead',
+  resource: 'retry_long',
+  dependency: 'snooze',
+  fatal: 'stop',
+  unknown: 'retry',
+});
+
+export interface FateOptions {
+  /** Overrides of the action per category. */
+  actions?: Partial<Record<ErrorCategory, FailureAction>>;
+  /** Classification rules that run before the built-in ones. */
+  rules?: readonly ClassifyRule[];
+  /** Snooze after a rate limit without Retry-After; doubles with each snooze, capped at 5 min. @default 1000 */
+  rateLimitSnoozeMs?: number;
+  /** Snooze after a dependency error without a retry time. @default 5000 */
+  dependencySnoozeMs?: number;
+  /** `retry_long` multiplies the backoff by this. @default 5 */
+  longBackoffFactor?: number;
+  /**
+   * A job snoozed (rate limit, open breaker) this many times is dead-lettered: a safety valve against a
+   * job that can never get through, since snoozes use no attempts. @default 200
+   */
+  maxSnoozes?: number;
+}
+
+export const zFateOptions = z
+  .object({
+    actions: z.partialRecord(z.enum(ERROR_CATEGORIES), z.enum(FAILURE_ACTIONS)).optional(),
+    rules: z.array(z.custom<ClassifyRule>((f) => typeof f === 'function', 'expected a function')).optional(),
+    rateLimitSnoozeMs: z.number().int().positive().optional(),
+    dependencySnoozeMs: z.number().int().positive().optional(),
+    longBackoffFactor: z.number().min(1).max(1000).optional(),
+    maxSnoozes: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export interface Fate {
+  classification: Classification;
+  action: FailureAction;
+  /** What the store is told. */
+  item: FailItem;
+  /** Milliseconds until the job runs again (retry and snooze). */
+  delayMs: number;
+  /** Set when the queue must be paused. */
+  pauseReason?: string;
+  /** Set when the queue must be throttled until this time. */
+  throttleUntil?: number;
+  /** True when the worker must stop. */
+  stopWorker?: boolean;
+}
+
+const MAX_SNOOZE_MS = 300_000;
+const MAX_MESSAGE = 2000;
+
+export function decideFate(
+  job: Job,
+  thrown: unknown,
+  now: number,
+  options: FateOptions,
+  random: () => number = Math.random,
+): Fate {
+  const error = coerceError(thrown);
+  const classification = classify(thrown, options.rules);
+  const category = classification.category;
+  const action = options.actions?.[category] ?? DEFAULT_ACTIONS[category];
+  const record = (a: string): JobErrorRecord => ({
+    attempt: job.attempts,
+    category,
+    action: a,
+    name: error.name,
+    message: error.message.length > MAX_MESSAGE ? error.message.slice(0, MAX_MESSAGE) + '…' : error.message,
+    at: now,
+  });
+  const dead = (reason: string): Fate => ({
+    classification,
+    action: 'dead',
+    delayMs: 0,
+    item: { id: job.id, token: job.fence, action: 'dead', runAt: now, error: record('dead'), reason },
+  });
+  const snooze = (delayMs: number, a: FailureAction): Fate => ({
+    classification,
+    action: a,
+    delayMs,
+    item: { id: job.id, token: job.fence, action: 'snooze', runAt: now + delayMs, error: record(a) },
+  });
+
+  switch (action) {
+    case 'dead':
+      return dead(`${category}: ${error.message}`.slice(0, MAX_MESSAGE));
+    case 'retry':
+    case 'retry_long': {
+      if (job.attempts >= job.maxAttempts) {
+        return dead(
+          `failed ${job.attempts} of ${job.maxAttempts} attempts; last ${category}: ${error.message}`.slice(
+            0,
+            MAX_MESSAGE,
+          ),
+        );
+      }
+      let delayMs = backoffDelay(job.backoff, job.attempts, random);
+      if (action === 'retry_long') delayMs = Math.round(delayMs * (options.longBackoffFactor ?? 5));
+      return {
+        classification,
+        action,
+        delayMs,
+        item: { id: job.id, token: job.fence, action: 'retry', runAt: now + delayMs, error: record(action) },
+      };
+    }
+    case 'snooze': {
+      const maxSnoozes = options.maxSnoozes ?? 200;
+      if (job.snoozes >= maxSnoozes)
+        return dead(`snoozed ${job.snoozes} times; last ${category}: ${error.message}`.slice(0, MAX_MESSAGE));
+      let delayMs = classification.retryAfterMs;
+      if (delayMs === undefined) {
+        const base =
+          category === 'rate_limit'
+            ? (options.rateLimitSnoozeMs ?? 1000)
+            : (options.dependencySnoozeMs ?? 5000);
+        delayMs = base * Math.pow(2, Math.min(job.snoozes, 16));
+      }
+      delayMs = Math.min(Math.max(0, Math.round(delayMs)), MAX_SNOOZE_MS);
+      const fate = snooze(delayMs, 'snooze');
+      if (category === 'rate_limit') fate.throttleUntil = now + delayMs;
+      return fate;
+    }
+    case 'pause': {
+      const fate = snooze(0, 'pause');
+      fate.pauseReason = `${category}: ${error.message}`.slice(0, MAX_MESSAGE);
+      return fate;
+    }
+    case 'stop': {
+      const fate = snooze(0, 'stop');
+      fate.stopWorker = true;
+      return fate;
+    }
+  }
+}

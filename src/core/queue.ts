@@ -1,0 +1,363 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import { NotFoundError, StateError, ValidationError } from './errors.js';
+import { TypedEmitter, type Disposer, type Listener } from './events.js';
+import { freshJob, toJob, type Job } from './job.js';
+import { currentJob } from './logger.js';
+import { parseOptions, toJsonText, zNonNegativeInt, zPositiveInt, zQueueName } from './validate.js';
+import { ensureInit, signalLocalReady } from './wake.js';
+import { resolveBackoff, type BackoffOptions } from '../resilience/backoff.js';
+import type {
+  AddContext,
+  FinalState,
+  JobState,
+  ListFilter,
+  NewJob,
+  QueueStatus,
+  RetentionRule,
+  StateCounts,
+  Store,
+} from '../store/types.js';
+import { FINAL_STATES, JOB_STATES } from '../store/types.js';
+
+const zBackoff = z
+  .object({
+    type: z.enum(['constant', 'linear', 'exponential']).optional(),
+    delayMs: zNonNegativeInt.max(365 * 86_400_000).optional(),
+    maxDelayMs: zNonNegativeInt.max(365 * 86_400_000).optional(),
+    factor: z.number().min(1).max(100).optional(),
+    jitter: z.enum(['none', 'full', 'equal', 'decorrelated']).optional(),
+  })
+  .strict();
+
+const zJobDefaults = z
+  .object({
+    priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
+    maxAttempts: zPositiveInt.max(10_000).optional(),
+    backoff: zBackoff.optional(),
+    timeoutMs: zPositiveInt
+      .max(7 * 86_400_000)
+      .nullable()
+      .optional(),
+  })
+  .strict();
+
+const zAddOptions = zJobDefaults
+  .extend({
+    id: z.string().min(1).max(512).optional(),
+    name: z.string().min(1).max(200).optional(),
+    delayMs: zNonNegativeInt.max(10 * 365 * 86_400_000).optional(),
+    runAt: z.union([z.date(), zNonNegativeInt]).optional(),
+    correlationId: z.string().min(1).max(200).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .refine((o) => o.delayMs === undefined || o.runAt === undefined, 'give delayMs or runAt, not both');
+
+/** Options of one job. Unset fields take the queue's defaults. */
+export interface AddOptions {
+  /** Idempotency key: adding an id that exists returns the existing job. @default a random UUID */
+  id?: string;
+  /** A label for dashboards and search. */
+  name?: string;
+  /** Higher runs first. @default 0 */
+  priority?: number;
+  /** Run no earlier than this many ms from now. */
+  delayMs?: number;
+  /** Run no earlier than this time (Date or epoch ms). */
+  runAt?: Date | number;
+  /** Attempts before the job is dead-lettered. @default 3 */
+  maxAttempts?: number;
+  /** Backoff between retries. @default exponential from 1 s, full jitter, capped at 5 min */
+  backoff?: BackoffOptions;
+  /** Abort an attempt after this long, in ms; null for no limit. @default null */
+  timeoutMs?: number | null;
+  /** Ties log lines and jobs together; taken from the running job, if any. @default a random UUID */
+  correlationId?: string;
+  /** Free-form JSON data kept with the job. */
+  metadata?: Record<string, unknown>;
+}
+
+export type JobDefaults = Pick<AddOptions, 'priority' | 'maxAttempts' | 'backoff' | 'timeoutMs'>;
+
+export interface QueueOptions {
+  /** Where jobs live. */
+  store: Store;
+  /** Defaults for every job added to this queue. */
+  defaults?: JobDefaults;
+  /** Largest payload accepted, in bytes (UTF-8 JSON). @default 1048576 */
+  maxPayloadBytes?: number;
+  /**
+   * At most `max` jobs started per `intervalMs` across every worker of this queue, in every process:
+   * counted in the store. Give every Queue object of this name the same limit.
+   */
+  rateLimit?: { max: number; intervalMs: number };
+  clock?: Clock;
+}
+
+const zQueueOptions = z
+  .object({
+    store: z.custom<Store>(
+      (s) => typeof s === 'object' && s !== null && typeof (s as Store).claim === 'function',
+      {
+        message: 'expected a bulwark Store',
+      },
+    ),
+    defaults: zJobDefaults.optional(),
+    maxPayloadBytes: zPositiveInt.max(512 * 1024 * 1024).optional(),
+    rateLimit: z
+      .object({ max: zPositiveInt, intervalMs: zPositiveInt.max(86_400_000) })
+      .strict()
+      .optional(),
+    clock: z.custom<Clock>((c) => typeof (c as Clock)?.now === 'function').optional(),
+  })
+  .strict();
+
+export interface QueueEvents {
+  'job:added': { queue: string; ids: string[] };
+  'queue:paused': { queue: string; reason: string | null };
+  'queue:resumed': { queue: string };
+}
+
+export interface BulkItem<T> {
+  payload: T;
+  options?: AddOptions;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 3;
+const zIds = z.array(z.string().min(1)).max(100_000);
+const zStates = z.array(z.enum(JOB_STATES as [JobState, ...JobState[]]));
+
+/** A named queue on a store: add jobs, look at them, and operate on them. */
+export class Queue<T = unknown, R = unknown> {
+  readonly name: string;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly maxPayloadBytes: number;
+  readonly rateLimit: { max: number; intervalMs: number } | undefined;
+  private readonly defaults: JobDefaults;
+  private readonly backoffText: string;
+  private readonly emitter = new TypedEmitter<QueueEvents>();
+
+  constructor(name: string, options: QueueOptions) {
+    this.name = parseOptions(zQueueName, name, 'queue name');
+    const o = parseOptions(zQueueOptions, options, 'queue options');
+    this.store = o.store;
+    this.clock = o.clock ?? systemClock;
+    this.defaults = o.defaults ?? {};
+    this.backoffText = JSON.stringify(resolveBackoff(this.defaults.backoff));
+    this.rateLimit = o.rateLimit;
+    this.maxPayloadBytes = Math.min(o.maxPayloadBytes ?? 1_048_576, this.store.maxPayloadBytes ?? Infinity);
+  }
+
+  on<K extends keyof QueueEvents>(event: K, listener: Listener<QueueEvents[K]>): Disposer {
+    return this.emitter.on(event, listener);
+  }
+
+  /** Adds one job. An existing id returns the existing job unchanged. */
+  async add(payload: T, options?: AddOptions, ctx?: AddContext): Promise<Job<T, R>> {
+    const [job] = await this.addBulk([{ payload, options }], ctx);
+    return job!;
+  }
+
+  /** Adds jobs atomically: all are validated first, then written in one operation. */
+  async addBulk(items: readonly BulkItem<T>[], ctx?: AddContext): Promise<Job<T, R>[]> {
+    if (!Array.isArray(items))
+      throw new ValidationError('[bulwark] addBulk expects an array', { path: 'items' });
+    const now = this.clock.now();
+    const scope = currentJob();
+    const rows = items.map((item, i) => this.toNewJob(item, i, now, scope?.correlationId));
+    await ensureInit(this.store);
+    const existing = await this.store.add(rows, ctx);
+    const jobs: Job<T, R>[] = [];
+    const created: string[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const found = existing[i];
+      if (found) {
+        jobs.push(toJob<T, R>(found, now));
+      } else {
+        const row = rows[i]!;
+        created.push(row.id);
+        jobs.push(freshJob<T, R>(row, items[i]!, now));
+      }
+    }
+    if (created.length > 0) {
+      // Inside a caller's transaction the jobs are not visible yet: the store's own notify covers it.
+      if (!ctx?.tx) signalLocalReady(this.store, this.name);
+      this.emitter.emit('job:added', { queue: this.name, ids: created });
+    }
+    return jobs;
+  }
+
+  private toNewJob(item: BulkItem<T>, index: number, now: number, inherited: string | undefined): NewJob {
+    if (typeof item !== 'object' || item === null) {
+      throw new ValidationError(`[bulwark] item ${index} must be { payload, options? }`, {
+        path: `items[${index}]`,
+      });
+    }
+    const o = item.options === undefined ? {} : parseOptions(zAddOptions, item.options, `job options`);
+    const payload = toJsonText(item.payload, 'payload', this.maxPayloadBytes);
+    const metadata =
+      o.metadata === undefined ? '{}' : toJsonText(o.metadata, 'options.metadata', this.maxPayloadBytes);
+    const d = this.defaults;
+    const runAt =
+      o.runAt !== undefined
+        ? o.runAt instanceof Date
+          ? o.runAt.getTime()
+          : o.runAt
+        : now + (o.delayMs ?? 0);
+    return {
+      queue: this.name,
+      id: o.id ?? randomUUID(),
+      name: o.name ?? null,
+      payload,
+      priority: o.priority ?? d.priority ?? 0,
+      runAt,
+      maxAttempts: o.maxAttempts ?? d.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      backoff: o.backoff ? JSON.stringify(resolveBackoff({ ...d.backoff, ...o.backoff })) : this.backoffText,
+      timeoutMs: (o.timeoutMs !== undefined ? o.timeoutMs : d.timeoutMs) ?? null,
+      correlationId: o.correlationId ?? inherited ?? randomUUID(),
+      metadata,
+      createdAt: now,
+    };
+  }
+
+  /** The job, or null when there is none with this id. */
+  async getJob(id: string): Promise<Job<T, R> | null> {
+    parseOptions(z.string().min(1), id, 'id');
+    await ensureInit(this.store);
+    const s = await this.store.getJob(this.name, id);
+    return s ? toJob<T, R>(s, this.clock.now()) : null;
+  }
+
+  /** The job; throws NotFoundError when there is none. */
+  async inspect(id: string): Promise<Job<T, R>> {
+    const job = await this.getJob(id);
+    if (!job) throw new NotFoundError(`[bulwark] no job ${JSON.stringify(id)} in queue ${this.name}`);
+    return job;
+  }
+
+  /** The next jobs a worker would take, in claim order, without taking them. */
+  async peek(limit = 10): Promise<Job<T, R>[]> {
+    return this.list({ states: ['waiting'], order: 'next', limit });
+  }
+
+  async list(filter: ListFilter = {}): Promise<Job<T, R>[]> {
+    const f = parseOptions(
+      z
+        .object({
+          states: zStates.optional(),
+          search: z.string().max(1000).optional(),
+          correlationId: z.string().optional(),
+          limit: zPositiveInt.max(10_000).optional(),
+          offset: zNonNegativeInt.optional(),
+          order: z.enum(['asc', 'desc', 'next']).optional(),
+        })
+        .strict(),
+      filter,
+      'list filter',
+    );
+    await ensureInit(this.store);
+    const now = this.clock.now();
+    return (await this.store.list(this.name, f, now)).map((s) => toJob<T, R>(s, now));
+  }
+
+  async counts(): Promise<StateCounts> {
+    await ensureInit(this.store);
+    return this.store.counts(this.name, this.clock.now());
+  }
+
+  /** Jobs not yet finished: waiting + delayed + active. */
+  async size(): Promise<number> {
+    const c = await this.counts();
+    return c.waiting + c.delayed + c.active;
+  }
+
+  async status(): Promise<QueueStatus> {
+    await ensureInit(this.store);
+    return this.store.status(this.name);
+  }
+
+  async isPaused(): Promise<boolean> {
+    return (await this.status()).paused;
+  }
+
+  /** Stops every worker of this queue, in every process, from claiming. Active jobs finish. */
+  async pause(reason: string | null = null): Promise<void> {
+    await ensureInit(this.store);
+    if (await this.store.pause(this.name, reason, this.clock.now())) {
+      this.emitter.emit('queue:paused', { queue: this.name, reason });
+    }
+  }
+
+  async resume(): Promise<void> {
+    await ensureInit(this.store);
+    await this.store.resume(this.name, this.clock.now());
+    signalLocalReady(this.store, this.name);
+    this.emitter.emit('queue:resumed', { queue: this.name });
+  }
+
+  /**
+   * Cancels waiting, delayed or active jobs. An active job's worker loses its lease: its signal
+   * aborts and its result is refused. Returns the ids that were cancelled.
+   */
+  async cancel(ids: string | readonly string[], reason = 'cancelled'): Promise<string[]> {
+    const list = parseOptions(zIds, typeof ids === 'string' ? [ids] : ids, 'ids');
+    await ensureInit(this.store);
+    return this.store.cancel(this.name, list, reason, this.clock.now());
+  }
+
+  /** Deletes every waiting and delayed job. Returns how many. */
+  async clear(): Promise<number> {
+    await ensureInit(this.store);
+    return this.store.clear(this.name);
+  }
+
+  /** Deletes finished jobs by age and/or count, per final state. Returns how many. */
+  async cleanup(rules: readonly RetentionRule[]): Promise<number> {
+    const r = parseOptions(zRetention, rules, 'retention');
+    await ensureInit(this.store);
+    return this.store.cleanup(this.name, r, this.clock.now());
+  }
+
+  /** The dead-letter queue: jobs that failed for good. */
+  readonly dlq = {
+    list: (options: { limit?: number; offset?: number; search?: string } = {}): Promise<Job<T, R>[]> =>
+      this.list({ ...options, states: ['dead'] }),
+    inspect: async (id: string): Promise<Job<T, R>> => {
+      const job = await this.inspect(id);
+      if (job.state !== 'dead') throw new StateError(`[bulwark] job ${id} is ${job.state}, not dead`);
+      return job;
+    },
+    /** Puts dead jobs back to waiting with their attempts reset (all when `ids` is omitted). */
+    replay: async (ids?: string | readonly string[]): Promise<string[]> => {
+      const list =
+        ids === undefined ? undefined : parseOptions(zIds, typeof ids === 'string' ? [ids] : ids, 'ids');
+      await ensureInit(this.store);
+      const replayed = await this.store.replay(this.name, list, this.clock.now());
+      if (replayed.length > 0) signalLocalReady(this.store, this.name);
+      return replayed;
+    },
+    /** Deletes dead jobs (all when `ids` is omitted). Returns how many. */
+    purge: async (ids?: string | readonly string[]): Promise<number> => {
+      const list =
+        ids === undefined ? undefined : parseOptions(zIds, typeof ids === 'string' ? [ids] : ids, 'ids');
+      await ensureInit(this.store);
+      return this.store.purge(this.name, ['dead'], list);
+    },
+    count: async (): Promise<number> => (await this.counts()).dead,
+  };
+}
+
+export const zRetention = z.array(
+  z
+    .object({
+      state: z.enum(FINAL_STATES as unknown as [FinalState, ...FinalState[]]),
+      maxAgeMs: zNonNegativeInt.optional(),
+      maxCount: zNonNegativeInt.optional(),
+    })
+    .strict()
+    .refine((r) => r.maxAgeMs !== undefined || r.maxCount !== undefined, 'give maxAgeMs and/or maxCount'),
+);

@@ -1,0 +1,79 @@
+/**
+ * Batches attempt outcomes: everything settled in one turn of the event loop is written with one
+ * `complete` and one `fail` call, so a worker at concurrency 50 pays for two store operations per
+ * batch instead of fifty.
+ */
+import type { CompleteItem, FailItem, Store } from '../store/types.js';
+
+/** Told the outcome of its write: true written, false refused (stale token), undefined store error. */
+export type Settled = (ok: boolean | undefined) => void;
+
+interface Pending<I> {
+  item: I;
+  settled: Settled;
+}
+
+export class SettleBatch {
+  private completes: Pending<CompleteItem>[] = [];
+  private fails: Pending<FailItem>[] = [];
+  private flushing: Promise<void> | undefined;
+  private queued = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly queue: string,
+    private readonly now: () => number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  complete(item: CompleteItem, settled: Settled): void {
+    this.completes.push({ item, settled });
+    this.schedule();
+  }
+
+  fail(item: FailItem, settled: Settled): void {
+    this.fails.push({ item, settled });
+    this.schedule();
+  }
+
+  /** Resolves once every outcome handed in so far is written. */
+  async drained(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private schedule(): void {
+    if (this.flushing) {
+      this.queued = true;
+      return;
+    }
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    do {
+      this.queued = false;
+      const completes = this.completes;
+      const fails = this.fails;
+      this.completes = [];
+      this.fails = [];
+      const now = this.now();
+      await Promise.all([
+        this.write(completes, (items) => this.store.complete(this.queue, items, now)),
+        this.write(fails, (items) => this.store.fail(this.queue, items, now)),
+      ]);
+    } while (this.queued || this.completes.length > 0 || this.fails.length > 0);
+    this.flushing = undefined;
+  }
+
+  private async write<I>(batch: Pending<I>[], op: (items: I[]) => Promise<boolean[]>): Promise<void> {
+    if (batch.length === 0) return;
+    let results: boolean[] | undefined;
+    try {
+      results = await op(batch.map((p) => p.item));
+    } catch (e) {
+      // The jobs stay active in the store; their leases expire and the reaper hands them out again.
+      this.onError(e);
+    }
+    for (let i = 0; i < batch.length; i++) batch[i]!.settled(results?.[i]);
+  }
+}

@@ -1,0 +1,98 @@
+/** The worker's options and events: the shape users configure and listen to. */
+import { z } from 'zod';
+import type { JobContext } from './attempt.js';
+import type { ErrorCategory } from './errors.js';
+import { zFateOptions, type FateOptions } from './fate.js';
+import type { Job } from './job.js';
+import type { Logger } from './logger.js';
+import { zRetention } from './queue.js';
+import { zPositiveInt } from './validate.js';
+import type { RetentionRule } from '../store/types.js';
+
+export type Handler<T = unknown, R = unknown> = (ctx: JobContext<T>) => Promise<R> | R;
+
+export interface WorkerOptions extends FateOptions {
+  /** Jobs run at once by this worker. @default 1 */
+  concurrency?: number;
+  /** Most jobs taken in one claim. @default concurrency */
+  batchSize?: number;
+  /** How long a claim is valid without a heartbeat, in ms. @default 30000 */
+  leaseMs?: number;
+  /** How often leases are extended, in ms. @default leaseMs / 3 */
+  heartbeatMs?: number;
+  /** Idle poll, the fallback when no wake-up arrives (other processes, lost notifications). @default 1000 */
+  pollIntervalMs?: number;
+  /** How often expired leases of this queue are recovered, in ms. @default leaseMs / 2 */
+  reapIntervalMs?: number;
+  /** On close, how long running jobs may finish before their signals abort, in ms. @default 10000 */
+  shutdownGraceMs?: number;
+  /**
+   * Retention applied every `cleanupIntervalMs`; false to keep everything.
+   * @default completed and cancelled: 1 day, 10,000 jobs; dead: 14 days, 100,000 jobs
+   */
+  retention?: readonly RetentionRule[] | false;
+  /** @default 60000 */
+  cleanupIntervalMs?: number;
+  /** @default `${hostname}:${pid}:${random}` */
+  workerId?: string;
+  logger?: Logger;
+  /** Start claiming at once. @default true */
+  autostart?: boolean;
+  /** Source of randomness for jitter (tests). @default Math.random */
+  random?: () => number;
+}
+
+export const DEFAULT_RETENTION: readonly RetentionRule[] = [
+  { state: 'completed', maxAgeMs: 86_400_000, maxCount: 10_000 },
+  { state: 'cancelled', maxAgeMs: 86_400_000, maxCount: 10_000 },
+  { state: 'dead', maxAgeMs: 14 * 86_400_000, maxCount: 100_000 },
+];
+
+export const zWorkerOptions = zFateOptions
+  .extend({
+    concurrency: zPositiveInt.max(10_000).optional(),
+    batchSize: zPositiveInt.max(10_000).optional(),
+    leaseMs: zPositiveInt.min(50).max(86_400_000).optional(),
+    heartbeatMs: zPositiveInt.optional(),
+    pollIntervalMs: zPositiveInt.max(3_600_000).optional(),
+    reapIntervalMs: zPositiveInt.optional(),
+    shutdownGraceMs: z.number().int().nonnegative().optional(),
+    retention: z.union([z.literal(false), zRetention]).optional(),
+    cleanupIntervalMs: zPositiveInt.optional(),
+    workerId: z.string().min(1).max(200).optional(),
+    logger: z
+      .custom<Logger>((l) => typeof (l as Logger)?.child === 'function', 'expected a logger')
+      .optional(),
+    autostart: z.boolean().optional(),
+    random: z.custom<() => number>((f) => typeof f === 'function').optional(),
+  })
+  .strict()
+  .refine((o) => o.heartbeatMs === undefined || o.heartbeatMs < (o.leaseMs ?? 30_000), {
+    message: 'heartbeatMs must be shorter than leaseMs',
+    path: ['heartbeatMs'],
+  });
+
+export interface FailureInfo {
+  job: Job;
+  error: Error;
+  category: ErrorCategory;
+  delayMs: number;
+  action: string;
+}
+
+export interface WorkerEvents {
+  'job:active': { job: Job };
+  'job:completed': { job: Job; result: unknown; durationMs: number };
+  'job:retrying': FailureInfo;
+  'job:snoozed': FailureInfo;
+  'job:dead': FailureInfo & { reason: string };
+  /** The store refused this attempt's outcome: its lease was lost (expired, cancelled, taken over). */
+  'job:stale': { job: Job };
+  'job:progress': { job: Job; progress: unknown };
+  'job:stalled': { queue: string; requeued: string[]; dead: string[] };
+  'queue:paused': { queue: string; reason: string };
+  'queue:throttled': { queue: string; untilMs: number };
+  'worker:error': { error: Error; during: string };
+  'worker:stopping': { reason: string };
+  'worker:closed': { workerId: string };
+}

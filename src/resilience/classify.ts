@@ -1,0 +1,169 @@
+import { ERROR_CATEGORIES, type ErrorCategory } from '../core/errors.js';
+
+/** The verdict on one error: its category and, for waits, how long to wait. */
+export interface Classification {
+  category: ErrorCategory;
+  /** From Retry-After, a RateLimitError or an open breaker, in milliseconds. */
+  retryAfterMs?: number | undefined;
+  /** What decided the category, for logs and error history (e.g. `status 429`, `code ECONNRESET`). */
+  reason: string;
+}
+
+/**
+ * A user rule: return a category (or a full classification) to decide, or `undefined` to pass.
+ * Rules run before the built-in ones, in order.
+ */
+export type ClassifyRule = (error: unknown) => ErrorCategory | Classification | undefined;
+
+const NODE_CODES: Readonly<Record<string, ErrorCategory>> = {
+  ECONNRESET: 'transient',
+  ECONNREFUSED: 'transient',
+  ECONNABORTED: 'transient',
+  ETIMEDOUT: 'transient',
+  ESOCKETTIMEDOUT: 'transient',
+  EPIPE: 'transient',
+  ENOTFOUND: 'transient',
+  EAI_AGAIN: 'transient',
+  EHOSTUNREACH: 'transient',
+  ENETUNREACH: 'transient',
+  ENETDOWN: 'transient',
+  EBUSY: 'transient',
+  UND_ERR_CONNECT_TIMEOUT: 'transient',
+  UND_ERR_HEADERS_TIMEOUT: 'transient',
+  UND_ERR_BODY_TIMEOUT: 'transient',
+  UND_ERR_SOCKET: 'transient',
+  ABORT_ERR: 'transient',
+  SQLITE_BUSY: 'transient',
+  SQLITE_LOCKED: 'transient',
+  // PostgreSQL: deadlock, serialization failure, too many connections, admin shutdown.
+  '40P01': 'transient',
+  '40001': 'transient',
+  '53300': 'transient',
+  '57P01': 'transient',
+  ENOMEM: 'resource',
+  ENOSPC: 'resource',
+  EMFILE: 'resource',
+  ENFILE: 'resource',
+  EDQUOT: 'resource',
+  ERR_OUT_OF_MEMORY: 'resource',
+  SQLITE_FULL: 'resource',
+  '53100': 'resource',
+  '53200': 'resource',
+  EACCES: 'permanent',
+  EPERM: 'permanent',
+  ENOENT: 'permanent',
+  ERR_INVALID_ARG_TYPE: 'validation',
+  ERR_INVALID_ARG_VALUE: 'validation',
+};
+
+const KNOWN_CATEGORIES = new Set<string>(ERROR_CATEGORIES);
+const MAX_CAUSE_DEPTH = 5;
+
+function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/** Reads an HTTP status from `status`, `statusCode` or `response.status(Code)`. */
+export function httpStatusOf(error: unknown): number | undefined {
+  for (const v of [
+    field(error, 'status'),
+    field(error, 'statusCode'),
+    field(field(error, 'response'), 'status'),
+    field(field(error, 'response'), 'statusCode'),
+  ]) {
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 100 && v <= 599) return v;
+  }
+  return undefined;
+}
+
+function header(headers: unknown, name: string): unknown {
+  if (!headers || typeof headers !== 'object') return undefined;
+  const get = (headers as { get?: unknown }).get;
+  if (typeof get === 'function') return (get as (n: string) => unknown).call(headers, name);
+  const rec = headers as Record<string, unknown>;
+  return rec[name] ?? rec[name.toLowerCase()] ?? rec['Retry-After'];
+}
+
+/**
+ * Parses a Retry-After value: delta seconds or an HTTP date. Returns milliseconds from `now`,
+ * or undefined when absent or unreadable.
+ */
+export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const s = value.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  const at = Date.parse(s);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function retryAfterOf(error: unknown): number | undefined {
+  const direct = field(error, 'retryAfterMs');
+  if (typeof direct === 'number' && Number.isFinite(direct) && direct >= 0) return direct;
+  return (
+    parseRetryAfter(header(field(error, 'headers'), 'retry-after')) ??
+    parseRetryAfter(header(field(field(error, 'response'), 'headers'), 'retry-after'))
+  );
+}
+
+function byStatus(status: number): ErrorCategory | undefined {
+  if (status === 429) return 'rate_limit';
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 408 || status === 425) return 'transient';
+  if (status === 400 || status === 422) return 'validation';
+  if (status >= 400 && status < 500) return 'permanent';
+  if (status === 501 || status === 505) return 'permanent';
+  if (status === 507) return 'resource';
+  if (status >= 500) return 'transient';
+  return undefined;
+}
+
+function builtIn(error: unknown): Classification | undefined {
+  const own = field(error, 'category');
+  if (typeof own === 'string' && KNOWN_CATEGORIES.has(own) && typeof field(error, 'code') === 'string') {
+    const category = own as ErrorCategory;
+    return { category, retryAfterMs: retryAfterOf(error), reason: `class ${String(field(error, 'name'))}` };
+  }
+  const name = field(error, 'name');
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return { category: 'transient', reason: `name ${name}` };
+  }
+  if (name === 'ZodError') return { category: 'validation', reason: 'name ZodError' };
+  const status = httpStatusOf(error);
+  if (status !== undefined) {
+    const category = byStatus(status);
+    if (category) return { category, retryAfterMs: retryAfterOf(error), reason: `status ${status}` };
+  }
+  const code = field(error, 'code');
+  if (typeof code === 'string') {
+    const category = NODE_CODES[code];
+    if (category) return { category, reason: `code ${code}` };
+  }
+  if (error instanceof RangeError && /allocation|memory|heap/i.test(error.message)) {
+    return { category: 'resource', reason: 'RangeError allocation' };
+  }
+  return undefined;
+}
+
+function normalize(verdict: ErrorCategory | Classification, reason: string): Classification {
+  return typeof verdict === 'string' ? { category: verdict, reason } : verdict;
+}
+
+/**
+ * Classifies an error. User rules run first, then the built-in rules: explicit bulwark error
+ * classes, abort/timeout errors, HTTP status, Node/driver error codes; an unclassified error's
+ * `cause` chain is followed before giving up with `unknown`.
+ */
+export function classify(error: unknown, rules: readonly ClassifyRule[] = []): Classification {
+  let current: unknown = error;
+  for (let depth = 0; depth <= MAX_CAUSE_DEPTH && current !== undefined && current !== null; depth++) {
+    for (let i = 0; i < rules.length; i++) {
+      const verdict = rules[i]!(current);
+      if (verdict !== undefined) return normalize(verdict, `rule ${i}`);
+    }
+    const found = builtIn(current);
+    if (found) return depth === 0 ? found : { ...found, reason: `cause: ${found.reason}` };
+    current = field(current, 'cause');
+  }
+  return { category: 'unknown', reason: 'unclassified' };
+}

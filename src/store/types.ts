@@ -1,0 +1,240 @@
+/**
+ * The Store contract: everything bulwark's core needs from a backend. Small and all-async.
+ *
+ * Rules every store follows (the conformance suite in test/conformance checks them):
+ * - Every method that changes state is one atomic operation (one transaction or one script).
+ * - Times are given by the caller (`now`, epoch ms) so that an injected clock drives the store too.
+ * - User data (payload, result, checkpoint, progress, metadata) travels as JSON text; the store
+ *   never parses it. bulwark's own fields (errors) are structured.
+ * - A fenced call (`token`) succeeds only if the job is active and its fence equals the token;
+ *   otherwise it changes nothing and reports `false`.
+ * - Ordering of claims: priority descending, then run-at ascending, then insertion order.
+ */
+import type { ErrorCategory } from '../core/errors.js';
+
+/** Stored job states. `delayed` is derived: a waiting job whose run-at is in the future. */
+export type StoredState = 'waiting' | 'active' | 'completed' | 'dead' | 'cancelled';
+export type JobState = StoredState | 'delayed';
+export const JOB_STATES: readonly JobState[] = [
+  'waiting',
+  'delayed',
+  'active',
+  'completed',
+  'dead',
+  'cancelled',
+];
+export const FINAL_STATES = ['completed', 'dead', 'cancelled'] as const;
+export type FinalState = (typeof FINAL_STATES)[number];
+
+/** How many past errors a job keeps (oldest dropped first). */
+export const ERROR_HISTORY_LIMIT = 10;
+
+export interface JobErrorRecord {
+  /** The attempt number the error happened on. */
+  attempt: number;
+  category: ErrorCategory;
+  /** What the job's fate was: retry, snooze, pause, dead, stop, stalled. */
+  action: string;
+  name: string;
+  message: string;
+  at: number;
+}
+
+/** A job as the core hands it to the store. */
+export interface NewJob {
+  queue: string;
+  id: string;
+  name: string | null;
+  payload: string;
+  priority: number;
+  runAt: number;
+  maxAttempts: number;
+  backoff: string;
+  timeoutMs: number | null;
+  correlationId: string;
+  metadata: string;
+  createdAt: number;
+}
+
+/** A job as the store returns it. */
+export interface StoredJob extends NewJob {
+  state: StoredState;
+  /** Attempts used so far (a snooze gives its attempt back). */
+  attempts: number;
+  /** The fencing token of the latest claim; increases on every claim. */
+  fence: number;
+  snoozes: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  leaseExpiresAt: number | null;
+  workerId: string | null;
+  result: string | null;
+  checkpoint: string | null;
+  progress: string | null;
+  errors: JobErrorRecord[];
+  /** Why a job is dead or cancelled. */
+  reason: string | null;
+}
+
+/**
+ * One per added job, in order: `null` when the job was created exactly as given, or the existing
+ * job (unchanged) when one with the same (queue, id) was already there.
+ */
+export type AddResult = StoredJob | null;
+
+export interface ClaimRequest {
+  queue: string;
+  workerId: string;
+  limit: number;
+  leaseMs: number;
+  now: number;
+  /**
+   * At most `max` claims per fixed window of `intervalMs`, counted in the store so the limit holds
+   * across every worker and process. When a window is used up the store throttles the queue until
+   * the window ends (see `QueueStatus.throttledUntil`).
+   */
+  rateLimit?: { max: number; intervalMs: number };
+}
+
+export interface CompleteItem {
+  id: string;
+  token: number;
+  result: string | null;
+}
+
+/**
+ * The fate of a failed attempt.
+ * - retry: back to waiting at `runAt`, the attempt counts.
+ * - snooze: back to waiting at `runAt`, the attempt is given back.
+ * - dead: dead-lettered now.
+ */
+export interface FailItem {
+  id: string;
+  token: number;
+  action: 'retry' | 'snooze' | 'dead';
+  runAt: number;
+  error: JobErrorRecord;
+  /** Recorded on dead jobs. */
+  reason?: string;
+}
+
+export interface QueueStatus {
+  name: string;
+  paused: boolean;
+  pauseReason: string | null;
+  /** No claims before this time (a rate-limit window), epoch ms; 0 when not throttled. */
+  throttledUntil: number;
+}
+
+export type StateCounts = Record<JobState, number>;
+
+export interface ListFilter {
+  states?: readonly JobState[];
+  /** Matches the id, the name, the correlation id, or a substring of the payload. */
+  search?: string;
+  correlationId?: string;
+  limit?: number;
+  offset?: number;
+  /** `desc`/`asc` by creation time; `next` in claim order (what a worker would take first). @default 'desc' */
+  order?: 'asc' | 'desc' | 'next';
+}
+
+export interface RetentionRule {
+  state: FinalState;
+  /** Delete jobs of this state finished more than this long ago. */
+  maxAgeMs?: number;
+  /** Keep at most this many jobs of this state (the newest). */
+  maxCount?: number;
+}
+
+export interface ReapResult {
+  /** Jobs whose lease expired, put back to waiting (the attempt counts). */
+  requeued: string[];
+  /** Jobs whose lease expired on their last attempt, dead-lettered. */
+  dead: string[];
+}
+
+export interface StoreCapabilities {
+  /** The store can wake idle workers in other processes when a job becomes ready. */
+  notify: boolean;
+  /** `add` accepts the caller's transaction (`AddContext.tx`). */
+  transactionalEnqueue: boolean;
+  /** Several processes or machines may share the store. */
+  multiProcess: boolean;
+  /** Data survives a restart of the process. */
+  durable: boolean;
+}
+
+export interface AddContext {
+  /** A backend-specific transaction handle (e.g. a `pg` client inside BEGIN). */
+  tx?: unknown;
+}
+
+export interface Store {
+  readonly name: string;
+  readonly capabilities: StoreCapabilities;
+  /** Largest payload accepted, in bytes, if the backend has its own limit. */
+  readonly maxPayloadBytes?: number;
+
+  /** Creates or migrates the schema. Idempotent; safe when several processes start at once. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Inserts jobs atomically; for an existing (queue, id) the existing job is returned and nothing changes. */
+  add(jobs: readonly NewJob[], ctx?: AddContext): Promise<AddResult[]>;
+  /** Leases up to `limit` ready jobs (not when the queue is paused or throttled); bumps fence and attempts. */
+  claim(req: ClaimRequest): Promise<StoredJob[]>;
+  /** Completes fenced jobs in one operation; one boolean per item (false: stale token). */
+  complete(queue: string, items: readonly CompleteItem[], now: number): Promise<boolean[]>;
+  /** Settles failed attempts in one operation; one boolean per item (false: stale token). */
+  fail(queue: string, items: readonly FailItem[], now: number): Promise<boolean[]>;
+  /** Extends leases; one boolean per item (false: the lease is lost). */
+  heartbeat(
+    queue: string,
+    items: readonly { id: string; token: number }[],
+    leaseMs: number,
+    now: number,
+  ): Promise<boolean[]>;
+  /** Saves a checkpoint and/or progress under the lease. */
+  update(
+    queue: string,
+    id: string,
+    token: number,
+    patch: { checkpoint?: string; progress?: string },
+    now: number,
+  ): Promise<boolean>;
+  /** Recovers jobs whose lease expired before `now`. */
+  reapExpired(queue: string, now: number, limit: number): Promise<ReapResult>;
+
+  getJob(queue: string, id: string): Promise<StoredJob | null>;
+  list(queue: string, filter: ListFilter, now: number): Promise<StoredJob[]>;
+  counts(queue: string, now: number): Promise<StateCounts>;
+  /**
+   * When the next job is due: a time ≤ now when one is ready, else the earliest run-at of a delayed
+   * job, or null when none waits. Lets idle workers sleep exactly until then.
+   */
+  nextRunAt(queue: string): Promise<number | null>;
+  queues(): Promise<string[]>;
+
+  status(queue: string): Promise<QueueStatus>;
+  /** Pauses claiming; true when this call paused it (it was running), false when it was already paused. */
+  pause(queue: string, reason: string | null, now: number): Promise<boolean>;
+  resume(queue: string, now: number): Promise<void>;
+  /** Holds claims on the queue until `until` (never shortens an existing window). */
+  throttle(queue: string, until: number): Promise<void>;
+
+  /** Cancels waiting, delayed or active jobs; returns the ids that were cancelled. */
+  cancel(queue: string, ids: readonly string[], reason: string, now: number): Promise<string[]>;
+  /** Deletes waiting and delayed jobs; returns how many. */
+  clear(queue: string): Promise<number>;
+  /** Dead jobs back to waiting with attempts reset; all dead jobs when `ids` is omitted. */
+  replay(queue: string, ids: readonly string[] | undefined, now: number): Promise<string[]>;
+  /** Deletes jobs in final states; `ids` limits it, else all of the given states. */
+  purge(queue: string, states: readonly FinalState[], ids: readonly string[] | undefined): Promise<number>;
+  /** Applies retention rules; returns how many jobs were deleted. */
+  cleanup(queue: string, rules: readonly RetentionRule[], now: number): Promise<number>;
+
+  /** Wake-ups from other processes (capability `notify`). Returns a disposer. */
+  subscribe?(queue: string, onReady: () => void): () => void;
+}

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AuthError,
+  DependencyError,
+  FatalError,
+  PermanentError,
+  RateLimitError,
+  ResourceError,
+  TimeoutError,
+  TransientError,
+  ValidationError,
+  classify,
+  parseRetryAfter,
+} from '../../src/index.js';
+
+const withCode = (code: string) => Object.assign(new Error(code), { code });
+const withStatus = (status: number, extra: object = {}) =>
+  Object.assign(new Error(`HTTP ${status}`), { status, ...extra });
+
+describe('classify', () => {
+  it('reads the exported error classes', () => {
+    expect(classify(new TransientError('x')).category).toBe('transient');
+    expect(classify(new RateLimitError('x', { retryAfterMs: 1200 }))).toMatchObject({
+      category: 'rate_limit',
+      retryAfterMs: 1200,
+    });
+    expect(classify(new AuthError('x')).category).toBe('auth');
+    expect(classify(new ValidationError('x')).category).toBe('validation');
+    expect(classify(new PermanentError('x')).category).toBe('permanent');
+    expect(classify(new ResourceError('x')).category).toBe('resource');
+    expect(classify(new DependencyError('x', { retryAfterMs: 5 }))).toMatchObject({
+      category: 'dependency',
+      retryAfterMs: 5,
+    });
+    expect(classify(new FatalError('x')).category).toBe('fatal');
+    expect(classify(new TimeoutError()).category).toBe('transient');
+  });
+
+  it('reads HTTP status from status, statusCode and response.status', () => {
+    expect(classify(withStatus(429)).category).toBe('rate_limit');
+    expect(classify(withStatus(401)).category).toBe('auth');
+    expect(classify(Object.assign(new Error(), { statusCode: 403 })).category).toBe('auth');
+    expect(classify(Object.assign(new Error(), { response: { status: 503 } })).category).toBe('transient');
+    expect(classify(withStatus(500)).category).toBe('transient');
+    expect(classify(withStatus(408)).category).toBe('transient');
+    expect(classify(withStatus(422)).category).toBe('validation');
+    expect(classify(withStatus(404)).category).toBe('permanent');
+    expect(classify(withStatus(410)).category).toBe('permanent');
+    expect(classify(withStatus(501)).category).toBe('permanent');
+  });
+
+  it('takes Retry-After from headers (seconds or HTTP date, plain object or Headers)', () => {
+    expect(classify(withStatus(429, { headers: { 'retry-after': '3' } })).retryAfterMs).toBe(3000);
+    expect(
+      classify(withStatus(429, { response: { status: 429, headers: new Headers({ 'Retry-After': '2' }) } }))
+        .retryAfterMs,
+    ).toBe(2000);
+    const at = new Date(Date.now() + 10_000).toUTCString();
+    const ms = parseRetryAfter(at)!;
+    expect(ms).toBeGreaterThan(8000);
+    expect(ms).toBeLessThanOrEqual(10_000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter('')).toBeUndefined();
+  });
+
+  it('reads Node and driver error codes', () => {
+    for (const c of [
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'ENOTFOUND',
+      'EAI_AGAIN',
+      'ECONNREFUSED',
+      'EPIPE',
+      '40P01',
+      'SQLITE_BUSY',
+    ]) {
+      expect(classify(withCode(c)).category, c).toBe('transient');
+    }
+    for (const c of ['ENOMEM', 'ENOSPC', 'EMFILE', 'ENFILE'])
+      expect(classify(withCode(c)).category, c).toBe('resource');
+  });
+
+  it('classifies abort and timeout errors as transient', () => {
+    const abort = new DOMException('aborted', 'AbortError');
+    expect(classify(abort).category).toBe('transient');
+    expect(classify(new DOMException('t', 'TimeoutError')).category).toBe('transient');
+  });
+
+  it('follows the cause chain, and falls back to unknown', () => {
+    const wrapped = new Error('request failed', { cause: withCode('ECONNRESET') });
+    expect(classify(wrapped)).toMatchObject({ category: 'transient', reason: 'cause: code ECONNRESET' });
+    expect(classify(new Error('??')).category).toBe('unknown');
+    expect(classify('a string').category).toBe('unknown');
+    expect(classify(undefined).category).toBe('unknown');
+  });
+
+  it('runs user rules first', () => {
+    const rules = [(e: unknown) => ((e as Error).message === 'quota' ? ('rate_limit' as const) : undefined)];
+    expect(classify(new Error('quota'), rules)).toMatchObject({ category: 'rate_limit', reason: 'rule 0' });
+    expect(classify(withStatus(401), [() => ({ category: 'permanent', reason: 'custom' })])).toMatchObject({
+      category: 'permanent',
+      reason: 'custom',
+    });
+  });
+});
