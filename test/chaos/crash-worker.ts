@@ -1,14 +1,17 @@
 /**
- * A worker process for the crash test: processes the `crash` queue of a SQLite file and appends one
- * line per settled attempt to a log, with synchronous writes so a SIGKILL loses nothing written.
- * argv: <db path> <log path> <name>
+ * A worker process for the crash test: processes the `crash` queue of the store made by a factory
+ * module and appends one line per settled attempt to a log, with synchronous writes so a SIGKILL
+ * loses nothing written.
+ * argv: <store factory module path> <store arg> <log path> <name>
  */
 import { openSync, writeSync } from 'node:fs';
-import { Queue, Worker, sqliteStore } from '../../src/index.js';
+import { pathToFileURL } from 'node:url';
+import { Queue, Worker, type Store } from '../../src/index.js';
 
-const [dbPath, logPath, name] = process.argv.slice(2) as [string, string, string];
+const [factoryPath, storeArg, logPath, name] = process.argv.slice(2) as [string, string, string, string];
+const factory = (await import(pathToFileURL(factoryPath).href)) as { default: (arg: string) => Store };
 const log = openSync(logPath, 'a');
-const store = sqliteStore({ path: dbPath });
+const store = factory.default(storeArg);
 const queue = new Queue<number>('crash', { store });
 const worker = new Worker(
   queue,
