@@ -3,7 +3,7 @@
  * `complete` and one `fail` call, so a worker at concurrency 50 pays for two store operations per
  * batch instead of fifty.
  */
-import type { CompleteItem, FailItem, Store } from '../store/types.js';
+import type { ClaimRequest, CompleteItem, FailItem, Store, StoredJob } from '../store/types.js';
 
 /** Told the outcome of its write: true written, false refused (stale token), undefined store error. */
 export type Settled = (ok: boolean | undefined) => void;
@@ -11,6 +11,16 @@ export type Settled = (ok: boolean | undefined) => void;
 interface Pending<I> {
   item: I;
   settled: Settled;
+}
+
+/**
+ * Lets a batch of completions claim the next jobs in the same store operation (when the store has
+ * `completeAndClaim`): `request` is asked how many jobs `freed` slots may take (null: none), and
+ * `deliver` gets them after every completion's `settled` has run; `cancel` when the write failed.
+ */
+export interface Claimer {
+  request(freed: number): ClaimRequest | null;
+  deliver(request: ClaimRequest, jobs: StoredJob[]): void;
 }
 
 export class SettleBatch {
@@ -24,6 +34,7 @@ export class SettleBatch {
     private readonly queue: string,
     private readonly now: () => number,
     private readonly onError: (error: unknown) => void,
+    private readonly claimer?: Claimer,
   ) {}
 
   complete(item: CompleteItem, settled: Settled): void {
@@ -58,11 +69,24 @@ export class SettleBatch {
       this.fails = [];
       const now = this.now();
       await Promise.all([
-        this.write(completes, (items) => this.store.complete(this.queue, items, now)),
+        this.writeCompletes(completes, now),
         this.write(fails, (items) => this.store.fail(this.queue, items, now)),
       ]);
     } while (this.queued || this.completes.length > 0 || this.fails.length > 0);
     this.flushing = undefined;
+  }
+
+  private async writeCompletes(batch: Pending<CompleteItem>[], now: number): Promise<void> {
+    const store = this.store;
+    const request = batch.length > 0 && store.completeAndClaim ? this.claimer?.request(batch.length) : null;
+    if (!request) return this.write(batch, (items) => store.complete(this.queue, items, now));
+    let claimed: StoredJob[] = [];
+    await this.write(batch, async (items) => {
+      const r = await store.completeAndClaim!(this.queue, items, now, request);
+      claimed = r.claimed;
+      return r.completed;
+    });
+    this.claimer!.deliver(request, claimed);
   }
 
   private async write<I>(batch: Pending<I>[], op: (items: I[]) => Promise<boolean[]>): Promise<void> {

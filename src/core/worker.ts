@@ -20,7 +20,7 @@ import {
 } from './worker-options.js';
 import { parseOptions, toJsonText } from './validate.js';
 import { ensureInit, onLocalReady } from './wake.js';
-import type { FailItem, Store, StoredJob } from '../store/types.js';
+import type { ClaimRequest, FailItem, Store, StoredJob } from '../store/types.js';
 
 /**
  * Runs a handler over a queue's jobs: claims in batches, leases with heartbeats and a fencing token
@@ -40,6 +40,8 @@ export class Worker<T = unknown, R = unknown> {
   private readonly active = new Map<string, Attempt>();
   /** Jobs claimed and not yet settled in the store: what counts against concurrency. */
   private inflight = 0;
+  /** Slots promised to claims still in flight (the loop's, or one riding on a batch of completions). */
+  private claiming = 0;
   private running = false;
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -70,6 +72,19 @@ export class Worker<T = unknown, R = unknown> {
       queue.name,
       () => this.clock.now(),
       (e) => this.reportError(e, 'settle'),
+      {
+        request: (freed) => {
+          if (this.stopping || !this.running) return null;
+          const limit = Math.min(this.batchSize, this.concurrency - this.inflight - this.claiming + freed);
+          if (limit <= 0) return null;
+          this.claiming += limit;
+          return this.claimRequest(limit);
+        },
+        deliver: (request, jobs) => {
+          this.claiming -= request.limit;
+          this.take(jobs);
+        },
+      },
     );
     if (this.options.autostart !== false) this.start();
   }
@@ -164,7 +179,6 @@ export class Worker<T = unknown, R = unknown> {
   }
 
   private async loop(): Promise<void> {
-    const name = this.queue.name;
     const poll = this.options.pollIntervalMs ?? 1000;
     let errors = 0;
     try {
@@ -173,7 +187,7 @@ export class Worker<T = unknown, R = unknown> {
       this.reportError(e, 'init');
     }
     while (!this.stopping) {
-      const free = this.concurrency - this.inflight;
+      const free = this.concurrency - this.inflight - this.claiming;
       if (free <= 0) {
         await this.waitForWake(poll);
         continue;
@@ -181,28 +195,20 @@ export class Worker<T = unknown, R = unknown> {
       const limit = Math.min(free, this.batchSize);
       let claimed: StoredJob[];
       this.wakePending = false;
+      this.claiming += limit;
       try {
-        claimed = await this.store.claim({
-          queue: name,
-          workerId: this.workerId,
-          limit,
-          leaseMs: this.leaseMs,
-          now: this.clock.now(),
-          rateLimit: this.queue.rateLimit,
-        });
+        claimed = await this.store.claim(this.claimRequest(limit));
         errors = 0;
       } catch (e) {
         this.reportError(e, 'claim');
         errors++;
         await this.waitForWake(Math.min(poll, 50 * 2 ** Math.min(errors, 10)));
         continue;
+      } finally {
+        this.claiming -= limit;
       }
-      if (this.stopping) {
-        // Claimed while closing: hand the jobs back untouched (no attempt used).
-        for (const s of claimed) this.settleShutdown(s);
-        break;
-      }
-      for (const s of claimed) this.process(s);
+      this.take(claimed);
+      if (this.stopping) break;
       if (claimed.length === limit) {
         // There may be more; let handlers and I/O run before claiming again.
         await yieldNow();
@@ -210,6 +216,23 @@ export class Worker<T = unknown, R = unknown> {
       }
       await this.waitForWake(await this.idleWaitMs(poll));
     }
+  }
+
+  private claimRequest(limit: number): ClaimRequest {
+    return {
+      queue: this.queue.name,
+      workerId: this.workerId,
+      limit,
+      leaseMs: this.leaseMs,
+      now: this.clock.now(),
+      rateLimit: this.queue.rateLimit,
+    };
+  }
+
+  /** Starts claimed jobs; claimed while closing, they go back untouched (no attempt used). */
+  private take(claimed: readonly StoredJob[]): void {
+    if (this.stopping) for (const s of claimed) this.settleShutdown(s);
+    else for (const s of claimed) this.process(s);
   }
 
   /** How long an idle worker may sleep: until the next delayed job or throttle window ends, at most `poll`. */

@@ -187,6 +187,16 @@ export interface Store {
   claim(req: ClaimRequest): Promise<StoredJob[]>;
   /** Completes fenced jobs in one operation; one boolean per item (false: stale token). */
   complete(queue: string, items: readonly CompleteItem[], now: number): Promise<boolean[]>;
+  /**
+   * Optional: `complete` and then `claim` in one atomic operation (one transaction or script, one round
+   * trip). A worker whose jobs finish hands its freed slots straight to the next jobs this way.
+   */
+  completeAndClaim?(
+    queue: string,
+    items: readonly CompleteItem[],
+    now: number,
+    claim: ClaimRequest,
+  ): Promise<{ completed: boolean[]; claimed: StoredJob[] }>;
   /** Settles failed attempts in one operation; one boolean per item (false: stale token). */
   fail(queue: string, items: readonly FailItem[], now: number): Promise<boolean[]>;
   /** Extends leases; one boolean per item (false: the lease is lost). */

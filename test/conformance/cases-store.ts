@@ -285,6 +285,45 @@ export function storeCases(h: Harness): void {
       expect(got.progress).toBe(50);
     });
 
+    it('completes and claims in one operation when the store offers it', async (ctx) => {
+      const s = h.store();
+      if (!s.completeAndClaim) return ctx.skip();
+      const { queue, clock } = h.manualQueue();
+      for (const id of ['a', 'b', 'c', 'd']) await queue.add(id, { id });
+      const req = (limit: number) => ({
+        queue: queue.name,
+        workerId: 'w',
+        limit,
+        leaseMs: lease,
+        now: clock.now(),
+      });
+      const [a, b] = await s.claim(req(2));
+      const r = await s.completeAndClaim(
+        queue.name,
+        [
+          { id: a!.id, token: a!.fence, result: '1' },
+          { id: b!.id, token: b!.fence + 1, result: '2' },
+        ],
+        clock.now(),
+        req(1),
+      );
+      expect(r.completed).toEqual([true, false]);
+      expect(r.claimed.map((j) => [j.id, j.state, j.fence])).toEqual([['c', 'active', 1]]);
+      expect((await queue.getJob('a'))!.state).toBe('completed');
+      expect((await queue.getJob('a'))!.result).toBe(1);
+      expect((await queue.getJob('b'))!.state).toBe('active');
+      // A paused queue still takes the completions but hands out nothing.
+      await queue.pause('test');
+      const p = await s.completeAndClaim(
+        queue.name,
+        [{ id: 'c', token: 1, result: '3' }],
+        clock.now(),
+        req(5),
+      );
+      expect(p).toEqual({ completed: [true], claimed: [] });
+      expect(await queue.counts()).toMatchObject({ completed: 2, active: 1, waiting: 1 });
+    });
+
     it('pauses and resumes claiming; throttles until a time', async () => {
       const { queue, clock } = h.manualQueue();
       await queue.add('x', { id: 'x' });

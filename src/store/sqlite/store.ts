@@ -408,8 +408,25 @@ export class SqliteStore implements Store {
   }
 
   async claim(req: ClaimRequest): Promise<StoredJob[]> {
+    return this.write(() => this.claimRows(req));
+  }
+
+  async completeAndClaim(
+    queue: string,
+    items: readonly CompleteItem[],
+    now: number,
+    claim: ClaimRequest,
+  ): Promise<{ completed: boolean[]; claimed: StoredJob[] }> {
+    return this.write(() => ({
+      completed: this.completeRows(queue, items, now),
+      claimed: this.claimRows(claim),
+    }));
+  }
+
+  /** The body of `claim`; runs inside a write transaction. */
+  private claimRows(req: ClaimRequest): StoredJob[] {
     const s = this.s;
-    return this.write((): StoredJob[] => {
+    {
       const q = s.status.get(req.queue);
       if (q && (q.paused === 1 || q.throttled_until > req.now)) return [];
       s.promote.run(req.queue, req.now);
@@ -441,14 +458,17 @@ export class SqliteStore implements Store {
       const seq = new Map<StoredJob, number>();
       rows.forEach((r, i) => seq.set(jobs[i]!, r[COLUMN_LIST.length] as number));
       return jobs.sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || seq.get(a)! - seq.get(b)!);
-    });
+    }
   }
 
   async complete(queue: string, items: readonly CompleteItem[], now: number): Promise<boolean[]> {
+    return this.write(() => this.completeRows(queue, items, now));
+  }
+
+  /** The body of `complete`; runs inside a write transaction. */
+  private completeRows(queue: string, items: readonly CompleteItem[], now: number): boolean[] {
     const s = this.s;
-    return this.write(() =>
-      items.map((i) => s.complete.run(i.result, now, now, queue, i.id, i.token).changes === 1),
-    );
+    return items.map((i) => s.complete.run(i.result, now, now, queue, i.id, i.token).changes === 1);
   }
 
   async fail(queue: string, items: readonly FailItem[], now: number): Promise<boolean[]> {
