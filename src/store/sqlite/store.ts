@@ -126,6 +126,11 @@ const COLUMN_LIST = [
 ] as const satisfies readonly (keyof Row)[];
 const COLUMNS = COLUMN_LIST.join(', ');
 
+type ClaimStatement = Database.Statement<
+  [{ queue: string; now: number; workerId: string; leaseUntil: number }],
+  unknown[]
+>;
+
 /** A claim row (array in COLUMN_LIST order) straight to a StoredJob, with no intermediate object. */
 function fromRaw(a: unknown[]): StoredJob {
   const errors = a[18] as string;
@@ -184,6 +189,7 @@ export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities;
   private readonly db: Database.Database;
   private prepared: ReturnType<SqliteStore['prepare']> | undefined;
+  private readonly claims = new Map<number, ClaimStatement>();
   private closed = false;
   /** One transaction wrapper each, made once: better-sqlite3 builds five variants per `transaction()` call. */
   private readonly writeTx: (fn: () => unknown) => unknown;
@@ -243,6 +249,29 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * The claim statement for one batch size. The LIMIT is written into the SQL, not bound: with a bound
+   * LIMIT SQLite's plan for this UPDATE cost 4× more per claim (measured: 104 µs against 28 µs).
+   * Batch sizes are bounded by the workers' concurrency, so the cache stays small.
+   */
+  private claimStatement(limit: number): ClaimStatement {
+    let st = this.claims.get(limit);
+    if (!st) {
+      st = this.db
+        .prepare<[{ queue: string; now: number; workerId: string; leaseUntil: number }], unknown[]>(
+          `UPDATE jobs SET state = 'active', attempts = attempts + 1, fence = fence + 1, worker_id = @workerId,
+             lease_expires_at = @leaseUntil, started_at = @now, updated_at = @now
+           WHERE rowid IN (SELECT rowid FROM jobs WHERE queue = @queue AND state = 'waiting'
+                           ORDER BY priority DESC, run_at ASC, rowid ASC LIMIT ${Math.trunc(limit)})
+           RETURNING ${COLUMNS}, rowid`,
+        )
+        // Arrays, not objects: building a 27-key object per row cost more than the UPDATE itself.
+        .raw();
+      this.claims.set(limit, st);
+    }
+    return st;
+  }
+
   private prepare() {
     const db = this.db;
     return {
@@ -255,19 +284,6 @@ export class SqliteStore implements Store {
       status: db.prepare<[string], { paused: number; pause_reason: string | null; throttled_until: number }>(
         `SELECT paused, pause_reason, throttled_until FROM queues WHERE name = ?`,
       ),
-      claim: db
-        .prepare<
-          [{ queue: string; now: number; limit: number; workerId: string; leaseUntil: number }],
-          unknown[]
-        >(
-          `UPDATE jobs SET state = 'active', attempts = attempts + 1, fence = fence + 1, worker_id = @workerId,
-           lease_expires_at = @leaseUntil, started_at = @now, updated_at = @now
-         WHERE rowid IN (SELECT rowid FROM jobs WHERE queue = @queue AND state = 'waiting'
-                         ORDER BY priority DESC, run_at ASC, rowid ASC LIMIT @limit)
-         RETURNING ${COLUMNS}, rowid`,
-        )
-        // Arrays, not objects: building a 27-key object per row cost more than the UPDATE itself.
-        .raw(),
       promote: db.prepare(
         `UPDATE jobs SET state = 'waiting' WHERE queue = ? AND state = 'delayed' AND run_at <= ?`,
       ),
@@ -441,10 +457,9 @@ export class SqliteStore implements Store {
         limit = Math.min(limit, rl.max - used);
         if (limit <= 0) return [];
       }
-      const rows = s.claim.all({
+      const rows = this.claimStatement(limit).all({
         queue: req.queue,
         now: req.now,
-        limit,
         workerId: req.workerId,
         leaseUntil: req.now + req.leaseMs,
       });
