@@ -1,0 +1,18 @@
+/** The cache module's public surface (re-exported by src/index.ts). */
+export { Cache, createCache } from './cache.js';
+export { CacheEntryTooLargeError, isCacheEntryTooLargeError } from './errors.js';
+export { memoize, type Memoized, type MemoizeOptions } from './memoize.js';
+export { POLICY_NAMES, type PolicyName } from './policies/index.js';
+export { estimateSize } from './sizing.js';
+export type {
+  CacheLike,
+  CacheOptions,
+  CacheStats,
+  EntryInfo,
+  EvictionReason,
+  GetOrLoadOptions,
+  LoadContext,
+  Loader,
+  MetricSample,
+  SetOptions,
+} from './types.js';

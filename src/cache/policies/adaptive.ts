@@ -1,0 +1,254 @@
+import { FrequencySketch } from '../sketch.js';
+import { SlotLists, NIL, type EvictionPolicy } from './policy.js';
+
+const WINDOW = 0;
+const PROBATION = 1;
+const PROTECTED = 2;
+const LISTS = 3;
+
+/** Knobs of the adaptive policy; exported for the offline simulator, not part of the public API. @internal */
+export interface AdaptiveTuning {
+  /** Share of the capacity given to the window at start. */
+  initialWindow: number;
+  /** Share of the main space reserved for entries hit at least twice. */
+  protectedShare: number;
+  /** Requests per hill-climbing sample, as a multiple of the capacity. */
+  sampleFactor: number;
+  /** Lower bound of a sample, in requests, so tiny caches do not chase noise. */
+  minSample: number;
+  /** First step, as a share of the capacity. */
+  stepShare: number;
+  /** Each step is this factor of the previous one while the hit rate changes little. */
+  stepDecay: number;
+  /** A hit-rate change at least this large means the workload changed: restart with a full step. */
+  restartThreshold: number;
+}
+
+/**
+ * Tuned on the traces of ../shared/traces (see bench/cache/sim.ts). Against Caffeine's defaults
+ * (1% window, samples of 10 × capacity, steps of 6.25%) the window starts larger and moves faster:
+ * with samples of 10 × capacity a 100,000-entry cache gets one step per million requests, too slow
+ * to leave a 1% window on a recency-heavy trace like scarab, where plain LRU then wins by 3 points.
+ */
+export const DEFAULT_TUNING: AdaptiveTuning = {
+  initialWindow: 0.1,
+  protectedShare: 0.8,
+  sampleFactor: 0.5,
+  minSample: 200,
+  stepShare: 0.1,
+  stepDecay: 0.98,
+  restartThreshold: 0.05,
+};
+
+/**
+ * Adaptive W-TinyLFU. New entries enter a small LRU *window*; when the window overflows, its oldest
+ * entry becomes a *candidate* for the *main* space (an SLRU: probation + protected) and is admitted
+ * only if the frequency sketch says it is requested more often than main's eviction victim. That
+ * admission filter is what beats LRU on loops and skewed workloads.
+ *
+ * Frequency hurts on recency-heavy workloads, where a bigger window (closer to plain LRU) wins. So
+ * the window size is not fixed: a hill climber samples the hit rate, keeps moving the window the same
+ * way while the hit rate improves and turns around when it drops, with steps that shrink over time
+ * and restart after a sudden change of workload.
+ */
+export class AdaptivePolicy implements EvictionPolicy {
+  readonly usesHash = true;
+  private readonly lists: SlotLists;
+  private region: Uint8Array;
+  private hashes: Int32Array;
+  private readonly sketch: FrequencySketch;
+  private readonly tuning: AdaptiveTuning;
+  /** Fixed capacity in entries, or 0 when only a byte limit applies (then learned at eviction time). */
+  private readonly fixedCapacity: number;
+  private capacity: number;
+
+  private windowCount = 0;
+  private protectedCount = 0;
+  private windowMax = 1;
+  private protectedMax = 0;
+
+  private sampleHits = 0;
+  private sampleMisses = 0;
+  private sampleSize = 0;
+  private previousHitRate = 0;
+  private step = 0;
+
+  /** Set at the first eviction: hit rates sampled while the cache fills say nothing about the window. */
+  private full = false;
+  private lastMissHash = 0;
+  private hasLastMiss = false;
+  private random = 0x2545f491;
+
+  constructor(slots: number, maxEntries: number, tuning: Partial<AdaptiveTuning> = {}) {
+    this.tuning = { ...DEFAULT_TUNING, ...tuning };
+    this.lists = new SlotLists(LISTS, slots);
+    this.region = new Uint8Array(slots);
+    this.hashes = new Int32Array(slots);
+    this.fixedCapacity = Number.isFinite(maxEntries) ? maxEntries : 0;
+    this.capacity = this.fixedCapacity > 0 ? this.fixedCapacity : slots;
+    this.sketch = new FrequencySketch(this.capacity);
+    this.resize(this.capacity);
+  }
+
+  grow(slots: number): void {
+    this.lists.grow(slots);
+    if (slots > this.region.length) {
+      const region = new Uint8Array(slots);
+      region.set(this.region);
+      this.region = region;
+      const hashes = new Int32Array(slots);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
+    }
+  }
+
+  recordMiss(hash: number): void {
+    this.sketch.increment(hash);
+    this.lastMissHash = hash;
+    this.hasLastMiss = true;
+  }
+
+  insert(slot: number, hash: number): void {
+    // A get that missed has already counted this request; the set that follows it must not count twice.
+    if (!this.hasLastMiss || hash !== this.lastMissHash) this.sketch.increment(hash);
+    this.hasLastMiss = false;
+    this.hashes[slot] = hash;
+    this.region[slot] = WINDOW;
+    this.lists.push(WINDOW, slot + LISTS);
+    this.windowCount++;
+    if (++this.sampleMisses + this.sampleHits >= this.sampleSize) this.climb();
+  }
+
+  access(slot: number): void {
+    this.sketch.increment(this.hashes[slot]!);
+    const n = slot + LISTS;
+    const r = this.region[slot]!;
+    if (r === PROTECTED) {
+      this.lists.moveToEnd(PROTECTED, n);
+    } else if (r === WINDOW) {
+      this.lists.moveToEnd(WINDOW, n);
+    } else {
+      // A second hit while on probation proves the entry worth protecting.
+      this.lists.unlink(n);
+      this.lists.push(PROTECTED, n);
+      this.region[slot] = PROTECTED;
+      this.protectedCount++;
+      this.demoteProtected();
+    }
+    if (++this.sampleHits + this.sampleMisses >= this.sampleSize) this.climb();
+  }
+
+  remove(slot: number): void {
+    this.lists.unlink(slot + LISTS);
+    const r = this.region[slot]!;
+    if (r === WINDOW) this.windowCount--;
+    else if (r === PROTECTED) this.protectedCount--;
+  }
+
+  victim(entries: number): number {
+    this.full = true;
+    if (this.fixedCapacity === 0 && entries - 1 > this.capacity) this.resize(entries - 1);
+    const lists = this.lists;
+    // After the climber shrank the window, move its surplus to probation a few at a time, so that the
+    // cost is spread over many evictions.
+    for (let moved = 0; moved < 4 && this.windowCount > this.windowMax + 1; moved++) {
+      this.moveToProbation(lists.oldest(WINDOW));
+    }
+    if (this.windowCount > this.windowMax) {
+      const candidate = lists.oldest(WINDOW);
+      this.moveToProbation(candidate);
+      let victim = lists.oldest(PROBATION);
+      if (victim === candidate) victim = lists.oldest(PROTECTED);
+      if (victim === PROTECTED) return candidate - LISTS;
+      return this.admit(candidate - LISTS, victim - LISTS) ? victim - LISTS : candidate - LISTS;
+    }
+    // The window is below its share (the climber grew it): main gives up its least valuable entry.
+    let n = lists.oldest(PROBATION);
+    if (n === PROBATION) n = lists.oldest(PROTECTED);
+    if (n === PROTECTED) n = lists.oldest(WINDOW);
+    return n === WINDOW ? NIL : n - LISTS;
+  }
+
+  clear(): void {
+    this.lists.reset();
+    this.sketch.clear();
+    this.windowCount = 0;
+    this.protectedCount = 0;
+    this.hasLastMiss = false;
+    this.full = false;
+    this.resize(this.capacity);
+  }
+
+  /** The current window share, for tests and diagnostics. @internal */
+  windowShare(): number {
+    return this.windowMax / this.capacity;
+  }
+
+  private admit(candidate: number, victim: number): boolean {
+    const c = this.sketch.frequency(this.hashes[candidate]!);
+    const v = this.sketch.frequency(this.hashes[victim]!);
+    if (c > v) return true;
+    // An attacker who keeps a victim's estimate high could lock every newcomer out; admitting a warm
+    // candidate now and then, at random, breaks that (Caffeine does the same).
+    if (c < 6) return false;
+    let x = this.random;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.random = x;
+    return (x & 127) === 0;
+  }
+
+  private moveToProbation(n: number): void {
+    this.lists.unlink(n);
+    this.lists.push(PROBATION, n);
+    this.region[n - LISTS] = PROBATION;
+    this.windowCount--;
+  }
+
+  private demoteProtected(): void {
+    for (let moved = 0; moved < 4 && this.protectedCount > this.protectedMax; moved++) {
+      const n = this.lists.oldest(PROTECTED);
+      this.lists.unlink(n);
+      this.lists.push(PROBATION, n);
+      this.region[n - LISTS] = PROBATION;
+      this.protectedCount--;
+    }
+  }
+
+  private resize(capacity: number): void {
+    const t = this.tuning;
+    this.capacity = capacity;
+    this.sketch.ensureCapacity(capacity);
+    this.windowMax = Math.max(1, Math.round(capacity * t.initialWindow));
+    this.protectedMax = Math.floor((capacity - this.windowMax) * t.protectedShare);
+    this.sampleSize = Math.max(t.minSample, Math.round(capacity * t.sampleFactor));
+    this.step = t.stepShare * capacity;
+    this.previousHitRate = 0;
+    this.sampleHits = 0;
+    this.sampleMisses = 0;
+  }
+
+  /** One hill-climbing step at the end of a sample. */
+  private climb(): void {
+    const t = this.tuning;
+    if (!this.full) {
+      this.sampleHits = 0;
+      this.sampleMisses = 0;
+      return;
+    }
+    const hitRate = this.sampleHits / (this.sampleHits + this.sampleMisses);
+    const change = hitRate - this.previousHitRate;
+    const amount = change >= 0 ? this.step : -this.step;
+    this.step =
+      Math.abs(change) >= t.restartThreshold
+        ? t.stepShare * this.capacity * (amount >= 0 ? 1 : -1)
+        : t.stepDecay * amount;
+    this.previousHitRate = hitRate;
+    this.sampleHits = 0;
+    this.sampleMisses = 0;
+    const cap = this.capacity;
+    this.windowMax = Math.min(cap, Math.max(1, this.windowMax + amount));
+    this.protectedMax = Math.floor((cap - this.windowMax) * t.protectedShare);
+  }
+}

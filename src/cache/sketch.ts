@@ -1,0 +1,128 @@
+/**
+ * A count-min sketch of recent key frequencies for TinyLFU admission. @internal
+ *
+ * Why these choices:
+ * - Byte counters saturating at 15 (as 4-bit counters would): frequencies above 15 never change an
+ *   admission decision, and plain bytes are faster to read and write in JS than packed nibbles.
+ * - The four counters of a key sit in one 16-byte block, so an estimate touches one cache line.
+ * - Conservative update (raise only the smallest counters) keeps collisions from inflating estimates.
+ * - Aging: after `10 × capacity` increments every counter is halved, so yesterday's hot keys fade.
+ * - A doorkeeper bit set absorbs each key's first sighting, so the one-hit wonders that dominate
+ *   real traces do not pollute the counters; it is cleared on every aging step.
+ */
+export class FrequencySketch {
+  private table: Uint8Array = new Uint8Array(0);
+  private blockMask = 0;
+  private door: Int32Array = new Int32Array(0);
+  private doorMask = 0;
+  private additions = 0;
+  private sampleSize = 0;
+  private capacity = 0;
+
+  constructor(capacity: number) {
+    this.ensureCapacity(capacity);
+  }
+
+  /** Resizes for a cache of `capacity` entries; a resize forgets all counts. */
+  ensureCapacity(capacity: number): void {
+    const c = Math.max(16, Math.min(capacity, 1 << 26));
+    if (c <= this.capacity) return;
+    this.capacity = c;
+    const blocks = nextPowerOfTwo(c) >>> 1; // 8 counters per entry, 16 per block
+    this.table = new Uint8Array(blocks * 16);
+    this.blockMask = blocks - 1;
+    const doorBits = nextPowerOfTwo(c) * 4;
+    this.door = new Int32Array(doorBits >>> 5);
+    this.doorMask = doorBits - 1;
+    this.sampleSize = 10 * c;
+    this.additions = 0;
+  }
+
+  /** The estimated number of recent occurrences of the key with hash `h` (0..16). */
+  frequency(h: number): number {
+    const t = this.table;
+    const base = (h & this.blockMask) << 4;
+    const s = spread(h);
+    let min = t[base + (s & 3)]!;
+    let c = t[base + 4 + ((s >>> 8) & 3)]!;
+    if (c < min) min = c;
+    c = t[base + 8 + ((s >>> 16) & 3)]!;
+    if (c < min) min = c;
+    c = t[base + 12 + ((s >>> 24) & 3)]!;
+    if (c < min) min = c;
+    return min + this.inDoor(h, s);
+  }
+
+  increment(h: number): void {
+    const s = spread(h);
+    if (this.enterDoor(h, s)) return;
+    const t = this.table;
+    const base = (h & this.blockMask) << 4;
+    const i0 = base + (s & 3);
+    const i1 = base + 4 + ((s >>> 8) & 3);
+    const i2 = base + 8 + ((s >>> 16) & 3);
+    const i3 = base + 12 + ((s >>> 24) & 3);
+    const c0 = t[i0]!;
+    const c1 = t[i1]!;
+    const c2 = t[i2]!;
+    const c3 = t[i3]!;
+    let min = c0 < c1 ? c0 : c1;
+    if (c2 < min) min = c2;
+    if (c3 < min) min = c3;
+    if (min >= 15) return;
+    if (c0 === min) t[i0] = min + 1;
+    if (c1 === min) t[i1] = min + 1;
+    if (c2 === min) t[i2] = min + 1;
+    if (c3 === min) t[i3] = min + 1;
+    if (++this.additions >= this.sampleSize) this.age();
+  }
+
+  clear(): void {
+    this.table.fill(0);
+    this.door.fill(0);
+    this.additions = 0;
+  }
+
+  private inDoor(h: number, s: number): number {
+    const b1 = (h ^ s) & this.doorMask;
+    const b2 = (s >>> 7) & this.doorMask;
+    const d = this.door;
+    return (d[b1 >>> 5]! >>> (b1 & 31)) & (d[b2 >>> 5]! >>> (b2 & 31)) & 1;
+  }
+
+  /** Sets the key's doorkeeper bits; true when it was not there yet (first sighting). */
+  private enterDoor(h: number, s: number): boolean {
+    const b1 = (h ^ s) & this.doorMask;
+    const b2 = (s >>> 7) & this.doorMask;
+    const d = this.door;
+    const w1 = d[b1 >>> 5]!;
+    const w2 = d[b2 >>> 5]!;
+    const m1 = 1 << (b1 & 31);
+    const m2 = 1 << (b2 & 31);
+    if ((w1 & m1) !== 0 && (w2 & m2) !== 0) return false;
+    d[b1 >>> 5] = w1 | m1;
+    d[b2 >>> 5] = d[b2 >>> 5]! | m2;
+    if (++this.additions >= this.sampleSize) this.age();
+    return true;
+  }
+
+  private age(): void {
+    const t = this.table;
+    for (let i = 0; i < t.length; i++) t[i] = t[i]! >>> 1;
+    this.door.fill(0);
+    this.additions = this.additions >>> 1;
+  }
+}
+
+/** A second, independent-looking hash derived from the first, to pick counters inside a block. */
+function spread(h: number): number {
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
+  return h ^ (h >>> 15);
+}
+
+export function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
