@@ -1,0 +1,473 @@
+import { Redis } from 'ioredis';
+import type {
+  AddResult,
+  ClaimRequest,
+  CompleteItem,
+  FailItem,
+  FinalState,
+  ListFilter,
+  NewJob,
+  QueueStatus,
+  ReapResult,
+  RetentionRule,
+  StateCounts,
+  Store,
+  StoreCapabilities,
+  StoredJob,
+} from '../types.js';
+import { StoreError, ValidationError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { parseOptions } from '../../core/validate.js';
+import { FIELDS, decodeJob, decodeJobs } from './codec.js';
+import { queueKeys, registryKey, type QueueKeyring } from './keys.js';
+import { zRedisStoreOptions, type RedisStoreOptions } from './options.js';
+import { LuaScript, runScript, type Arg, type RedisClient } from './scripts.js';
+import { Waker } from './wake.js';
+import { ADD } from './lua/add.js';
+import { CLAIM, COMPLETE, COMPLETE_AND_CLAIM } from './lua/claim.js';
+import { FAIL, HEARTBEAT, REAP, UPDATE } from './lua/settle.js';
+import { CANCEL, CLEANUP, CLEAR, PAUSE, PURGE, REPLAY, RESUME, THROTTLE } from './lua/admin.js';
+import { COUNTS, LIST, NEXT_RUN_AT } from './lua/read.js';
+
+const S = {
+  add: new LuaScript('add', ADD),
+  claim: new LuaScript('claim', CLAIM),
+  complete: new LuaScript('complete', COMPLETE),
+  completeAndClaim: new LuaScript('completeAndClaim', COMPLETE_AND_CLAIM),
+  fail: new LuaScript('fail', FAIL),
+  heartbeat: new LuaScript('heartbeat', HEARTBEAT),
+  update: new LuaScript('update', UPDATE),
+  reap: new LuaScript('reap', REAP),
+  cancel: new LuaScript('cancel', CANCEL),
+  clear: new LuaScript('clear', CLEAR),
+  replay: new LuaScript('replay', REPLAY),
+  purge: new LuaScript('purge', PURGE),
+  cleanup: new LuaScript('cleanup', CLEANUP),
+  pause: new LuaScript('pause', PAUSE),
+  resume: new LuaScript('resume', RESUME),
+  throttle: new LuaScript('throttle', THROTTLE),
+  counts: new LuaScript('counts', COUNTS),
+  nextRunAt: new LuaScript('nextRunAt', NEXT_RUN_AT),
+  list: new LuaScript('list', LIST),
+} as const;
+
+/** Retention deletes at most this many jobs per script call, so Redis is never blocked for long. */
+const CLEANUP_CHUNK = 1000;
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
+
+const consoleWarn: Pick<Logger, 'warn'> = {
+  warn: (obj, msg) => console.warn(msg ?? '', obj),
+};
+
+type Reply = (string | null)[];
+
+const flags = (reply: unknown): boolean[] => (reply as number[]).map((f) => f === 1);
+
+/**
+ * The Redis/Valkey store: one hash per job plus sorted-set indexes per state, every state change
+ * one Lua script (atomic on the server), claims and completions batched, all keys of a queue in one
+ * cluster slot. Idle workers block on a marker list instead of polling.
+ */
+export class RedisStore implements Store {
+  readonly name = 'redis';
+  readonly capabilities: StoreCapabilities = {
+    notify: true,
+    transactionalEnqueue: false,
+    multiProcess: true,
+    durable: true,
+  };
+  readonly maxPayloadBytes: number;
+  readonly prefix: string;
+  /** The connection commands go through (yours when you passed `client`). */
+  readonly client: RedisClient;
+  private readonly owned: boolean;
+  private readonly logger: Pick<Logger, 'warn'>;
+  private readonly closeTimeoutMs: number;
+  private readonly keyrings = new Map<string, QueueKeyring>();
+  private readonly registered = new Set<string>();
+  private readonly waker: Waker;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: RedisStoreOptions = {}) {
+    const o = parseOptions(zRedisStoreOptions, options, 'redis store options');
+    this.prefix = o.prefix ?? 'bulwark';
+    this.maxPayloadBytes = o.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD;
+    this.closeTimeoutMs = o.closeTimeoutMs ?? 2000;
+    this.logger = o.logger ?? consoleWarn;
+    if (o.client) {
+      this.client = o.client;
+      this.owned = false;
+    } else {
+      const client = new Redis(o.url ?? DEFAULT_URL, {
+        // Reconnect forever with a capped backoff; commands wait for the connection meanwhile.
+        retryStrategy: (times) => Math.min(50 * times, 2000),
+        lazyConnect: true,
+      });
+      // Errors reach callers through their commands; without a listener ioredis prints each one.
+      client.on('error', () => {});
+      this.client = client;
+      this.owned = true;
+    }
+    this.waker = new Waker(() => {
+      const c = this.client;
+      const conn = c.isCluster ? c.duplicate() : (c as Redis).duplicate({ maxRetriesPerRequest: null });
+      return conn;
+    });
+  }
+
+  private ring(queue: string): QueueKeyring {
+    let k = this.keyrings.get(queue);
+    if (!k) {
+      k = queueKeys(this.prefix, queue);
+      this.keyrings.set(queue, k);
+    }
+    return k;
+  }
+
+  private async run(op: string, queue: string, script: LuaScript, args: Arg[]): Promise<unknown> {
+    if (this.closing) throw new StoreError('[bulwark] [redis] the store is closed');
+    const k = this.ring(queue);
+    args.unshift(k.job);
+    try {
+      return await runScript(this.client, script, k.keys, args);
+    } catch (e) {
+      throw wrap(op, e);
+    }
+  }
+
+  /** Names the queue in the registry (outside the queue's slot, so not inside its scripts). Once per queue. */
+  private async register(queue: string): Promise<void> {
+    if (this.registered.has(queue)) return;
+    try {
+      await this.client.sadd(registryKey(this.prefix), queue);
+    } catch (e) {
+      throw wrap('register', e);
+    }
+    this.registered.add(queue);
+  }
+
+  async init(): Promise<void> {
+    if (this.closing) throw new StoreError('[bulwark] [redis] the store is closed');
+    if (this.owned && this.client.status === 'wait') {
+      await this.client.connect().catch((e: unknown) => {
+        throw wrap('connect', e);
+      });
+    }
+    await this.checkEvictionPolicy();
+  }
+
+  /** Warns when Redis may evict keys under memory pressure: an evicted job is a lost job. */
+  private async checkEvictionPolicy(): Promise<void> {
+    let policy: string | undefined;
+    try {
+      const reply = (await this.client.call('CONFIG', ['GET', 'maxmemory-policy'])) as string[];
+      policy = reply[1];
+    } catch {
+      return; // CONFIG is often refused on managed services: nothing to check then.
+    }
+    if (policy !== undefined && policy !== 'noeviction') {
+      this.logger.warn(
+        { maxmemoryPolicy: policy },
+        `[bulwark] [redis] maxmemory-policy is "${policy}": Redis may evict job keys when memory runs out, losing jobs. Set maxmemory-policy to noeviction.`,
+      );
+    }
+  }
+
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
+    this.waker.close();
+    if (!this.owned) return;
+    const client = this.client;
+    let timer: NodeJS.Timeout | undefined;
+    if (client.status === 'ready') {
+      await Promise.race([
+        client.quit().catch(() => undefined),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, this.closeTimeoutMs);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    // Drops the socket and fails whatever still waits for a connection that may never come.
+    client.disconnect();
+  }
+
+  async add(jobs: readonly NewJob[]): Promise<AddResult[]> {
+    if (jobs.length === 0) return [];
+    for (const j of jobs) {
+      if (j.payload.length * 3 > this.maxPayloadBytes) {
+        const bytes = Buffer.byteLength(j.payload, 'utf8');
+        if (bytes > this.maxPayloadBytes)
+          throw new ValidationError(
+            `[bulwark] [redis] payload is ${bytes} bytes, over the store's limit of ${this.maxPayloadBytes}`,
+            { path: 'payload' },
+          );
+      }
+    }
+    const queue = jobs[0]!.queue;
+    if (jobs.some((j) => j.queue !== queue)) {
+      // Different queues live in different slots: one script each, in order.
+      const out: AddResult[] = [];
+      for (const j of jobs) out.push(...(await this.add([j])));
+      return out;
+    }
+    const args: Arg[] = [];
+    for (const j of jobs) {
+      args.push(
+        j.id,
+        j.name ?? '',
+        j.priority,
+        j.runAt,
+        j.maxAttempts,
+        j.backoff,
+        j.timeoutMs ?? '',
+        j.correlationId,
+        j.metadata,
+        j.payload,
+        j.createdAt,
+      );
+    }
+    const [reply] = await Promise.all([this.run('add', queue, S.add, args), this.register(queue)]);
+    return (reply as (0 | Reply)[]).map((r, i) => (r === 0 ? null : decodeJob(queue, jobs[i]!.id, r)));
+  }
+
+  private claimArgs(req: ClaimRequest): Arg[] {
+    return [
+      req.now,
+      req.limit,
+      req.now + req.leaseMs,
+      req.workerId,
+      req.rateLimit?.max ?? '',
+      req.rateLimit?.intervalMs ?? '',
+    ];
+  }
+
+  async claim(req: ClaimRequest): Promise<StoredJob[]> {
+    if (req.limit <= 0) return [];
+    const reply = await this.run('claim', req.queue, S.claim, this.claimArgs(req));
+    return decodeJobs(req.queue, reply as Reply);
+  }
+
+  async complete(queue: string, items: readonly CompleteItem[], now: number): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    const args: Arg[] = [now];
+    for (const i of items) args.push(i.id, i.token, i.result ?? '');
+    return flags(await this.run('complete', queue, S.complete, args));
+  }
+
+  async completeAndClaim(
+    queue: string,
+    items: readonly CompleteItem[],
+    now: number,
+    claim: ClaimRequest,
+  ): Promise<{ completed: boolean[]; claimed: StoredJob[] }> {
+    if (claim.queue !== queue || claim.limit <= 0) {
+      const completed = await this.complete(queue, items, now);
+      return { completed, claimed: await this.claim(claim) };
+    }
+    const args = this.claimArgs(claim);
+    args.push(now);
+    for (const i of items) args.push(i.id, i.token, i.result ?? '');
+    const [done, claimed] = (await this.run('completeAndClaim', queue, S.completeAndClaim, args)) as [
+      number[],
+      Reply,
+    ];
+    return { completed: flags(done), claimed: decodeJobs(queue, claimed) };
+  }
+
+  async fail(queue: string, items: readonly FailItem[], now: number): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    const args: Arg[] = [now];
+    for (const i of items) {
+      args.push(i.id, i.token, i.action, i.runAt, JSON.stringify(i.error), i.reason ?? i.error.message);
+    }
+    return flags(await this.run('fail', queue, S.fail, args));
+  }
+
+  async heartbeat(
+    queue: string,
+    items: readonly { id: string; token: number }[],
+    leaseMs: number,
+    now: number,
+  ): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    const args: Arg[] = [now + leaseMs];
+    for (const i of items) args.push(i.id, i.token);
+    return flags(await this.run('heartbeat', queue, S.heartbeat, args));
+  }
+
+  async update(
+    queue: string,
+    id: string,
+    token: number,
+    patch: { checkpoint?: string; progress?: string },
+    now: number,
+  ): Promise<boolean> {
+    const args: Arg[] = [
+      now,
+      id,
+      token,
+      patch.checkpoint === undefined ? '0' : '1',
+      patch.checkpoint ?? '',
+      patch.progress === undefined ? '0' : '1',
+      patch.progress ?? '',
+    ];
+    return (await this.run('update', queue, S.update, args)) === 1;
+  }
+
+  async reapExpired(queue: string, now: number, limit: number): Promise<ReapResult> {
+    const [requeued, dead] = (await this.run('reap', queue, S.reap, [now, limit])) as [string[], string[]];
+    return { requeued, dead };
+  }
+
+  async getJob(queue: string, id: string): Promise<StoredJob | null> {
+    if (this.closing) throw new StoreError('[bulwark] [redis] the store is closed');
+    try {
+      const v = await this.client.hmget(this.ring(queue).job + id, ...FIELDS);
+      return decodeJob(queue, id, v);
+    } catch (e) {
+      throw wrap('getJob', e);
+    }
+  }
+
+  async list(queue: string, filter: ListFilter, now: number): Promise<StoredJob[]> {
+    const search = filter.search !== undefined && filter.search !== '' ? filter.search : undefined;
+    const args: Arg[] = [
+      now,
+      filter.order ?? 'desc',
+      filter.offset ?? 0,
+      filter.limit ?? 100,
+      filter.states && filter.states.length > 0 ? [...new Set(filter.states)].join(',') : '',
+      filter.correlationId === undefined ? '0' : '1',
+      filter.correlationId ?? '',
+      search === undefined ? '0' : '1',
+      search ?? '',
+    ];
+    return decodeJobs(queue, (await this.run('list', queue, S.list, args)) as Reply);
+  }
+
+  async counts(queue: string, now: number): Promise<StateCounts> {
+    const [waiting, delayed, active, completed, dead, cancelled] = (await this.run(
+      'counts',
+      queue,
+      S.counts,
+      [now],
+    )) as number[];
+    return {
+      waiting: waiting!,
+      delayed: delayed!,
+      active: active!,
+      completed: completed!,
+      dead: dead!,
+      cancelled: cancelled!,
+    };
+  }
+
+  async nextRunAt(queue: string): Promise<number | null> {
+    const t = (await this.run('nextRunAt', queue, S.nextRunAt, [])) as string | null;
+    return t === null ? null : Number(t);
+  }
+
+  async queues(): Promise<string[]> {
+    if (this.closing) throw new StoreError('[bulwark] [redis] the store is closed');
+    try {
+      return (await this.client.smembers(registryKey(this.prefix))).sort();
+    } catch (e) {
+      throw wrap('queues', e);
+    }
+  }
+
+  async status(queue: string): Promise<QueueStatus> {
+    if (this.closing) throw new StoreError('[bulwark] [redis] the store is closed');
+    let v: (string | null)[];
+    try {
+      v = await this.client.hmget(this.ring(queue).meta, 'paused', 'reason', 'throttled');
+    } catch (e) {
+      throw wrap('status', e);
+    }
+    return {
+      name: queue,
+      paused: v[0] === '1',
+      pauseReason: v[1] ?? null,
+      throttledUntil: v[2] === null || v[2] === undefined ? 0 : Number(v[2]),
+    };
+  }
+
+  async pause(queue: string, reason: string | null, _now: number): Promise<boolean> {
+    const [r] = await Promise.all([
+      this.run('pause', queue, S.pause, [reason ?? '', reason === null ? '0' : '1']),
+      this.register(queue),
+    ]);
+    return r === 1;
+  }
+
+  async resume(queue: string, now: number): Promise<void> {
+    await this.run('resume', queue, S.resume, [now]);
+  }
+
+  async throttle(queue: string, until: number): Promise<void> {
+    await Promise.all([this.run('throttle', queue, S.throttle, [until]), this.register(queue)]);
+  }
+
+  async cancel(queue: string, ids: readonly string[], reason: string, now: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return (await this.run('cancel', queue, S.cancel, [now, reason, ...ids])) as string[];
+  }
+
+  async clear(queue: string): Promise<number> {
+    return (await this.run('clear', queue, S.clear, [])) as number;
+  }
+
+  async replay(queue: string, ids: readonly string[] | undefined, now: number): Promise<string[]> {
+    if (ids !== undefined && ids.length === 0) return [];
+    const args: Arg[] = ids === undefined ? [now, 'all'] : [now, 'ids', ...ids];
+    return (await this.run('replay', queue, S.replay, args)) as string[];
+  }
+
+  async purge(
+    queue: string,
+    states: readonly FinalState[],
+    ids: readonly string[] | undefined,
+  ): Promise<number> {
+    if (states.length === 0 || (ids !== undefined && ids.length === 0)) return 0;
+    const args: Arg[] = ids === undefined ? ['all', states.join(',')] : ['ids', states.join(','), ...ids];
+    return (await this.run('purge', queue, S.purge, args)) as number;
+  }
+
+  async cleanup(queue: string, rules: readonly RetentionRule[], now: number): Promise<number> {
+    let total = 0;
+    for (const r of rules) {
+      let n: number;
+      do {
+        n = (await this.run('cleanup', queue, S.cleanup, [
+          now,
+          r.state,
+          r.maxAgeMs ?? '',
+          r.maxCount ?? '',
+          CLEANUP_CHUNK,
+        ])) as number;
+        total += n;
+      } while (n === CLEANUP_CHUNK);
+    }
+    return total;
+  }
+
+  subscribe(queue: string, onReady: () => void): () => void {
+    if (this.closing) return () => {};
+    return this.waker.subscribe(this.ring(queue).marker, onReady);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function wrap(op: string, e: unknown): StoreError {
+  const message = e instanceof Error ? e.message : String(e);
+  return new StoreError(`[bulwark] [redis] ${op} failed: ${message}`, { cause: e });
+}
