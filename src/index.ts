@@ -14,6 +14,13 @@ export {
   type WorkerEvents,
   type WorkerOptions,
 } from './core/worker.js';
+export type {
+  DependencyGate,
+  DependencySource,
+  FailureInfo,
+  FailureRecord,
+  FailureRecorder,
+} from './core/worker-options.js';
 export type { JobContext } from './core/attempt.js';
 export type { Job } from './core/job.js';
 export { DEFAULT_ACTIONS, decideFate, type FailureAction, type Fate, type FateOptions } from './core/fate.js';

@@ -1,5 +1,7 @@
+import { StateError } from './errors.js';
 import type { Job } from './job.js';
 import type { Logger } from './logger.js';
+import type { DependencyGate, DependencySource } from './worker-options.js';
 
 /** Why an attempt's signal fired. */
 export type AbortCause = 'timeout' | 'lease_lost' | 'shutdown';
@@ -64,6 +66,12 @@ export interface JobContext<T = unknown> {
   progress(value: unknown): Promise<void>;
   /** A logger bound to the job id, queue, attempt and correlation id. */
   readonly log: Logger;
+  /**
+   * The named dependency from the worker's registry, to call through its policies:
+   * `await ctx.dependency('openai').execute(({ signal }) => …)`. Throws NotFoundError for an unknown
+   * name and StateError when the worker has no registry.
+   */
+  dependency<D = DependencyGate>(name: string): D;
 }
 
 /** @internal The context object; getters keep the signal and the child logger lazy. */
@@ -76,7 +84,14 @@ export class Context<T> implements JobContext<T> {
       attempt: Attempt,
       patch: { checkpoint?: unknown; progress?: unknown },
     ) => Promise<void>,
+    private readonly registry: DependencySource | undefined,
   ) {}
+  dependency<D = DependencyGate>(name: string): D {
+    if (!this.registry) {
+      throw new StateError(`[bulwark] ctx.dependency('${name}'): this worker has no registry option`);
+    }
+    return this.registry.get(name) as D;
+  }
   get job(): Job<T> {
     return this.current.job as Job<T>;
   }

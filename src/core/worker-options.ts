@@ -11,6 +11,30 @@ import type { RetentionRule } from '../store/types.js';
 
 export type Handler<T = unknown, R = unknown> = (ctx: JobContext<T>) => Promise<R> | R;
 
+/** What a worker needs of a dependency: ms until it may take calls again (0: now). */
+export interface DependencyGate {
+  availableInMs(): number;
+}
+
+/** Where a worker finds dependencies by name; a resilience `Registry` is one. */
+export interface DependencySource<D extends DependencyGate = DependencyGate> {
+  get(name: string): D;
+}
+
+/** A failure as the worker reports it to analytics. */
+export interface FailureRecord {
+  queue: string;
+  dependency?: string;
+  category: ErrorCategory;
+  error: unknown;
+  at: number;
+}
+
+/** Where a worker records every failure; a resilience `ErrorAnalytics` is one. */
+export interface FailureRecorder {
+  record(failure: FailureRecord): unknown;
+}
+
 export interface WorkerOptions extends FateOptions {
   /** Jobs run at once by this worker. @default 1 */
   concurrency?: number;
@@ -40,6 +64,15 @@ export interface WorkerOptions extends FateOptions {
   autostart?: boolean;
   /** Source of randomness for jitter (tests). @default Math.random */
   random?: () => number;
+  /**
+   * Names of the dependencies (in `registry`) the handler calls. While any of them refuses calls (its
+   * breaker is open), the worker claims nothing; it resumes when the breaker may half-open.
+   */
+  dependencies?: readonly string[];
+  /** The dependencies' registry; `ctx.dependency(name)` looks names up in it. */
+  registry?: DependencySource;
+  /** Records every failed attempt (category, pattern, dependency) for error analytics. */
+  analytics?: FailureRecorder;
 }
 
 export const DEFAULT_RETENTION: readonly RetentionRule[] = [
@@ -65,11 +98,28 @@ export const zWorkerOptions = zFateOptions
       .optional(),
     autostart: z.boolean().optional(),
     random: z.custom<() => number>((f) => typeof f === 'function').optional(),
+    dependencies: z.array(z.string().min(1).max(200)).max(100).optional(),
+    registry: z
+      .custom<DependencySource>(
+        (r) => typeof (r as DependencySource)?.get === 'function',
+        'expected a registry with get(name)',
+      )
+      .optional(),
+    analytics: z
+      .custom<FailureRecorder>(
+        (a) => typeof (a as FailureRecorder)?.record === 'function',
+        'expected an analytics recorder with record(failure)',
+      )
+      .optional(),
   })
   .strict()
   .refine((o) => o.heartbeatMs === undefined || o.heartbeatMs < (o.leaseMs ?? 30_000), {
     message: 'heartbeatMs must be shorter than leaseMs',
     path: ['heartbeatMs'],
+  })
+  .refine((o) => !o.dependencies?.length || o.registry !== undefined, {
+    message: 'dependencies need a registry to look them up in',
+    path: ['registry'],
   });
 
 export interface FailureInfo {
@@ -93,6 +143,10 @@ export interface WorkerEvents {
   'queue:paused': { queue: string; reason: string };
   'queue:throttled': { queue: string; untilMs: number };
   'worker:error': { error: Error; during: string };
+  /** A dependency refuses calls (breaker open): the worker stops claiming for about `forMs`. */
+  'worker:blocked': { dependency: string; forMs: number };
+  /** The dependencies take calls again: claiming resumes. */
+  'worker:unblocked': { blockedMs: number };
   'worker:stopping': { reason: string };
   'worker:closed': { workerId: string };
 }

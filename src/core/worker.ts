@@ -13,7 +13,9 @@ import { SettleBatch } from './settle.js';
 import {
   DEFAULT_RETENTION,
   zWorkerOptions,
+  type DependencyGate,
   type FailureInfo,
+  type FailureRecord,
   type Handler,
   type WorkerEvents,
   type WorkerOptions,
@@ -52,6 +54,10 @@ export class Worker<T = unknown, R = unknown> {
   private readonly disposers: Disposer[] = [];
   private readonly settle: SettleBatch;
   private idleResolvers: (() => void)[] = [];
+  /** The declared dependencies, looked up once. */
+  private readonly gates: { name: string; gate: DependencyGate }[];
+  /** When claiming stopped for an unavailable dependency (null: not blocked). */
+  private blockedSince: number | null = null;
 
   constructor(queue: Queue<T, R>, handler: Handler<T, R>, options: WorkerOptions = {}) {
     if (typeof handler !== 'function') {
@@ -67,6 +73,17 @@ export class Worker<T = unknown, R = unknown> {
     this.leaseMs = this.options.leaseMs ?? 30_000;
     this.workerId = this.options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.log = (this.options.logger ?? noopLogger).child({ queue: queue.name, workerId: this.workerId });
+    const registry = this.options.registry;
+    this.gates = (this.options.dependencies ?? []).map((name) => {
+      try {
+        return { name, gate: registry!.get(name) };
+      } catch (e) {
+        throw new ValidationError(`[bulwark] worker options.dependencies: '${name}' is not in the registry`, {
+          path: 'dependencies',
+          cause: e,
+        });
+      }
+    });
     this.settle = new SettleBatch(
       this.store,
       queue.name,
@@ -74,7 +91,7 @@ export class Worker<T = unknown, R = unknown> {
       (e) => this.reportError(e, 'settle'),
       {
         request: (freed) => {
-          if (this.stopping || !this.running) return null;
+          if (this.stopping || !this.running || this.blockedForMs() > 0) return null;
           const limit = Math.min(this.batchSize, this.concurrency - this.inflight - this.claiming + freed);
           if (limit <= 0) return null;
           this.claiming += limit;
@@ -192,6 +209,11 @@ export class Worker<T = unknown, R = unknown> {
         await this.waitForWake(poll);
         continue;
       }
+      const blockedMs = this.blockedForMs();
+      if (blockedMs > 0) {
+        await this.waitForWake(Math.min(poll, blockedMs));
+        continue;
+      }
       const limit = Math.min(free, this.batchSize);
       let claimed: StoredJob[];
       this.wakePending = false;
@@ -216,6 +238,35 @@ export class Worker<T = unknown, R = unknown> {
       }
       await this.waitForWake(await this.idleWaitMs(poll));
     }
+  }
+
+  /**
+   * How long a declared dependency still refuses calls (0: all take calls). Emits `worker:blocked` when
+   * claiming stops and `worker:unblocked` when it resumes.
+   */
+  private blockedForMs(): number {
+    if (this.gates.length === 0) return 0;
+    let ms = 0;
+    let culprit = '';
+    for (const { name, gate } of this.gates) {
+      const wait = gate.availableInMs();
+      if (wait > ms) {
+        ms = wait;
+        culprit = name;
+      }
+    }
+    const now = this.clock.now();
+    if (ms > 0 && this.blockedSince === null) {
+      this.blockedSince = now;
+      this.log.warn({ dependency: culprit, forMs: ms }, 'dependency unavailable: claiming stopped');
+      this.emitter.emit('worker:blocked', { dependency: culprit, forMs: ms });
+    } else if (ms === 0 && this.blockedSince !== null) {
+      const blockedMs = now - this.blockedSince;
+      this.blockedSince = null;
+      this.log.info({ blockedMs }, 'dependencies available: claiming resumed');
+      this.emitter.emit('worker:unblocked', { blockedMs });
+    }
+    return ms;
   }
 
   private claimRequest(limit: number): ClaimRequest {
@@ -282,7 +333,7 @@ export class Worker<T = unknown, R = unknown> {
       );
       attempt.timer.unref();
     }
-    const ctx = new Context<T>(attempt, this.log, (a, patch) => this.save(a, patch));
+    const ctx = new Context<T>(attempt, this.log, (a, patch) => this.save(a, patch), this.options.registry);
     const scope = {
       jobId: job.id,
       queue: job.queue,
@@ -299,6 +350,21 @@ export class Worker<T = unknown, R = unknown> {
       (result) => this.settleSuccess(attempt, result),
       (error: unknown) => this.settleFailure(attempt, error),
     );
+  }
+
+  private record(queue: string, error: unknown, category: FailureRecord['category'], at: number): void {
+    const dependency = (error as { dependency?: unknown } | null)?.dependency;
+    try {
+      this.options.analytics!.record({
+        queue,
+        dependency: typeof dependency === 'string' ? dependency : undefined,
+        category,
+        error,
+        at,
+      });
+    } catch (e) {
+      this.reportError(e, 'analytics');
+    }
   }
 
   private async save(attempt: Attempt, patch: { checkpoint?: unknown; progress?: unknown }): Promise<void> {
@@ -368,6 +434,7 @@ export class Worker<T = unknown, R = unknown> {
     const error = attempt.cause === 'timeout' ? (attempt.signal.reason as Error) : thrown;
     const now = this.clock.now();
     const fate = decideFate(job, error, now, this.options, this.options.random);
+    if (this.options.analytics) this.record(job.queue, error, fate.classification.category, now);
     const info: FailureInfo & { reason?: string } = {
       job,
       error: coerceError(error),
