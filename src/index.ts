@@ -22,6 +22,16 @@ export type {
   FailureRecorder,
 } from './core/worker-options.js';
 export type { JobContext } from './core/attempt.js';
+export {
+  Pipeline,
+  type BatchContext,
+  type BatchHandler,
+  type BatchOptions,
+  type BatchStageOptions,
+  type PipelineJobStatus,
+  type PipelineOptions,
+  type StageOptions,
+} from './core/pipeline.js';
 export type { Job } from './core/job.js';
 export { DEFAULT_ACTIONS, decideFate, type FailureAction, type Fate, type FateOptions } from './core/fate.js';
 export { ManualClock, systemClock, type Clock } from './core/clock.js';

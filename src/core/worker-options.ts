@@ -73,6 +73,8 @@ export interface WorkerOptions extends FateOptions {
   registry?: DependencySource;
   /** Records every failed attempt (category, pattern, dependency) for error analytics. */
   analytics?: FailureRecorder;
+  /** The pipeline stage this worker runs, carried on every log line and in the job scope. */
+  stage?: string;
 }
 
 export const DEFAULT_RETENTION: readonly RetentionRule[] = [
@@ -99,6 +101,7 @@ export const zWorkerOptions = zFateOptions
     autostart: z.boolean().optional(),
     random: z.custom<() => number>((f) => typeof f === 'function').optional(),
     dependencies: z.array(z.string().min(1).max(200)).max(100).optional(),
+    stage: z.string().min(1).max(200).optional(),
     registry: z
       .custom<DependencySource>(
         (r) => typeof (r as DependencySource)?.get === 'function',

@@ -7,7 +7,7 @@ import { ClosedError, LeaseLostError, TimeoutError, ValidationError, coerceError
 import { TypedEmitter, type Disposer, type Listener } from './events.js';
 import { decideFate } from './fate.js';
 import { toJob, type Job } from './job.js';
-import { jobScope, noopLogger, type Logger } from './logger.js';
+import { jobScope, noopLogger, type JobScope, type Logger } from './logger.js';
 import type { Queue } from './queue.js';
 import { SettleBatch } from './settle.js';
 import {
@@ -50,6 +50,8 @@ export class Worker<T = unknown, R = unknown> {
   private closing: Promise<void> | undefined;
   private wakeResolve: (() => void) | undefined;
   private wakePending = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeTimerAt: number | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly disposers: Disposer[] = [];
   private readonly settle: SettleBatch;
@@ -72,7 +74,9 @@ export class Worker<T = unknown, R = unknown> {
     this.batchSize = Math.min(this.options.batchSize ?? this.concurrency, this.concurrency);
     this.leaseMs = this.options.leaseMs ?? 30_000;
     this.workerId = this.options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    this.log = (this.options.logger ?? noopLogger).child({ queue: queue.name, workerId: this.workerId });
+    const bindings: Record<string, string> = { queue: queue.name, workerId: this.workerId };
+    if (this.options.stage !== undefined) bindings.stage = this.options.stage;
+    this.log = (this.options.logger ?? noopLogger).child(bindings);
     const registry = this.options.registry;
     this.gates = (this.options.dependencies ?? []).map((name) => {
       try {
@@ -175,6 +179,20 @@ export class Worker<T = unknown, R = unknown> {
     } else {
       this.wakePending = true;
     }
+  }
+
+  /** Wakes the loop at `at` (a job this worker put back runs then), unless it wakes earlier anyway. */
+  private wakeAt(at: number): void {
+    const ms = at - this.clock.now();
+    if (ms <= 0) return this.wake();
+    if (this.wakeTimerAt !== undefined && this.wakeTimerAt <= at) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeTimerAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimerAt = undefined;
+      this.wake();
+    }, ms);
+    this.wakeTimer.unref();
   }
 
   private waitForWake(ms: number): Promise<void> {
@@ -334,12 +352,13 @@ export class Worker<T = unknown, R = unknown> {
       attempt.timer.unref();
     }
     const ctx = new Context<T>(attempt, this.log, (a, patch) => this.save(a, patch), this.options.registry);
-    const scope = {
+    const scope: JobScope = {
       jobId: job.id,
       queue: job.queue,
       attempt: job.attempts,
       correlationId: job.correlationId,
     };
+    if (this.options.stage !== undefined) scope.stage = this.options.stage;
     let run: Promise<R>;
     try {
       run = Promise.resolve(jobScope.run(scope, this.handler, ctx));
@@ -463,7 +482,10 @@ export class Worker<T = unknown, R = unknown> {
     }
     const push = (): void =>
       this.settle.fail(fate.item, (ok) => {
-        if (ok) this.emitFailure(info, fate.item);
+        if (ok) {
+          this.emitFailure(info, fate.item);
+          if (fate.item.action !== 'dead') this.wakeAt(fate.item.runAt);
+        }
         this.settled(attempt, ok);
       });
     // Pause and throttle land before the job is back in the queue, so no other worker grabs it first.
@@ -601,6 +623,7 @@ export class Worker<T = unknown, R = unknown> {
     }
     await this.settle.drained();
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.wakeTimer);
     for (const d of this.disposers) d();
     this.running = false;
     this.emitter.emit('worker:closed', { workerId: this.workerId });
