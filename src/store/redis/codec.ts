@@ -39,15 +39,19 @@ export const JOB_STRIDE = FIELDS.length + 1;
 /** A Lua table literal of the field list, for `unpack(FIELDS)`. */
 export const LUA_FIELDS = `{${FIELDS.map((f) => `'${f}'`).join(', ')}}`;
 
-type Value = string | null | undefined;
+/** A Lua table literal of each field's position in an HMGET reply (`F.a` is the attempts). */
+export const LUA_POSITIONS = `{${FIELDS.map((f, i) => `${f} = ${i + 1}`).join(', ')}}`;
+
+/** Replies carry strings, and integers where a script wrote a value it had just computed. */
+type Value = string | number | null | undefined;
 
 const num = (v: Value): number | null => (v === null || v === undefined ? null : Number(v));
-const str = (v: Value): string | null => (v === null || v === undefined ? null : v);
+const str = (v: Value): string | null => (v === null || v === undefined ? null : String(v));
 const count = (v: Value): number => (v === null || v === undefined ? 0 : Number(v));
 
 /** Error records are stored one JSON text per line: JSON.stringify never writes a raw newline. */
 export function decodeErrors(v: Value): JobErrorRecord[] {
-  if (v === null || v === undefined || v === '') return [];
+  if (typeof v !== 'string' || v === '') return [];
   return JSON.parse(`[${v.replaceAll('\n', ',')}]`) as JobErrorRecord[];
 }
 
@@ -56,6 +60,8 @@ export function decodeJob(queue: string, id: string, v: readonly Value[], at = 0
   const state = v[at];
   if (state === null || state === undefined) return null;
   const createdAt = Number(v[at + 20]);
+  // A job keeps its last worker and lease in the hash after it leaves that state (one write fewer
+  // per transition); what a job shows is derived from its state, as the SQL stores keep it.
   const updatedAt = v[at + 21];
   return {
     queue,
@@ -68,18 +74,18 @@ export function decodeJob(queue: string, id: string, v: readonly Value[], at = 0
     maxAttempts: Number(v[at + 5]),
     fence: count(v[at + 6]),
     snoozes: count(v[at + 7]),
-    backoff: v[at + 8] as string,
+    backoff: String(v[at + 8]),
     timeoutMs: num(v[at + 9]),
-    correlationId: v[at + 10] as string,
-    metadata: v[at + 11] as string,
-    payload: v[at + 12] as string,
+    correlationId: String(v[at + 10]),
+    metadata: String(v[at + 11]),
+    payload: String(v[at + 12]),
     result: str(v[at + 13]),
     checkpoint: str(v[at + 14]),
     progress: str(v[at + 15]),
     errors: decodeErrors(v[at + 16]),
     reason: str(v[at + 17]),
-    workerId: str(v[at + 18]),
-    leaseExpiresAt: num(v[at + 19]),
+    workerId: state === 'waiting' ? null : str(v[at + 18]),
+    leaseExpiresAt: state === 'active' ? num(v[at + 19]) : null,
     createdAt,
     updatedAt: updatedAt === null || updatedAt === undefined ? createdAt : Number(updatedAt),
     startedAt: num(v[at + 22]),

@@ -23,10 +23,11 @@ for i = 0, n - 1 do
   else
     seq = seq + 1
     local created = ARGV[o + 11]
-    redis.call('HSET', key, 's', 'waiting', 'p', ARGV[o + 3], 'r', ARGV[o + 4], 'm', ARGV[o + 5],
-      'b', ARGV[o + 6], 'c', ARGV[o + 8], 'md', ARGV[o + 9], 'd', ARGV[o + 10], 'ca', created, 'q', seq)
-    if ARGV[o + 2] ~= '' then redis.call('HSET', key, 'n', ARGV[o + 2]) end
-    if ARGV[o + 7] ~= '' then redis.call('HSET', key, 't', ARGV[o + 7]) end
+    local h = { 's', 'waiting', 'p', ARGV[o + 3], 'r', ARGV[o + 4], 'm', ARGV[o + 5], 'b', ARGV[o + 6],
+      'c', ARGV[o + 8], 'md', ARGV[o + 9], 'd', ARGV[o + 10], 'ca', created, 'q', seq }
+    if ARGV[o + 2] ~= '' then h[#h + 1] = 'n'; h[#h + 1] = ARGV[o + 2] end
+    if ARGV[o + 7] ~= '' then h[#h + 1] = 't'; h[#h + 1] = ARGV[o + 7] end
+    redis.call('HSET', key, unpack(h))
     alls[#alls + 1] = seq
     alls[#alls + 1] = id
     ready = ready + place(waits, delays, id, tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4]), seq, tonumber(created))

@@ -13,8 +13,9 @@ for i = 4, #ARGV do
   local v = redis.call('HMGET', key, 's', 'r', 'q')
   if v[1] == 'waiting' or v[1] == 'active' then
     unindex(id, v[1], v[2], v[3])
+    -- A waiting job may keep the worker of an earlier attempt in its hash: a cancelled one shows it.
+    if v[1] == 'waiting' then redis.call('HDEL', key, 'w') end
     redis.call('HSET', key, 's', 'cancelled', 'why', ARGV[3], 'fa', now, 'ua', now)
-    redis.call('HDEL', key, 'l')
     done[#done + 1] = now
     done[#done + 1] = id
     out[#out + 1] = id

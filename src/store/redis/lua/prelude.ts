@@ -7,7 +7,7 @@
  * Redis (strings) or flags, never computed fractions.
  */
 import { ERROR_HISTORY_LIMIT } from '../../types.js';
-import { LUA_FIELDS } from '../codec.js';
+import { LUA_FIELDS, LUA_POSITIONS } from '../codec.js';
 
 /** Most wake-up tokens kept on a queue's marker list: how many idle processes one change wakes at once. */
 export const MARKER_MAX = 4;
@@ -20,6 +20,7 @@ local K_WAIT, K_DELAYED, K_ACTIVE = KEYS[1], KEYS[2], KEYS[3]
 local FINAL = { completed = KEYS[4], dead = KEYS[5], cancelled = KEYS[6] }
 local K_ALL, K_META, K_MARKER = KEYS[7], KEYS[8], KEYS[9]
 local FIELDS = ${LUA_FIELDS}
+local F = ${LUA_POSITIONS}
 local ERROR_LIMIT = ${ERROR_HISTORY_LIMIT}
 local MARKER_MAX = ${MARKER_MAX}
 local PROMOTE_MAX = ${PROMOTE_MAX}
@@ -135,6 +136,9 @@ local function emit(out, id)
   for j = 1, #FIELDS do out[#out + 1] = v[j] end
 end
 
+-- A job's worker and lease stay in its hash after it leaves that state; codec.ts shows them only
+-- where they apply, so transitions need not delete them.
+
 -- Leases up to limit ready jobs (none while paused or throttled); counts them in the rate window.
 local function claim(now, limit, leaseUntil, worker, rlMax, rlInterval)
   local meta = redis.call('HMGET', K_META, 'paused', 'throttled', 'ws', 'wc')
@@ -153,13 +157,18 @@ local function claim(now, limit, leaseUntil, worker, rlMax, rlInterval)
   for i = 1, #popped, 2 do
     local id = string.sub(popped[i], MEMBER_HEAD + 1)
     local key = JOB .. id
-    if redis.call('HGET', key, 's') == 'waiting' then
-      redis.call('HINCRBY', key, 'f', 1)
-      redis.call('HINCRBY', key, 'a', 1)
-      redis.call('HSET', key, 's', 'active', 'w', worker, 'l', leaseUntil, 'sa', now, 'ua', now)
+    -- One read and one write per job: the reply is the read, patched with what was written.
+    local v = redis.call('HMGET', key, unpack(FIELDS))
+    if v[F.s] == 'waiting' then
+      local attempts = (tonumber(v[F.a]) or 0) + 1
+      local fence = (tonumber(v[F.f]) or 0) + 1
+      redis.call('HSET', key, 's', 'active', 'a', attempts, 'f', fence, 'w', worker, 'l', leaseUntil,
+        'sa', now, 'ua', now)
+      v[F.s], v[F.a], v[F.f], v[F.w], v[F.l], v[F.sa], v[F.ua] = 'active', attempts, fence, worker, leaseUntil, now, now
       leases[#leases + 1] = leaseUntil
       leases[#leases + 1] = id
-      emit(out, id)
+      out[#out + 1] = id
+      for j = 1, #FIELDS do out[#out + 1] = v[j] end
       n = n + 1
     end
   end
@@ -188,7 +197,6 @@ local function complete(now, first)
       else
         redis.call('HSET', key, 's', 'completed', 'fa', now, 'ua', now, 'rs', ARGV[i + 2])
       end
-      redis.call('HDEL', key, 'l')
       gone[#gone + 1] = id
       done[#done + 1] = now
       done[#done + 1] = id

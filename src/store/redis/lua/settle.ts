@@ -20,13 +20,11 @@ for i = 3, #ARGV, ${FAIL_STRIDE} do
     local errors = pushError(v[3], ARGV[i + 4])
     if action == 'dead' then
       redis.call('HSET', key, 's', 'dead', 'why', ARGV[i + 5], 'e', errors, 'ua', now, 'fa', now)
-      redis.call('HDEL', key, 'l')
       dead[#dead + 1] = now
       dead[#dead + 1] = id
     else
       local runAt = tonumber(ARGV[i + 3])
       redis.call('HSET', key, 's', 'waiting', 'r', ARGV[i + 3], 'e', errors, 'ua', now)
-      redis.call('HDEL', key, 'l', 'w')
       if action == 'snooze' then
         redis.call('HINCRBY', key, 'a', -1)
         redis.call('HINCRBY', key, 'z', 1)
@@ -103,13 +101,11 @@ for _, id in ipairs(expired) do
     local errors = pushError(v[4], rec)
     if last then
       redis.call('HSET', key, 's', 'dead', 'why', 'stalled on its last attempt', 'e', errors, 'ua', now, 'fa', now)
-      redis.call('HDEL', key, 'l')
       dead[#dead + 1] = now
       dead[#dead + 1] = id
       deadIds[#deadIds + 1] = id
     else
       redis.call('HSET', key, 's', 'waiting', 'r', now, 'e', errors, 'ua', now)
-      redis.call('HDEL', key, 'l', 'w')
       waits[#waits + 1] = 0 - tonumber(v[5])
       waits[#waits + 1] = member(tonumber(now), tonumber(v[6]), id)
       requeued[#requeued + 1] = id
