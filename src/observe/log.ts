@@ -1,0 +1,165 @@
+/**
+ * Structured logs with pino. Every line written while a job runs carries its correlation id, job id,
+ * queue, attempt and stage, read from the job scope (AsyncLocalStorage), so a log call anywhere
+ * inside a handler, however deep, is tied to the job without passing a logger around.
+ */
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { z } from 'zod';
+import { ValidationError } from '../core/errors.js';
+import type { Disposer } from '../core/events.js';
+import { jobScope, type Logger } from '../core/logger.js';
+import { parseOptions } from '../core/validate.js';
+import type { Worker } from '../core/worker.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface LogOptions {
+  /** @default 'info' */
+  level?: LogLevel;
+  /** Where JSON lines go: a writable stream, a file descriptor, or a file path. @default 1 (stdout) */
+  destination?: DestinationStream | number | string;
+  /** Paths whose values are replaced in every line, e.g. `['payload.password', 'req.headers.authorization']`. */
+  redact?: string[];
+  /** What redacted values become. @default '[Redacted]' */
+  censor?: string;
+  /** A `name` field on every line. */
+  name?: string;
+  /** Fields on every line. @default { pid, hostname } */
+  base?: Record<string, unknown>;
+}
+
+const zOptions = z
+  .object({
+    level: z.enum(LOG_LEVELS).optional(),
+    destination: z
+      .union([
+        z.number().int().nonnegative(),
+        z.string().min(1),
+        z.custom<DestinationStream>(
+          (s) => typeof (s as DestinationStream)?.write === 'function',
+          'expected a writable stream, a file descriptor or a path',
+        ),
+      ])
+      .optional(),
+    redact: z.array(z.string().min(1).max(500)).max(1000).optional(),
+    censor: z.string().max(100).optional(),
+    name: z.string().min(1).max(200).optional(),
+    base: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+/** Keys a pino logger already binds (cached per instance): the mixin leaves them out, so no line repeats a key. */
+const kBound = Symbol('bulwark.boundKeys');
+type Marked = PinoLogger & { [kBound]?: Set<string> };
+
+function boundKeys(logger: Marked): Set<string> {
+  // Children inherit from their parent's object: only an own property belongs to this instance.
+  if (Object.hasOwn(logger, kBound)) return logger[kBound]!;
+  const keys = new Set(Object.keys(logger.bindings()));
+  Object.defineProperty(logger, kBound, { value: keys, enumerable: false });
+  return keys;
+}
+
+/** The job fields of the running job, minus those the logger already binds. */
+function jobFields(_merge: object, _level: number, logger: PinoLogger): object {
+  const s = jobScope.getStore();
+  // pino's merge writes into the returned object: it must be a fresh one every time.
+  if (s === undefined) return {};
+  const bound = boundKeys(logger);
+  const out: Record<string, unknown> = {};
+  if (!bound.has('correlationId')) out.correlationId = s.correlationId;
+  if (!bound.has('jobId')) out.jobId = s.jobId;
+  if (!bound.has('queue')) out.queue = s.queue;
+  if (!bound.has('attempt')) out.attempt = s.attempt;
+  if (s.stage !== undefined && !bound.has('stage')) out.stage = s.stage;
+  return out;
+}
+
+/**
+ * A pino logger for bulwark (and for your handlers): JSON lines with the running job's correlation
+ * id, job id, queue, attempt and stage on every line. Pass it as the worker's `logger`.
+ */
+export function createLogger(options: LogOptions = {}): PinoLogger {
+  const o = parseOptions(zOptions, options, 'log options');
+  const d = o.destination ?? 1;
+  const destination = typeof d === 'object' ? d : pino.destination({ dest: d, sync: false });
+  return pino(
+    {
+      level: o.level ?? 'info',
+      ...(o.name === undefined ? {} : { name: o.name }),
+      ...(o.base === undefined ? {} : { base: o.base }),
+      ...(o.redact === undefined ? {} : { redact: { paths: o.redact, censor: o.censor ?? '[Redacted]' } }),
+      mixin: jobFields,
+    },
+    destination,
+  );
+}
+
+type LevelAware = Logger & { isLevelEnabled?(level: string): boolean };
+
+/**
+ * Logs a worker's job lifecycle (retries, dead letters, snoozes, pauses, lost leases, recoveries,
+ * shutdown; completions at debug) with each job's correlation id. Returns a disposer.
+ */
+export function logJobEvents(worker: Pick<Worker, 'on'>, logger: LevelAware): Disposer {
+  if (typeof worker?.on !== 'function') {
+    throw new ValidationError('[bulwark] [log] logJobEvents expects a Worker', { path: 'worker' });
+  }
+  if (typeof logger?.child !== 'function') {
+    throw new ValidationError('[bulwark] [log] logJobEvents expects a logger', { path: 'logger' });
+  }
+  const fields = (job: { id: string; queue: string; attempts: number; correlationId: string }) => ({
+    correlationId: job.correlationId,
+    jobId: job.id,
+    queue: job.queue,
+    attempt: job.attempts,
+  });
+  const offs = [
+    worker.on('job:retrying', (e) =>
+      logger.warn(
+        { ...fields(e.job), category: e.category, delayMs: e.delayMs, err: e.error },
+        'job failed, retrying',
+      ),
+    ),
+    worker.on('job:snoozed', (e) =>
+      logger.info(
+        {
+          ...fields(e.job),
+          category: e.category,
+          delayMs: e.delayMs,
+          action: e.action,
+          reason: e.error.message,
+        },
+        'job snoozed',
+      ),
+    ),
+    worker.on('job:dead', (e) =>
+      logger.error(
+        { ...fields(e.job), category: e.category, reason: e.reason, err: e.error },
+        'job dead-lettered',
+      ),
+    ),
+    worker.on('job:stale', (e) => logger.warn(fields(e.job), 'job lost its lease; its outcome was refused')),
+    worker.on('job:stalled', (e) =>
+      logger.warn(
+        { queue: e.queue, requeued: e.requeued.length, dead: e.dead.length },
+        'recovered jobs of a dead worker',
+      ),
+    ),
+    worker.on('queue:paused', (e) => logger.error({ queue: e.queue, reason: e.reason }, 'queue paused')),
+    worker.on('worker:stopping', (e) => logger.info({ reason: e.reason }, 'worker stopping')),
+    worker.on('worker:closed', (e) => logger.info({ workerId: e.workerId }, 'worker closed')),
+  ];
+  // A completion line per job is costly: only listen when debug lines are wanted at all.
+  if (logger.isLevelEnabled?.('debug') ?? true) {
+    offs.push(
+      worker.on('job:completed', (e) =>
+        logger.debug({ ...fields(e.job), durationMs: e.durationMs }, 'job completed'),
+      ),
+    );
+  }
+  return () => {
+    for (const off of offs.splice(0)) off();
+  };
+}
