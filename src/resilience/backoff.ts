@@ -69,9 +69,25 @@ export function backoffDelay(
   random: () => number = Math.random,
   previousMs?: number,
 ): number {
-  const capped = baseDelay(b, attempt);
+  return applyJitter(baseDelay(b, attempt), b.jitter, b.delayMs, b.maxDelayMs, random, previousMs);
+}
+
+/**
+ * Spreads an already capped delay with `jitter`; the result is in whole milliseconds within
+ * [0, maxDelayMs]. `firstMs` is the smallest delay decorrelated jitter starts from; `previousMs` is
+ * the delay used last time (decorrelated only).
+ */
+export function applyJitter(
+  capped: number,
+  jitter: JitterType,
+  firstMs: number,
+  maxDelayMs: number,
+  random: () => number = Math.random,
+  previousMs?: number,
+): number {
+  if (!(capped > 0) || !(maxDelayMs > 0)) return 0;
   let d: number;
-  switch (b.jitter) {
+  switch (jitter) {
     case 'none':
       d = capped;
       break;
@@ -83,11 +99,12 @@ export function backoffDelay(
       break;
     case 'decorrelated': {
       // AWS "decorrelated jitter": between the base delay and three times the previous delay.
-      const lo = Math.min(b.delayMs, b.maxDelayMs);
-      const prev = previousMs === undefined || previousMs < lo ? lo : previousMs;
-      d = Math.min(b.maxDelayMs, lo + random() * (prev * 3 - lo));
+      const lo = Math.max(0, Math.min(firstMs, maxDelayMs));
+      const prev = previousMs === undefined || !(previousMs >= lo) ? lo : previousMs;
+      d = Math.min(maxDelayMs, lo + random() * (prev * 3 - lo));
       break;
     }
   }
-  return Math.max(0, Math.min(b.maxDelayMs, Math.round(d)));
+  // NaN (a bad random source) falls to 0 rather than through every comparison.
+  return d > 0 ? Math.min(maxDelayMs, Math.round(d)) : 0;
 }

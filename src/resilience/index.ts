@@ -1,0 +1,80 @@
+/** The resilience layer: policies, their composition, the dependency registry and error analytics. */
+export { Policy, sleep, systemTimers, type ExecuteContext, type Task, type Timers } from './policy.js';
+export {
+  RetryBudget,
+  RetryPolicy,
+  retry,
+  DEFAULT_RETRY_CATEGORIES,
+  type CustomBackoffOptions,
+  type GiveUpReason,
+  type RetryBudgetOptions,
+  type RetryEvents,
+  type RetryOn,
+  type RetryOptions,
+} from './retry.js';
+export {
+  CircuitBreaker,
+  circuitBreaker,
+  type BreakerEvents,
+  type BreakerOptions,
+  type BreakerSnapshot,
+  type BreakerState,
+  type BreakerStats,
+  type BreakerTransition,
+  type BreakerWindow,
+  type IsolationHandle,
+  type Outcome,
+} from './breaker.js';
+export {
+  TimeoutPolicy,
+  timeout,
+  type TimeoutEvents,
+  type TimeoutOptions,
+  type TimeoutStrategy,
+} from './timeout.js';
+export { BulkheadPolicy, bulkhead, type BulkheadEvents, type BulkheadOptions } from './bulkhead.js';
+export {
+  RateLimiter,
+  rateLimit,
+  type AcquireResult,
+  type RateLimitEvents,
+  type RateLimitOptions,
+} from './rate-limit.js';
+export {
+  FallbackPolicy,
+  fallback,
+  type FallbackCache,
+  type FallbackEvents,
+  type FallbackOptions,
+} from './fallback.js';
+export { WrappedPolicy, noop, wrap, type PolicyExtra } from './wrap.js';
+export {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  RateLimitRejectedError,
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  isDependencyError,
+  isLocalRejection,
+  type BrokenCircuitErrorOptions,
+} from './errors.js';
+export {
+  Dependency,
+  DependencyRegistry,
+  createRegistry,
+  type DependencyEvents,
+  type DependencyOptions,
+  type DependencyStats,
+  type RegistryOptions,
+} from './registry.js';
+export {
+  ErrorAnalytics,
+  normalizeMessage,
+  trendOf,
+  type AnalyticsSummary,
+  type ErrorAnalyticsOptions,
+  type ErrorRecord,
+  type PatternStats,
+  type TopQuery,
+  type Trend,
+} from './analytics.js';
