@@ -15,7 +15,7 @@ import type {
   StoreCapabilities,
   StoredJob,
 } from '../types.js';
-import { StoreError, ValidationError } from '../../core/errors.js';
+import { StoreError, ValidationError, hasCode } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { parseOptions } from '../../core/validate.js';
 import { FIELDS, decodeJob, decodeJobs } from './codec.js';
@@ -88,6 +88,9 @@ export class RedisStore implements Store {
   private readonly registered = new Set<string>();
   private readonly waker: Waker;
   private closing: Promise<void> | undefined;
+  /** Rejects when the store closes: commands still waiting for a connection fail then, not never. */
+  private readonly whenClosed: Promise<never>;
+  private failPending: (e: Error) => void = () => {};
 
   constructor(options: RedisStoreOptions = {}) {
     const o = parseOptions(zRedisStoreOptions, options, 'redis store options');
@@ -95,6 +98,8 @@ export class RedisStore implements Store {
     this.maxPayloadBytes = o.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD;
     this.closeTimeoutMs = o.closeTimeoutMs ?? 2000;
     this.logger = o.logger ?? consoleWarn;
+    this.whenClosed = new Promise<never>((_, reject) => (this.failPending = reject));
+    this.whenClosed.catch(() => {});
     if (o.client) {
       this.client = o.client;
       this.owned = false;
@@ -125,12 +130,17 @@ export class RedisStore implements Store {
     return k;
   }
 
-  private async run(op: string, queue: string, script: LuaScript, args: Arg[]): Promise<unknown> {
-    if (this.closing) throw new StoreError('[bulwark] [redis] the store is closed');
+  private run(op: string, queue: string, script: LuaScript, args: Arg[]): Promise<unknown> {
     const k = this.ring(queue);
     args.unshift(k.job);
+    return this.command(op, () => runScript(this.client, script, k.keys, args));
+  }
+
+  /** Every command goes through here: refused once closed, failed with a StoreError naming `op`. */
+  private async command<T>(op: string, send: () => Promise<T>): Promise<T> {
+    if (this.closing) throw closedError();
     try {
-      return await runScript(this.client, script, k.keys, args);
+      return await Promise.race([send(), this.whenClosed]);
     } catch (e) {
       throw wrap(op, e);
     }
@@ -139,20 +149,15 @@ export class RedisStore implements Store {
   /** Names the queue in the registry (outside the queue's slot, so not inside its scripts). Once per queue. */
   private async register(queue: string): Promise<void> {
     if (this.registered.has(queue)) return;
-    try {
-      await this.client.sadd(registryKey(this.prefix), queue);
-    } catch (e) {
-      throw wrap('register', e);
-    }
+    await this.command('register', () => this.client.sadd(registryKey(this.prefix), queue));
     this.registered.add(queue);
   }
 
   async init(): Promise<void> {
-    if (this.closing) throw new StoreError('[bulwark] [redis] the store is closed');
     if (this.owned && this.client.status === 'wait') {
-      await this.client.connect().catch((e: unknown) => {
-        throw wrap('connect', e);
-      });
+      await this.command('connect', () => this.client.connect());
+    } else if (this.closing) {
+      throw closedError();
     }
     await this.checkEvictionPolicy();
   }
@@ -180,7 +185,10 @@ export class RedisStore implements Store {
 
   private async shutdown(): Promise<void> {
     this.waker.close();
-    if (!this.owned) return;
+    if (!this.owned) {
+      this.failPending(closedError());
+      return;
+    }
     const client = this.client;
     let timer: NodeJS.Timeout | undefined;
     if (client.status === 'ready') {
@@ -193,8 +201,9 @@ export class RedisStore implements Store {
       ]);
       clearTimeout(timer);
     }
-    // Drops the socket and fails whatever still waits for a connection that may never come.
+    // Drops the socket, stops reconnecting, and fails whatever still waits for a connection.
     client.disconnect();
+    this.failPending(closedError());
   }
 
   async add(jobs: readonly NewJob[]): Promise<AddResult[]> {
@@ -326,13 +335,8 @@ export class RedisStore implements Store {
   }
 
   async getJob(queue: string, id: string): Promise<StoredJob | null> {
-    if (this.closing) throw new StoreError('[bulwark] [redis] the store is closed');
-    try {
-      const v = await this.client.hmget(this.ring(queue).job + id, ...FIELDS);
-      return decodeJob(queue, id, v);
-    } catch (e) {
-      throw wrap('getJob', e);
-    }
+    const key = this.ring(queue).job + id;
+    return decodeJob(queue, id, await this.command('getJob', () => this.client.hmget(key, ...FIELDS)));
   }
 
   async list(queue: string, filter: ListFilter, now: number): Promise<StoredJob[]> {
@@ -374,22 +378,13 @@ export class RedisStore implements Store {
   }
 
   async queues(): Promise<string[]> {
-    if (this.closing) throw new StoreError('[bulwark] [redis] the store is closed');
-    try {
-      return (await this.client.smembers(registryKey(this.prefix))).sort();
-    } catch (e) {
-      throw wrap('queues', e);
-    }
+    const names = await this.command('queues', () => this.client.smembers(registryKey(this.prefix)));
+    return names.sort();
   }
 
   async status(queue: string): Promise<QueueStatus> {
-    if (this.closing) throw new StoreError('[bulwark] [redis] the store is closed');
-    let v: (string | null)[];
-    try {
-      v = await this.client.hmget(this.ring(queue).meta, 'paused', 'reason', 'throttled');
-    } catch (e) {
-      throw wrap('status', e);
-    }
+    const meta = this.ring(queue).meta;
+    const v = await this.command('status', () => this.client.hmget(meta, 'paused', 'reason', 'throttled'));
     return {
       name: queue,
       paused: v[0] === '1',
@@ -467,7 +462,10 @@ export class RedisStore implements Store {
   }
 }
 
+const closedError = (): StoreError => new StoreError('[bulwark] [redis] the store is closed');
+
 function wrap(op: string, e: unknown): StoreError {
+  if (hasCode(e, 'STORE')) return e as StoreError;
   const message = e instanceof Error ? e.message : String(e);
   return new StoreError(`[bulwark] [redis] ${op} failed: ${message}`, { cause: e });
 }
