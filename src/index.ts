@@ -82,3 +82,13 @@ export {
 export type * from './store/types.js';
 export { ERROR_HISTORY_LIMIT, FINAL_STATES, JOB_STATES } from './store/types.js';
 export { sqliteStore, SqliteStore, type SqliteStoreOptions } from './store/sqlite/index.js';
+export {
+  createDashboard,
+  startDashboard,
+  type Dashboard,
+  type DashboardOptions,
+  type Overview,
+  type QueueOverview,
+  type RunningDashboard,
+  type StartDashboardOptions,
+} from './dashboard/index.js';

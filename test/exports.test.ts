@@ -27,6 +27,9 @@ describe('public API', () => {
       'LeaseLostError',
       'currentJob',
       'backoffDelay',
+      'Pipeline',
+      'startDashboard',
+      'createDashboard',
     ]) {
       expect(bulwark, name).toHaveProperty(name);
     }
