@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 /** The `bulwark` command. */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
 import { Queue } from '../core/queue.js';
 import { sqliteStore } from '../store/sqlite/index.js';
-import { isValidationError, type BulwarkError } from '../core/errors.js';
-import type { JobState } from '../store/types.js';
+import { ValidationError, isValidationError, type BulwarkError } from '../core/errors.js';
+import { Worker } from '../core/worker.js';
+import type { Handler, WorkerOptions } from '../core/worker-options.js';
+import { createDashboard, startDashboard } from '../dashboard/index.js';
+import type { JobState, Store } from '../store/types.js';
 
 const USAGE = `usage: bulwark <command> [options]
 
@@ -16,6 +21,10 @@ commands:
   jobs <queue>                 list jobs (--state, --search, --limit) and counts
   dlq <queue> [list|replay|purge] [id...]
                                the dead-letter queue
+  health                       every queue's counts and state; exits 1 when a queue is paused
+  dashboard                    serve the web dashboard (--port, --host, --token, --read-only)
+  start <module>               run workers: the module's default export maps queue names to
+                               handlers or { handler, options }; --port also serves the dashboard
 
 options:
   --db <path>                  the SQLite file (default ./bulwark.db, or BULWARK_DB)
@@ -37,6 +46,10 @@ async function main(argv: string[]): Promise<number> {
       search: { type: 'string' },
       limit: { type: 'string' },
       jobs: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      token: { type: 'string' },
+      'read-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -113,6 +126,42 @@ async function main(argv: string[]): Promise<number> {
         else throw Object.assign(new Error(`unknown dlq action ${action}`), { usage: true });
         return 0;
       }
+      case 'health': {
+        const overview = await createDashboard({ store }).overview();
+        const paused = overview.queues.filter((q) => q.paused);
+        if (values.json) print({ status: paused.length ? 'fail' : 'pass', queues: overview.queues });
+        else {
+          for (const q of overview.queues) {
+            const c = q.counts;
+            print(
+              `${q.paused ? 'PAUSED ' : 'ok     '} ${q.name}  waiting ${c.waiting}  delayed ${c.delayed}  active ${c.active}  completed ${c.completed}  dead ${c.dead}${q.pauseReason ? `  (${q.pauseReason})` : ''}`,
+            );
+          }
+          if (overview.queues.length === 0) print('no queues yet');
+        }
+        return paused.length ? 1 : 0;
+      }
+      case 'dashboard': {
+        const running = await startDashboard({
+          store,
+          port: num(values.port) ?? 8787,
+          host: values.host,
+          token: values.token,
+          readOnly: values['read-only'],
+        });
+        print(`dashboard listening on ${running.url}${values.token ? '/?token=…' : ''}`);
+        await untilSignal();
+        await running.close();
+        return 0;
+      }
+      case 'start':
+        return await startWorkers(rest[0], store, {
+          port: num(values.port),
+          host: values.host,
+          token: values.token,
+          readOnly: values['read-only'],
+          print,
+        });
       default:
         process.stderr.write(`unknown command ${command}\n\n${USAGE}`);
         return 2;
@@ -120,6 +169,57 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+type HandlerSpec = Handler | { handler: Handler; options?: WorkerOptions };
+
+/** `bulwark start <module>`: one worker per queue of the module's default export, until a signal. */
+async function startWorkers(
+  modulePath: string | undefined,
+  store: Store,
+  o: { port?: number; host?: string; token?: string; readOnly?: boolean; print: (v: unknown) => void },
+): Promise<number> {
+  if (!modulePath) throw Object.assign(new Error('a module path is required'), { usage: true });
+  const mod = (await import(pathToFileURL(resolve(modulePath)).href)) as { default?: unknown };
+  const spec = mod.default;
+  if (typeof spec !== 'object' || spec === null || Object.keys(spec).length === 0) {
+    throw new ValidationError(
+      `[bulwark] ${modulePath} must default-export { queueName: handler | { handler, options } }`,
+      { path: 'default' },
+    );
+  }
+  const workers = Object.entries(spec as Record<string, HandlerSpec>).map(([name, s]) => {
+    const { handler, options } = typeof s === 'function' ? { handler: s, options: {} } : s;
+    return new Worker(new Queue(name, { store }), handler, options);
+  });
+  for (const w of workers)
+    w.on('worker:error', ({ error, during }) => o.print(`worker error (${during}): ${error.message}`));
+  const dashboard =
+    o.port === undefined
+      ? undefined
+      : await startDashboard({ store, port: o.port, host: o.host, token: o.token, readOnly: o.readOnly });
+  o.print(
+    `started ${workers.length} worker(s): ${workers.map((w) => w.queue.name).join(', ')}${dashboard ? `; dashboard on ${dashboard.url}` : ''}`,
+  );
+  const signal = await untilSignal();
+  o.print(`${signal}: draining…`);
+  await Promise.all(workers.map((w) => w.close({ reason: signal })));
+  await dashboard?.close();
+  o.print('stopped');
+  return 0;
 }
 
 main(process.argv.slice(2)).then(
