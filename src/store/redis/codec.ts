@@ -42,6 +42,51 @@ export const LUA_FIELDS = `{${FIELDS.map((f) => `'${f}'`).join(', ')}}`;
 /** A Lua table literal of each field's position in an HMGET reply (`F.a` is the attempts). */
 export const LUA_POSITIONS = `{${FIELDS.map((f, i) => `${f} = ${i + 1}`).join(', ')}}`;
 
+/**
+ * Backoff settings are stored compactly when they have the usual shape: the JSON text (~85 bytes)
+ * would be the one field over Redis's 64-byte small-hash limit for a small job, and moving a hash
+ * out of its compact encoding costs memory and time on every job. The compact form rebuilds the
+ * exact same text; any other text is stored as it is (JSON never starts with '~').
+ */
+const BACKOFF_KEYS = ['type', 'delayMs', 'maxDelayMs', 'factor', 'jitter'] as const;
+const backoffCodes = new Map<string, string>();
+const backoffTexts = new Map<string, string>();
+
+export function encodeBackoff(text: string): string {
+  let code = backoffCodes.get(text);
+  if (code === undefined) {
+    code = text;
+    try {
+      const b = JSON.parse(text) as Record<string, unknown>;
+      const parts = BACKOFF_KEYS.map((k) => b[k]);
+      const rebuilt = JSON.stringify(Object.fromEntries(BACKOFF_KEYS.map((k, i) => [k, parts[i]])));
+      const plain = parts.every((p) => typeof p === 'number' || (typeof p === 'string' && !p.includes('|')));
+      if (plain && rebuilt === text) code = `~${parts.join('|')}`;
+    } catch {
+      // Not JSON: stored as given.
+    }
+    if (backoffCodes.size < 1000) backoffCodes.set(text, code);
+  }
+  return code;
+}
+
+export function decodeBackoff(code: string): string {
+  if (code.charCodeAt(0) !== 126 /* ~ */) return code;
+  let text = backoffTexts.get(code);
+  if (text === undefined) {
+    const [type, delayMs, maxDelayMs, factor, jitter] = code.slice(1).split('|');
+    text = JSON.stringify({
+      type,
+      delayMs: Number(delayMs),
+      maxDelayMs: Number(maxDelayMs),
+      factor: Number(factor),
+      jitter,
+    });
+    if (backoffTexts.size < 1000) backoffTexts.set(code, text);
+  }
+  return text;
+}
+
 /** Replies carry strings, and integers where a script wrote a value it had just computed. */
 type Value = string | number | null | undefined;
 
@@ -74,7 +119,7 @@ export function decodeJob(queue: string, id: string, v: readonly Value[], at = 0
     maxAttempts: Number(v[at + 5]),
     fence: count(v[at + 6]),
     snoozes: count(v[at + 7]),
-    backoff: String(v[at + 8]),
+    backoff: decodeBackoff(String(v[at + 8])),
     timeoutMs: num(v[at + 9]),
     correlationId: String(v[at + 10]),
     metadata: String(v[at + 11]),

@@ -18,7 +18,7 @@ import type {
 import { StoreError, ValidationError, hasCode } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { parseOptions } from '../../core/validate.js';
-import { FIELDS, decodeJob, decodeJobs } from './codec.js';
+import { FIELDS, decodeJob, decodeJobs, encodeBackoff } from './codec.js';
 import { queueKeys, registryKey, type QueueKeyring } from './keys.js';
 import { zRedisStoreOptions, type RedisStoreOptions } from './options.js';
 import { LuaScript, runScript, type Arg, type RedisClient } from './scripts.js';
@@ -233,7 +233,7 @@ export class RedisStore implements Store {
         j.priority,
         j.runAt,
         j.maxAttempts,
-        j.backoff,
+        encodeBackoff(j.backoff),
         j.timeoutMs ?? '',
         j.correlationId,
         j.metadata,
