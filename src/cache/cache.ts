@@ -191,7 +191,7 @@ export class Cache<K, V> {
         this.counters.set++;
         this.notify(old, key, 'set');
       }
-      if (this.totalBytes > this.maxBytes) this.evictOverflow();
+      if (this.totalBytes > this.maxBytes) this.evictOverflow(slot);
     } else {
       slot = this.allocate();
       this.keyList[slot] = key;
@@ -205,7 +205,7 @@ export class Cache<K, V> {
       this.totalBytes += size;
       if (expiresAt !== NEVER) this.expiring++;
       this.order.insert(slot, this.hashing ? this.hashOf(key) : 0);
-      if (this.count > this.maxEntries || this.totalBytes > this.maxBytes) this.evictOverflow();
+      if (this.count > this.maxEntries || this.totalBytes > this.maxBytes) this.evictOverflow(slot);
     }
     if (this.expiring > 0) this.sweep(now, SWEEP_PER_INSERT);
     return this;
@@ -422,10 +422,19 @@ export class Cache<K, V> {
     return Math.ceil(size);
   }
 
-  private evictOverflow(): void {
+  /** Evicts until within the limits, never the entry in `keep` (the one just written). */
+  private evictOverflow(keep: number): void {
     while (this.count > this.maxEntries || this.totalBytes > this.maxBytes) {
-      const slot = this.order.victim(this.count);
-      if (slot < 0) return;
+      let slot = this.order.victim(this.count);
+      if (slot === keep) {
+        // The policy picked the entry being written (a new LFU entry has the lowest count; a FIFO
+        // replace keeps its old place). Take the policy's next choice and re-add this one as new.
+        const order = this.order;
+        order.remove(keep);
+        slot = order.victim(this.count - 1);
+        order.insert(keep, this.hashing ? hashKey(this.keyList[keep]) : 0);
+      }
+      if (slot < 0 || slot === keep) return;
       this.removeSlot(slot, 'evict');
     }
   }
@@ -445,7 +454,9 @@ export class Cache<K, V> {
     }
     this.free[this.freeCount++] = slot;
     this.count--;
-    this.counters[reason]++;
+    // Eviction is the common case; a literal field update is much cheaper than a keyed one.
+    if (reason === 'evict') this.counters.evict++;
+    else this.counters[reason]++;
     if (this.onEvict !== undefined) this.notify(value, key, reason);
   }
 

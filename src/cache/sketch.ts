@@ -4,7 +4,8 @@
  * Why these choices:
  * - Byte counters saturating at 15 (as 4-bit counters would): frequencies above 15 never change an
  *   admission decision, and plain bytes are faster to read and write in JS than packed nibbles.
- * - The four counters of a key sit in one 16-byte block, so an estimate touches one cache line.
+ * - The four counters of a key sit in one 64-byte block (one cache line), one counter in each
+ *   16-counter quarter, so two keys sharing a block rarely share all four counters.
  * - Conservative update (raise only the smallest counters) keeps collisions from inflating estimates.
  * - Aging: after `10 × capacity` increments every counter is halved, so yesterday's hot keys fade.
  * - A doorkeeper bit set absorbs each key's first sighting, so the one-hit wonders that dominate
@@ -19,7 +20,10 @@ export class FrequencySketch {
   private sampleSize = 0;
   private capacity = 0;
 
-  constructor(capacity: number) {
+  constructor(
+    capacity: number,
+    private readonly ageFactor = 10,
+  ) {
     this.ensureCapacity(capacity);
   }
 
@@ -28,27 +32,27 @@ export class FrequencySketch {
     const c = Math.max(16, Math.min(capacity, 1 << 26));
     if (c <= this.capacity) return;
     this.capacity = c;
-    const blocks = nextPowerOfTwo(c) >>> 1; // 8 counters per entry, 16 per block
-    this.table = new Uint8Array(blocks * 16);
+    const blocks = Math.max(1, nextPowerOfTwo(c) >>> 3); // 8 counters per entry, 64 per block
+    this.table = new Uint8Array(blocks * 64);
     this.blockMask = blocks - 1;
     const doorBits = nextPowerOfTwo(c) * 4;
     this.door = new Int32Array(doorBits >>> 5);
     this.doorMask = doorBits - 1;
-    this.sampleSize = 10 * c;
+    this.sampleSize = this.ageFactor * c;
     this.additions = 0;
   }
 
   /** The estimated number of recent occurrences of the key with hash `h` (0..16). */
   frequency(h: number): number {
     const t = this.table;
-    const base = (h & this.blockMask) << 4;
+    const base = (h & this.blockMask) << 6;
     const s = spread(h);
-    let min = t[base + (s & 3)]!;
-    let c = t[base + 4 + ((s >>> 8) & 3)]!;
+    let min = t[base + (s & 15)]!;
+    let c = t[base + 16 + ((s >>> 8) & 15)]!;
     if (c < min) min = c;
-    c = t[base + 8 + ((s >>> 16) & 3)]!;
+    c = t[base + 32 + ((s >>> 16) & 15)]!;
     if (c < min) min = c;
-    c = t[base + 12 + ((s >>> 24) & 3)]!;
+    c = t[base + 48 + ((s >>> 24) & 15)]!;
     if (c < min) min = c;
     return min + this.inDoor(h, s);
   }
@@ -57,11 +61,11 @@ export class FrequencySketch {
     const s = spread(h);
     if (this.enterDoor(h, s)) return;
     const t = this.table;
-    const base = (h & this.blockMask) << 4;
-    const i0 = base + (s & 3);
-    const i1 = base + 4 + ((s >>> 8) & 3);
-    const i2 = base + 8 + ((s >>> 16) & 3);
-    const i3 = base + 12 + ((s >>> 24) & 3);
+    const base = (h & this.blockMask) << 6;
+    const i0 = base + (s & 15);
+    const i1 = base + 16 + ((s >>> 8) & 15);
+    const i2 = base + 32 + ((s >>> 16) & 15);
+    const i3 = base + 48 + ((s >>> 24) & 15);
     const c0 = t[i0]!;
     const c1 = t[i1]!;
     const c2 = t[i2]!;

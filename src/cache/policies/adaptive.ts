@@ -5,6 +5,8 @@ const WINDOW = 0;
 const PROBATION = 1;
 const PROTECTED = 2;
 const LISTS = 3;
+/** A victim is spared while the window grows when its frequency exceeds twice the newcomer's plus this. */
+const SPARE_MARGIN = 4;
 
 /** Knobs of the adaptive policy; exported for the offline simulator, not part of the public API. @internal */
 export interface AdaptiveTuning {
@@ -22,6 +24,10 @@ export interface AdaptiveTuning {
   stepDecay: number;
   /** A hit-rate change at least this large means the workload changed: restart with a full step. */
   restartThreshold: number;
+  /** The largest step, as a share of the capacity. */
+  maxStepShare: number;
+  /** The sketch halves its counters after this many increments per entry of capacity. */
+  ageFactor: number;
 }
 
 /**
@@ -31,13 +37,15 @@ export interface AdaptiveTuning {
  * to leave a 1% window on a recency-heavy trace like scarab, where plain LRU then wins by 3 points.
  */
 export const DEFAULT_TUNING: AdaptiveTuning = {
-  initialWindow: 0.1,
+  initialWindow: 0.2,
   protectedShare: 0.8,
   sampleFactor: 0.5,
   minSample: 200,
   stepShare: 0.1,
   stepDecay: 0.98,
   restartThreshold: 0.05,
+  maxStepShare: 0.25,
+  ageFactor: 10,
 };
 
 /**
@@ -75,6 +83,8 @@ export class AdaptivePolicy implements EvictionPolicy {
 
   /** Set at the first eviction: hit rates sampled while the cache fills say nothing about the window. */
   private full = false;
+  /** The slot that last left the window for probation and has not yet faced admission, or NIL. */
+  private candidate = NIL;
   private lastMissHash = 0;
   private hasLastMiss = false;
   private random = 0x2545f491;
@@ -86,7 +96,7 @@ export class AdaptivePolicy implements EvictionPolicy {
     this.hashes = new Int32Array(slots);
     this.fixedCapacity = Number.isFinite(maxEntries) ? maxEntries : 0;
     this.capacity = this.fixedCapacity > 0 ? this.fixedCapacity : slots;
-    this.sketch = new FrequencySketch(this.capacity);
+    this.sketch = new FrequencySketch(this.capacity, this.tuning.ageFactor);
     this.resize(this.capacity);
   }
 
@@ -116,6 +126,14 @@ export class AdaptivePolicy implements EvictionPolicy {
     this.region[slot] = WINDOW;
     this.lists.push(WINDOW, slot + LISTS);
     this.windowCount++;
+    if (this.windowCount > this.windowMax) {
+      // The window's oldest entry leaves it for probation, where (once the cache is full) it must win
+      // against main's victim to stay. After the climber shrank the window, a few more follow.
+      this.candidate = this.moveToProbation(this.lists.oldest(WINDOW));
+      for (let moved = 0; moved < 3 && this.windowCount > this.windowMax; moved++) {
+        this.moveToProbation(this.lists.oldest(WINDOW));
+      }
+    }
     if (++this.sampleMisses + this.sampleHits >= this.sampleSize) this.climb();
   }
 
@@ -143,30 +161,34 @@ export class AdaptivePolicy implements EvictionPolicy {
     const r = this.region[slot]!;
     if (r === WINDOW) this.windowCount--;
     else if (r === PROTECTED) this.protectedCount--;
+    if (slot === this.candidate) this.candidate = NIL;
   }
 
   victim(entries: number): number {
     this.full = true;
     if (this.fixedCapacity === 0 && entries - 1 > this.capacity) this.resize(entries - 1);
     const lists = this.lists;
-    // After the climber shrank the window, move its surplus to probation a few at a time, so that the
-    // cost is spread over many evictions.
-    for (let moved = 0; moved < 4 && this.windowCount > this.windowMax + 1; moved++) {
-      this.moveToProbation(lists.oldest(WINDOW));
+    let victim = lists.oldest(PROBATION);
+    const candidate = this.candidate;
+    this.candidate = NIL;
+    if (candidate !== NIL && this.region[candidate] === PROBATION) {
+      // The entry that just left the window competes with main's least valuable entry: TinyLFU admission.
+      if (victim === candidate + LISTS) victim = lists.next[victim]!;
+      if (victim === PROBATION) victim = lists.oldest(PROTECTED);
+      if (victim === PROTECTED) return candidate;
+      return this.admit(candidate, victim - LISTS) ? victim - LISTS : candidate;
     }
-    if (this.windowCount > this.windowMax) {
-      const candidate = lists.oldest(WINDOW);
-      this.moveToProbation(candidate);
-      let victim = lists.oldest(PROBATION);
-      if (victim === candidate) victim = lists.oldest(PROTECTED);
-      if (victim === PROTECTED) return candidate - LISTS;
-      return this.admit(candidate - LISTS, victim - LISTS) ? victim - LISTS : candidate - LISTS;
-    }
-    // The window is below its share (the climber grew it): main gives up its least valuable entry.
-    let n = lists.oldest(PROBATION);
-    if (n === PROBATION) n = lists.oldest(PROTECTED);
-    if (n === PROTECTED) n = lists.oldest(WINDOW);
-    return n === WINDOW ? NIL : n - LISTS;
+    // No newcomer: the climber grew the window (or a byte limit needs more room), so main shrinks by
+    // its least valuable entry. Evicting it without a contest is what lets a growing window act like
+    // LRU on recency-heavy workloads; but a victim far more popular than the window's oldest entry is
+    // spared, so a scan that happens to grow the window cannot flush main's hot entries.
+    if (victim === PROBATION) victim = lists.oldest(PROTECTED);
+    const oldest = lists.oldest(WINDOW);
+    if (victim === PROTECTED) return oldest === WINDOW ? NIL : oldest - LISTS;
+    if (oldest === WINDOW) return victim - LISTS;
+    const c = this.sketch.frequency(this.hashes[oldest - LISTS]!);
+    const v = this.sketch.frequency(this.hashes[victim - LISTS]!);
+    return v > 2 * c + SPARE_MARGIN ? oldest - LISTS : victim - LISTS;
   }
 
   clear(): void {
@@ -176,6 +198,7 @@ export class AdaptivePolicy implements EvictionPolicy {
     this.protectedCount = 0;
     this.hasLastMiss = false;
     this.full = false;
+    this.candidate = NIL;
     this.resize(this.capacity);
   }
 
@@ -199,11 +222,13 @@ export class AdaptivePolicy implements EvictionPolicy {
     return (x & 127) === 0;
   }
 
-  private moveToProbation(n: number): void {
+  /** Moves list node `n` from the window to probation's newest end; returns its slot. */
+  private moveToProbation(n: number): number {
     this.lists.unlink(n);
     this.lists.push(PROBATION, n);
     this.region[n - LISTS] = PROBATION;
     this.windowCount--;
+    return n - LISTS;
   }
 
   private demoteProtected(): void {
@@ -240,10 +265,14 @@ export class AdaptivePolicy implements EvictionPolicy {
     const hitRate = this.sampleHits / (this.sampleHits + this.sampleMisses);
     const change = hitRate - this.previousHitRate;
     const amount = change >= 0 ? this.step : -this.step;
-    this.step =
+    const maxStep = t.maxStepShare * this.capacity;
+    const next =
       Math.abs(change) >= t.restartThreshold
         ? t.stepShare * this.capacity * (amount >= 0 ? 1 : -1)
-        : t.stepDecay * amount;
+        : change > 0
+          ? amount
+          : amount * t.stepDecay;
+    this.step = Math.max(-maxStep, Math.min(maxStep, next));
     this.previousHitRate = hitRate;
     this.sampleHits = 0;
     this.sampleMisses = 0;
