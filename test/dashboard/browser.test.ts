@@ -65,8 +65,8 @@ describe.skipIf(!enabled)('dashboard in Chromium', () => {
     await page.fill('#search', 'late');
     await page.press('#search', 'Enter');
     await expect.poll(() => page.locator('#jobs tbody tr').count()).toBe(1);
-    await page.locator('#jobs tbody a.show').click();
-    expect(await page.locator('#job-detail').textContent()).toContain('"id": "late"');
+    await page.locator('#jobs tbody tr[data-id="late"] a.show').click();
+    await expect.poll(() => page.locator('#job-detail').textContent()).toContain('"id": "late"');
 
     await row.locator('button.toggle').click();
     await expect.poll(async () => (await queue.status()).paused).toBe(true);
