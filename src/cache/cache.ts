@@ -294,9 +294,29 @@ export class Cache<K, V> {
    * it; with `staleIfErrorMs`, an expired value is served when the load fails.
    */
   getOrLoad(key: K, loader: Loader<K, V>, options: GetOrLoadOptions = {}): Promise<V> {
+    let ttlMs: number | undefined;
+    try {
+      if (typeof loader !== 'function') {
+        throw new ValidationError('[bulwark] invalid getOrLoad loader: must be a function', {
+          path: 'loader',
+        });
+      }
+      if (typeof options !== 'object' || options === null) {
+        throw new ValidationError('[bulwark] invalid getOrLoad options: must be an object', {
+          path: 'options',
+        });
+      }
+      if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+        throw new ValidationError('[bulwark] invalid getOrLoad options.signal: must be an AbortSignal', {
+          path: 'options.signal',
+        });
+      }
+      ttlMs = options.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, 'getOrLoad options.ttlMs');
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     const { signal } = options;
     if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
-    const ttlMs = options.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, 'options.ttlMs');
     let stale: V | undefined;
     const slot = this.keyMap.get(key);
     if (slot !== undefined) {
