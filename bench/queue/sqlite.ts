@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { better, defineQueue, defineWorker } from 'plainjob';
-import { Queue, Worker, sqliteStore, type Store } from '../../src/index.js';
+import { Queue, Worker, sqliteStore, type Logger, type Store } from '../../src/index.js';
+import { HealthMonitor } from '../../src/observe/health.js';
+import { instrument } from '../../src/observe/instrument.js';
+import { createLogger } from '../../src/observe/log.js';
+import { BulwarkMetrics } from '../../src/observe/metrics.js';
 import type { BenchTarget, QueueBenchSystem } from './types.js';
 
 const tempDb = (): { dir: string; path: string } => {
@@ -13,19 +17,55 @@ const tempDb = (): { dir: string; path: string } => {
   return { dir, path: join(dir, 'bench.db') };
 };
 
+/** Optional instrumentation of the bulwark side: attached to the queue once and to every worker. */
+export interface BenchInstrumentation {
+  /** Called with the queue when the target is made (e.g. to count enqueues). */
+  onQueue?: (queue: Queue<number>) => void;
+  /** Called with each worker as it starts; the returned disposer runs after the worker closes. */
+  instrument?: (worker: Worker<number>, queue: Queue<number>) => () => void;
+  /** The workers' logger. */
+  logger?: Logger;
+}
+
+/** Health monitor, metrics and a pino logger (to a null destination): what an operator would run. */
+export function fullInstrumentation(): BenchInstrumentation {
+  const monitor = new HealthMonitor();
+  const metrics = new BulwarkMetrics({ monitor });
+  const logger = createLogger({ destination: { write: () => {} } });
+  return {
+    logger,
+    onQueue: (queue) => void metrics.watchQueue(queue),
+    instrument: (worker) => instrument(worker, { monitor, metrics, logger }),
+  };
+}
+
 /** The bulwark side of a queue benchmark, for any store. */
-export function bulwarkTarget(store: Store, cleanup: () => Promise<void>): BenchTarget {
+export function bulwarkTarget(
+  store: Store,
+  cleanup: () => Promise<void>,
+  options: BenchInstrumentation = {},
+): BenchTarget {
   const queue = new Queue<number>('bench', { store });
+  options.onQueue?.(queue);
+  const logger = options.logger === undefined ? {} : { logger: options.logger };
+  const attach = (worker: Worker<number>): (() => void) => options.instrument?.(worker, queue) ?? (() => {});
   const run = async (n: number, concurrency: number): Promise<void> => {
     let done = 0;
     let finish!: () => void;
     const all = new Promise<void>((r) => (finish = r));
-    const worker = new Worker(queue, () => undefined, { concurrency, retention: false, pollIntervalMs: 100 });
+    const worker = new Worker(queue, () => undefined, {
+      concurrency,
+      retention: false,
+      pollIntervalMs: 100,
+      ...logger,
+    });
+    const detach = attach(worker);
     worker.on('job:completed', () => {
       if (++done === n) finish();
     });
     await all;
     await worker.close();
+    detach();
   };
   return {
     async enqueue(n) {
@@ -39,7 +79,9 @@ export function bulwarkTarget(store: Store, cleanup: () => Promise<void>): Bench
       const worker = new Worker(queue, (ctx) => started.get(ctx.payload)?.(), {
         concurrency,
         retention: false,
+        ...logger,
       });
+      const detach = attach(worker);
       const out: number[] = [];
       for (let i = 0; i < samples; i++) {
         const seen = new Promise<void>((r) => started.set(i, r));
@@ -50,6 +92,7 @@ export function bulwarkTarget(store: Store, cleanup: () => Promise<void>): Bench
         await new Promise((r) => setTimeout(r, 2));
       }
       await worker.close();
+      detach();
       return out;
     },
     async teardown() {
@@ -64,9 +107,13 @@ export const systems: QueueBenchSystem[] = [
     system: 'bulwark',
     store: 'sqlite',
     settings: 'file DB, WAL, synchronous=NORMAL; addBulk ×1000; claim batch = concurrency',
-    async setup() {
+    async setup({ instrumented }) {
       const { dir, path } = tempDb();
-      return bulwarkTarget(sqliteStore({ path }), async () => rmSync(dir, { recursive: true, force: true }));
+      return bulwarkTarget(
+        sqliteStore({ path }),
+        async () => rmSync(dir, { recursive: true, force: true }),
+        instrumented ? fullInstrumentation() : {},
+      );
     },
   },
   {

@@ -1,17 +1,11 @@
 /**
- * Prometheus metrics on a registry bulwark owns. Job events update counters and histograms through
- * label children resolved once per queue; everything read from elsewhere (store counts, workers,
- * breakers, caches, health) is read at scrape time by collect callbacks, never by a timer.
+ * Prometheus metrics on a registry bulwark owns. Job events add to per-queue cells resolved once
+ * (no label lookups on the hot path); the registry reads them at scrape time. Everything read from
+ * elsewhere (store counts, workers, breakers, caches, health) is read at scrape time by collect
+ * callbacks, never by a timer.
  */
 import { readFileSync } from 'node:fs';
-import {
-  Counter,
-  Gauge,
-  Histogram,
-  Registry,
-  collectDefaultMetrics,
-  type RegistryContentType,
-} from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type RegistryContentType } from 'prom-client';
 import { z } from 'zod';
 import { ERROR_CATEGORIES, ValidationError } from '../core/errors.js';
 import type { Disposer } from '../core/events.js';
@@ -19,6 +13,7 @@ import type { Queue } from '../core/queue.js';
 import { parseOptions, zPositiveInt } from '../core/validate.js';
 import type { Worker } from '../core/worker.js';
 import { JOB_STATES } from '../store/types.js';
+import { CounterFamily, HistogramFamily, type CounterCell, type HistogramCell } from './families.js';
 import {
   HEALTH_STATUSES,
   normalizeBreakerState,
@@ -124,24 +119,17 @@ export class LabelLimiter {
   }
 }
 
-interface Inc {
-  inc(value?: number): void;
-}
-interface Observe {
-  observe(value: number): void;
-}
-
-/** The label children of one queue, resolved once so that an event costs no label lookups. */
+/** The cells of one queue, resolved once so that an event costs no label lookups. */
 interface QueueSeries {
-  enqueued: Inc;
-  completed: Inc;
-  retried: Inc;
-  snoozed: Inc;
-  dead: Inc;
-  stalled: Inc;
-  duration: Observe;
-  wait: Observe;
-  failed: Map<string, Inc>;
+  enqueued: CounterCell;
+  completed: CounterCell;
+  retried: CounterCell;
+  snoozed: CounterCell;
+  dead: CounterCell;
+  stalled: CounterCell;
+  duration: HistogramCell;
+  wait: HistogramCell;
+  failed: Map<string, CounterCell>;
 }
 
 type WatchedWorker = Pick<Worker, 'on' | 'queue' | 'busy' | 'isRunning'>;
@@ -172,17 +160,17 @@ export class BulwarkMetrics {
   private readonly queues = new Map<WatchedQueue, { refs: number; off: Disposer }>();
   private readonly workers = new Map<WatchedWorker, number>();
   private readonly disposers = new Set<Disposer>();
+  /** Hot-path families: events add to their cells, the registry reads them at scrape time. */
   private readonly c: {
-    enqueued: Counter<'queue'>;
-    completed: Counter<'queue'>;
-    failed: Counter<'queue' | 'category'>;
-    retried: Counter<'queue'>;
-    snoozed: Counter<'queue'>;
-    dead: Counter<'queue'>;
-    stalled: Counter<'queue'>;
-    duration: Histogram<'queue'>;
-    wait: Histogram<'queue'>;
-    collectErrors: Counter<'source'>;
+    enqueued: CounterFamily;
+    completed: CounterFamily;
+    failed: CounterFamily;
+    retried: CounterFamily;
+    snoozed: CounterFamily;
+    dead: CounterFamily;
+    stalled: CounterFamily;
+    duration: HistogramFamily;
+    wait: HistogramFamily;
   };
 
   constructor(options: MetricsOptions = {}) {
@@ -194,8 +182,6 @@ export class BulwarkMetrics {
     const limit = o.maxLabelValues ?? 50;
     const queueLabels = (this.queueLabels = new LabelLimiter(limit));
     const registers = [registry];
-    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
-      new Counter<L>({ name, help, labelNames, registers });
 
     // Async collects put their work here so the error counter, registered last, can wait for it.
     const pending = new Set<Promise<void>>();
@@ -210,41 +196,47 @@ export class BulwarkMetrics {
     });
     const failedSource = (source: string): void => collectErrors.inc({ source });
 
+    const counterFamily = (name: string, help: string): CounterFamily => {
+      const f = new CounterFamily(name, help);
+      f.register(registry);
+      return f;
+    };
+    const histogramFamily = (name: string, help: string, buckets: readonly number[]): HistogramFamily => {
+      const f = new HistogramFamily(
+        name,
+        help,
+        [...new Set(buckets)].sort((a, b) => a - b),
+      );
+      f.register(registry);
+      return f;
+    };
     this.c = {
-      enqueued: counter('bulwark_jobs_enqueued_total', 'Jobs added through watched queues', ['queue']),
-      completed: counter('bulwark_jobs_completed_total', 'Jobs completed', ['queue']),
-      failed: counter(
+      enqueued: counterFamily('bulwark_jobs_enqueued_total', 'Jobs added through watched queues'),
+      completed: counterFamily('bulwark_jobs_completed_total', 'Jobs completed'),
+      failed: counterFamily(
         'bulwark_jobs_failed_total',
         'Failed attempts by error category (whatever the outcome: retry, snooze or dead-letter)',
-        ['queue', 'category'],
       ),
-      retried: counter('bulwark_jobs_retried_total', 'Failed attempts scheduled for a retry', ['queue']),
-      snoozed: counter(
+      retried: counterFamily('bulwark_jobs_retried_total', 'Failed attempts scheduled for a retry'),
+      snoozed: counterFamily(
         'bulwark_jobs_snoozed_total',
         'Jobs put back without using an attempt (rate limit, open breaker, auth pause)',
-        ['queue'],
       ),
-      dead: counter('bulwark_jobs_dead_lettered_total', 'Jobs moved to the dead-letter queue', ['queue']),
-      stalled: counter(
+      dead: counterFamily('bulwark_jobs_dead_lettered_total', 'Jobs moved to the dead-letter queue'),
+      stalled: counterFamily(
         'bulwark_jobs_stalled_total',
         'Jobs recovered from expired leases (their worker died or hung)',
-        ['queue'],
       ),
-      duration: new Histogram({
-        name: 'bulwark_job_duration_seconds',
-        help: 'Time an attempt ran, from claim to outcome',
-        labelNames: ['queue'],
-        buckets: o.durationBuckets ?? DURATION_BUCKETS,
-        registers,
-      }),
-      wait: new Histogram({
-        name: 'bulwark_job_wait_seconds',
-        help: 'Time a job waited from being due (run-at, or creation) to being claimed',
-        labelNames: ['queue'],
-        buckets: o.waitBuckets ?? WAIT_BUCKETS,
-        registers,
-      }),
-      collectErrors,
+      duration: histogramFamily(
+        'bulwark_job_duration_seconds',
+        'Time an attempt ran, from claim to outcome',
+        o.durationBuckets ?? DURATION_BUCKETS,
+      ),
+      wait: histogramFamily(
+        'bulwark_job_wait_seconds',
+        'Time a job waited from being due (run-at, or creation) to being claimed',
+        o.waitBuckets ?? WAIT_BUCKETS,
+      ),
     };
 
     const queues = this.queues;
@@ -422,28 +414,29 @@ export class BulwarkMetrics {
     let s = this.series.get(queue);
     if (s) return s;
     const c = this.c;
+    const labels = { queue };
     s = {
-      enqueued: c.enqueued.labels(queue),
-      completed: c.completed.labels(queue),
-      retried: c.retried.labels(queue),
-      snoozed: c.snoozed.labels(queue),
-      dead: c.dead.labels(queue),
-      stalled: c.stalled.labels(queue),
-      duration: c.duration.labels(queue),
-      wait: c.wait.labels(queue),
+      enqueued: c.enqueued.labels(labels),
+      completed: c.completed.labels(labels),
+      retried: c.retried.labels(labels),
+      snoozed: c.snoozed.labels(labels),
+      dead: c.dead.labels(labels),
+      stalled: c.stalled.labels(labels),
+      duration: c.duration.labels(labels),
+      wait: c.wait.labels(labels),
       failed: new Map(),
     };
     this.series.set(queue, s);
     return s;
   }
 
-  private failedSeries(s: QueueSeries, queue: string, category: string): Inc {
+  private failedSeries(s: QueueSeries, queue: string, category: string): CounterCell {
     let f = s.failed.get(category);
     if (!f) {
-      f = this.c.failed.labels(
-        this.queueLabels.value(queue),
-        CATEGORIES.has(category) ? category : 'unknown',
-      );
+      f = this.c.failed.labels({
+        queue: this.queueLabels.value(queue),
+        category: CATEGORIES.has(category) ? category : 'unknown',
+      });
       s.failed.set(category, f);
     }
     return f;
