@@ -83,12 +83,26 @@ if order ~= 'next' and not states then
 end
 
 local ids = {}
+local only = states and states.waiting and not corr and not search
+if only then for name in pairs(states) do if name ~= 'waiting' then only = false end end end
+if order == 'next' and only then
+  -- A peek: the head of the ready set is already in claim order; due delayed jobs (not promoted
+  -- yet) may rank anywhere by priority, so they join the candidates. Bounded by the page.
+  for _, m in ipairs(redis.call('ZRANGE', K_WAIT, 0, offset + limit - 1)) do
+    ids[#ids + 1] = string.sub(m, MEMBER_HEAD + 1)
+  end
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, PROMOTE_MAX)) do
+    ids[#ids + 1] = id
+  end
+end
 local function gather(list, fromMember)
   for _, x in ipairs(list) do
     ids[#ids + 1] = fromMember and string.sub(x, MEMBER_HEAD + 1) or x
   end
 end
-if not states then
+if order == 'next' and only then
+  -- candidates gathered above
+elseif not states then
   gather(redis.call('ZRANGE', K_ALL, 0, -1))
 else
   if states.waiting or states.delayed then
