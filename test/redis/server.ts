@@ -63,7 +63,12 @@ export async function ownRedis(port: number, extraArgs: string[] = []): Promise<
     });
   };
 
-  await start();
+  try {
+    await start();
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     url,
     dir,
