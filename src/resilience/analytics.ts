@@ -1,6 +1,6 @@
 /**
  * Error analytics: every failure is reduced to a normalized pattern (numbers, ids, UUIDs, URLs,
- * e-mails and quoted values replaced by placeholders) and counted per time bucket, per queue and per
+ * e-mails, IPv4 addresses and quoted values replaced by placeholders) and counted per time bucket, per queue and per
  * dependency. `top()` answers "what is failing now, and is it getting worse"; `summary()` gives the
  * totals by category. Memory is bounded: a fixed number of buckets per pattern, and at most
  * `maxPatterns` patterns (the least recently seen is evicted first).
@@ -114,6 +114,7 @@ const SQUOTE_RE = /(^|[^\w])'(?:[^'\\\n]|\\.)*'(?!\w)/g;
 const HEX_PREFIXED_RE = /\b0x[0-9a-f]+\b/gi;
 // Ids like 5f1d7c9e3b2a or sha digests: 8+ hex characters mixing digits and letters.
 const HEX_ID_RE = /\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi;
+const IPV4_RE = /\b\d{1,3}(?:\.\d{1,3}){3}\b/g;
 const NUMBER_RE = /\d+(?:\.\d+)?/g;
 const SPACE_RE = /\s+/g;
 
@@ -128,6 +129,7 @@ export function normalizeMessage(message: string, maxLength = 300): string {
     .replace(SQUOTE_RE, '$1<str>')
     .replace(HEX_PREFIXED_RE, '<hex>')
     .replace(HEX_ID_RE, '<hex>')
+    .replace(IPV4_RE, '<ip>')
     .replace(NUMBER_RE, '<n>')
     .replace(SPACE_RE, ' ')
     .trim()

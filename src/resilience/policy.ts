@@ -77,6 +77,12 @@ export class CallContext implements ExecuteContext {
  */
 export abstract class Policy<Extra = never> {
   /**
+   * Type only: carries `Extra` so composition can infer it (nothing is stored).
+   * @internal
+   */
+  declare readonly extraType: Extra;
+
+  /**
    * The links this policy runs, outermost first: `[this]` for a single policy.
    * @internal
    */

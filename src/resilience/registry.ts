@@ -197,7 +197,7 @@ export class Dependency<V = never> {
       parts.bulkhead,
       parts.observer,
       parts.timeout,
-    ].filter((p): p is Policy<unknown> => p !== undefined);
+    ].filter((p) => p !== undefined) as Policy<unknown>[];
     this.policy = new WrappedPolicy<V>(chain);
   }
 

@@ -3,7 +3,7 @@ import type { CallContext } from './policy.js';
 import { Policy, next, type Task } from './policy.js';
 
 /** What a policy may produce instead of the function's value (a fallback's value), else never. */
-export type PolicyExtra<P> = P extends Policy<infer E> ? E : never;
+export type PolicyExtra<P> = P extends { readonly extraType: infer E } ? E : never;
 
 /** The policies of a wrap run as one flat chain: no closure and no nesting per call. */
 export class WrappedPolicy<Extra = never> extends Policy<Extra> {
