@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { ValidationError, coerceError } from '../core/errors.js';
 import type { Disposer } from '../core/events.js';
 import { parseOptions, zPositiveInt } from '../core/validate.js';
+import type { Queue } from '../core/queue.js';
 import type { Worker } from '../core/worker.js';
 import type { HealthMonitor, HealthStatus, SystemHealth } from '../observe/health.js';
 import type { BulwarkMetrics } from '../observe/metrics.js';
@@ -294,6 +295,22 @@ export async function startHealthServer(options: StartHealthServerOptions): Prom
     },
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * A `ready` check that passes when every queue's store answers a status read: the usual meaning of
+ * "able to take work". A throw (store down, closed) fails readiness with the error's message.
+ */
+export function storeReachable(...queues: Pick<Queue, 'status'>[]): () => Promise<boolean> {
+  if (queues.length === 0 || queues.some((q) => typeof (q as Queue)?.status !== 'function')) {
+    throw new ValidationError('[bulwark] [server] storeReachable expects one or more queues', {
+      path: 'queues',
+    });
+  }
+  return async () => {
+    await Promise.all(queues.map((q) => q.status()));
+    return true;
   };
 }
 

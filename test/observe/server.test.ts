@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Queue, ValidationError, Worker, sqliteStore } from '../../src/index.js';
 import { HealthMonitor } from '../../src/observe/health.js';
-import { drainOnSignal, healthHandler, startHealthServer } from '../../src/server/http.js';
+import { drainOnSignal, healthHandler, startHealthServer, storeReachable } from '../../src/server/http.js';
 import { waitFor } from '../helpers/wait.js';
 
 const get = async (url: string, init?: RequestInit) => {
@@ -83,6 +83,19 @@ describe('health endpoints', () => {
     expect((await get(`${s.url}/readyz`)).status).toBe(200);
   });
 
+  it('storeReachable(): ready while the store answers, 503 with the reason once it does not', async () => {
+    const store = sqliteStore({ path: ':memory:' });
+    const q = new Queue('ingest', { store });
+    await using s = await startHealthServer({ port: 0, ready: storeReachable(q) });
+    expect((await get(`${s.url}/readyz`)).status).toBe(200);
+    await store.close();
+    const r = await get(`${s.url}/readyz`);
+    expect(r.status).toBe(503);
+    expect(r.text).toMatch(/^not ready: ready check failed: /);
+    expect((await get(`${s.url}/livez`)).status).toBe(200);
+    expect(() => storeReachable()).toThrow(ValidationError);
+  });
+
   it('readiness is 503 while a worker shuts down, liveness stays 200', async () => {
     const store = sqliteStore({ path: ':memory:' });
     const q = new Queue('ingest', { store });
@@ -100,7 +113,7 @@ describe('health endpoints', () => {
     await using s = await startHealthServer({
       port: 0,
       workers: [w],
-      ready: async () => (await q.status()) !== undefined,
+      ready: storeReachable(q),
     });
     expect((await get(`${s.url}/readyz`)).status).toBe(200);
     await q.add({ doc: 1 });
