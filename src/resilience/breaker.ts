@@ -187,7 +187,6 @@ const zSnapshot = z.object({
 const W_CALLS = 0;
 const W_FAILED = 1;
 const W_SLOW = 2;
-const W_EITHER = 3;
 
 const OUTCOME_IGNORED = -1;
 
@@ -254,7 +253,7 @@ export class CircuitBreaker extends Policy {
     if (rated) {
       const w = o.window ?? { type: 'count', size: 100 };
       if (w.type === 'count') this.ring = new CountRing(w.size);
-      else this.buckets = new TimeBuckets(w.ms, w.buckets ?? 10, 4);
+      else this.buckets = new TimeBuckets(w.ms, w.buckets ?? 10, 3);
     }
     this.breakMs = o.breakDurationMs ?? 30_000;
     this.breakFactor = o.breakDurationFactor ?? 2;
@@ -561,7 +560,6 @@ export class CircuitBreaker extends Policy {
         b.add(now, W_CALLS);
         if (rateFlags & FAILED) b.add(now, W_FAILED);
         if (rateFlags & SLOW) b.add(now, W_SLOW);
-        if (rateFlags !== 0) b.add(now, W_EITHER);
         calls = b.total(now, W_CALLS);
         failures = b.total(now, W_FAILED);
         slow = b.total(now, W_SLOW);

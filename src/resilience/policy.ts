@@ -61,10 +61,6 @@ export class CallContext implements ExecuteContext {
     return this.parent !== undefined && this.parent.aborted;
   }
 
-  reason(): unknown {
-    return this.parent === undefined ? undefined : abortReason(this.parent);
-  }
-
   /** A signal to wait on, or undefined when nothing can cancel this call (no signal is created). */
   cancelSignal(): AbortSignal | undefined {
     return this.parent;

@@ -80,12 +80,6 @@ class TimeoutContext extends CallContext {
     return this.fired || this.outer.aborted() || this.policy.clock.now() >= this.deadline;
   }
 
-  override reason(): unknown {
-    if (this.made !== undefined && this.made.aborted) return abortReason(this.made);
-    if (this.outer.aborted()) return this.outer.reason();
-    return this.policy.timeoutError(undefined);
-  }
-
   override cancelSignal(): AbortSignal {
     return this.signal;
   }

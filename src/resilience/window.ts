@@ -87,8 +87,6 @@ export class CountRing {
   calls = 0;
   failures = 0;
   slow = 0;
-  /** Calls that failed or were slow. */
-  either = 0;
 
   constructor(readonly size: number) {
     this.ring = new Uint8Array(size);
@@ -99,14 +97,12 @@ export class CountRing {
       const old = this.ring[this.pos]!;
       if (old & FAILED) this.failures--;
       if (old & SLOW) this.slow--;
-      if (old !== 0) this.either--;
     } else {
       this.calls++;
     }
     this.ring[this.pos] = flags;
     if (flags & FAILED) this.failures++;
     if (flags & SLOW) this.slow++;
-    if (flags !== 0) this.either++;
     this.pos = this.pos + 1 === this.size ? 0 : this.pos + 1;
   }
 
@@ -115,7 +111,6 @@ export class CountRing {
     this.calls = 0;
     this.failures = 0;
     this.slow = 0;
-    this.either = 0;
   }
 
   toJSON(): { outcomes: number[] } {
