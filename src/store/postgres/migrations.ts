@@ -59,7 +59,6 @@ CREATE INDEX jobs_lease ON ${s}.jobs (queue, lease_expires_at) WHERE state = 'ac
 -- Finished jobs only: claims and heartbeats never touch it; counts and retention read it.
 CREATE INDEX jobs_finished ON ${s}.jobs (queue, state, finished_at, seq)
   WHERE state IN ('completed', 'dead', 'cancelled');
-CREATE INDEX jobs_created ON ${s}.jobs (queue, created_at, seq);
 
 CREATE TABLE ${s}.queues (
   name text PRIMARY KEY,
