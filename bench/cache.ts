@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- cache [--rounds N] [--quick]`
+ * `npm run bench -- cache [--rounds N]`  (default 5 rounds)
  *
  * bulwark's cache against lru-cache in one run:
  * - throughput (ns per operation): `get_hit`, a get of a present key (10,000 entries), and
@@ -23,7 +23,8 @@ import { loadTrace, tracesDir, zipfStream } from './cache/workloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const rounds = Number(args[args.indexOf('--rounds') + 1]) || 3;
+const roundsAt = args.indexOf('--rounds');
+const rounds = roundsAt >= 0 ? Math.max(1, Number(args[roundsAt + 1]) || 1) : 5;
 
 const ENTRIES = 10_000;
 const ZIPF_KEYS = 1_000_000;

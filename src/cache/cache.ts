@@ -23,7 +23,8 @@ import type {
 const INITIAL_SLOTS = 1024;
 /** Slots examined for expiry per insert: enough to keep pace with inserts, small enough to stay O(1). */
 const SWEEP_PER_INSERT = 4;
-const NEVER = 0;
+/** `expiresAt` of an entry without a TTL; tested before the clock is read, so such entries never read it. */
+const NEVER = Infinity;
 
 /**
  * An in-process cache with entry and byte limits, TTLs, a choice of eviction policy, single-flight
@@ -119,11 +120,14 @@ export class Cache<K, V> {
       this.miss(key);
       return undefined;
     }
-    const expiresAt = this.expiresAt[slot]!;
-    if (expiresAt !== NEVER && this.clock.now() >= expiresAt) {
-      this.expiredOnRead(slot, expiresAt);
-      this.miss(key);
-      return undefined;
+    // With no TTL anywhere in the cache, skip the expiry array altogether (one memory access less).
+    if (this.expiring !== 0) {
+      const expiresAt = this.expiresAt[slot]!;
+      if (expiresAt !== NEVER && this.clock.now() >= expiresAt) {
+        this.expiredOnRead(slot, expiresAt);
+        this.miss(key);
+        return undefined;
+      }
     }
     this.hit(slot);
     return this.valueList[slot];
@@ -274,12 +278,12 @@ export class Cache<K, V> {
     return n;
   }
 
-  /** Fresh keys, most recently inserted last is not guaranteed; iterating is not an access. */
+  /** Fresh keys, in no particular order; iterating is not an access. */
   *keys(): IterableIterator<K> {
     for (const [key] of this.entries()) yield key;
   }
 
-  /** Fresh `[key, value]` pairs; iterating is not an access. */
+  /** Fresh `[key, value]` pairs, in no particular order; iterating is not an access. */
   *entries(): IterableIterator<[K, V]> {
     const now = this.expiring > 0 ? this.clock.now() : 0;
     for (const [key, slot] of this.keyMap) {

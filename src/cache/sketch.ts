@@ -13,6 +13,8 @@
  */
 export class FrequencySketch {
   private table: Uint8Array = new Uint8Array(0);
+  /** The same counters seen four at a time, for aging. */
+  private words: Uint32Array = new Uint32Array(0);
   private blockMask = 0;
   private door: Int32Array = new Int32Array(0);
   private doorMask = 0;
@@ -34,6 +36,7 @@ export class FrequencySketch {
     this.capacity = c;
     const blocks = Math.max(1, nextPowerOfTwo(c) >>> 3); // 8 counters per entry, 64 per block
     this.table = new Uint8Array(blocks * 64);
+    this.words = new Uint32Array(this.table.buffer);
     this.blockMask = blocks - 1;
     const doorBits = nextPowerOfTwo(c) * 4;
     this.door = new Int32Array(doorBits >>> 5);
@@ -111,8 +114,9 @@ export class FrequencySketch {
   }
 
   private age(): void {
-    const t = this.table;
-    for (let i = 0; i < t.length; i++) t[i] = t[i]! >>> 1;
+    // Halve four byte counters per step: shift the word, then drop the bits that crossed bytes.
+    const words = this.words;
+    for (let i = 0; i < words.length; i++) words[i] = (words[i]! >>> 1) & 0x7f7f7f7f;
     this.door.fill(0);
     this.additions = this.additions >>> 1;
   }
