@@ -17,7 +17,7 @@ import {
   wrap as cWrap,
 } from 'cockatiel';
 import OpossumBreaker from 'opossum';
-import { bulkhead, circuitBreaker, retry, timeout, wrap } from '../src/resilience/index.js';
+import { bulkhead, circuitBreaker, createRegistry, retry, timeout, wrap } from '../src/resilience/index.js';
 import type { ExecuteContext } from '../src/resilience/index.js';
 import { markdownTable, nsPerCall, writeResults } from './lib.js';
 
@@ -81,6 +81,16 @@ const bTimeout = timeout({ timeoutMs: 1000 });
 const cTimeoutP = cTimeout(1000, TimeoutStrategy.Cooperative);
 const bAggressive = timeout({ timeoutMs: 1000, strategy: 'aggressive' });
 const cAggressive = cTimeout(1000, TimeoutStrategy.Aggressive);
+const bDependency = createRegistry().define('api', {
+  retry: { maxAttempts: 3 },
+  breaker: { consecutiveFailures: 5, breakDurationMs: 10_000 },
+  timeout: 1000,
+});
+const cRBT = cWrap(
+  cRetry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() }),
+  cBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
+  cTimeout(1000, TimeoutStrategy.Cooperative),
+);
 const bBulkhead = bulkhead({ maxConcurrent: 10, maxQueue: 10 });
 const cBulkheadP = cBulkhead(10, 10);
 
@@ -115,6 +125,13 @@ const cases: Case[] = [
     settings: 'wrap(retry max 3 exponential, breaker 5 consecutive / 10 s) (opossum has no retry)',
     n: N(200_000),
     systems: { bulwark: () => bRB.execute(noop), cockatiel: () => cRB.execute(noop) },
+  },
+  {
+    case: 'retry_breaker_timeout',
+    settings:
+      'bulwark: a registry dependency (retry 3, breaker 5 consecutive / 10 s, timeout 1000 ms cooperative); cockatiel: wrap(retry, breaker, cooperative timeout)',
+    n: N(100_000),
+    systems: { bulwark: () => bDependency.execute(noop), cockatiel: () => cRBT.execute(noop) },
   },
   {
     case: 'timeout',

@@ -93,7 +93,7 @@ export abstract class Policy<Extra = never> {
    * a BrokenCircuitError, a TimeoutError, …); never throws synchronously.
    */
   execute<T>(fn: Task<T>, signal?: AbortSignal): Promise<T | Extra> {
-    if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal));
+    if (signal !== undefined && signal.aborted) return rejectSoon(abortReason(signal));
     const ctx = new CallContext(signal);
     const chain = this.chain;
     let r: unknown;

@@ -235,11 +235,15 @@ export class TimeoutPolicy extends Policy {
         reject(this.timeoutError(undefined));
         return;
       }
-      t.reject = reject;
       const outer = t.outer.cancelSignal();
       const onOuterAbort = (): void => {
         t.cleanup();
         reject(abortReason(outer!));
+      };
+      // At the deadline `fn` may never settle: unhook from the caller's signal then, not later.
+      t.reject = (error) => {
+        outer?.removeEventListener('abort', onOuterAbort);
+        reject(error);
       };
       if (outer !== undefined) {
         if (outer.aborted) return onOuterAbort();

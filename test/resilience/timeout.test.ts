@@ -130,6 +130,19 @@ describe('timeout', () => {
     }
   });
 
+  it('aggressive: a function that never settles leaves nothing on the caller signal after the deadline', async () => {
+    const time = new FakeTime();
+    const parent = new AbortController();
+    const t = timeout({ timeoutMs: 100, strategy: 'aggressive', clock: time, timers: time });
+    const p = t.execute(({ signal }) => new Promise(() => void signal), parent.signal);
+    const check = expect(p).rejects.toBeInstanceOf(TimeoutError);
+    expect(getEventListeners(parent.signal, 'abort').length).toBeGreaterThan(0);
+    await time.tick(100);
+    await check;
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
+    expect(time.pending).toBe(0);
+  });
+
   it('bounds a whole retry loop when placed outside it', async () => {
     const time = new FakeTime();
     let calls = 0;
