@@ -228,6 +228,7 @@ export class CircuitBreaker extends Policy {
   private readonly probeIds: number[] = [];
   private readonly probeStarts: number[] = [];
   private isolations = 0;
+  private isolationEpoch = 0;
   /**
    * Sees every error of a call the breaker admitted, with how it counted (the registry feeds error
    * analytics from it; nothing runs on success).
@@ -341,8 +342,9 @@ export class CircuitBreaker extends Policy {
     this.isolations++;
     if (this.isolations === 1) this.transition(ISOLATED, now, 'isolated');
     let released = false;
+    const epoch = this.isolationEpoch;
     const dispose = (): void => {
-      if (released) return;
+      if (released || epoch !== this.isolationEpoch) return;
       released = true;
       this.isolations--;
       if (this.isolations === 0 && this.st === ISOLATED) this.close(this.clock.now(), 'released');
@@ -380,6 +382,7 @@ export class CircuitBreaker extends Policy {
       });
     }
     this.isolations = 0;
+    this.isolationEpoch++; // handles from before the restore no longer count
     this.st = s.state === 'open' ? OPEN : s.state === 'half_open' ? HALF_OPEN : CLOSED;
     this.openedAt = s.openedAt ?? 0;
     this.openUntil = s.openUntil ?? 0;
@@ -393,7 +396,10 @@ export class CircuitBreaker extends Policy {
     }
     if (this.ring && s.window && 'outcomes' in s.window) this.ring.restore(s.window);
     else if (this.buckets && s.window && 'counts' in s.window) this.buckets.restore(s.window);
-    else this.resetWindow();
+    else {
+      this.ring?.reset();
+      this.buckets?.reset();
+    }
     return s.isolated ? this.isolate() : undefined;
   }
 

@@ -59,6 +59,8 @@ class TimeoutContext extends CallContext {
   private onOuterAbort: (() => void) | undefined = undefined;
   /** The deadline passed (the signal, if any, aborted with a TimeoutError). */
   fired = false;
+  /** The TimeoutError the signal aborted with (once fired). */
+  error: unknown = undefined;
   done = false;
 
   constructor(
@@ -99,7 +101,7 @@ class TimeoutContext extends CallContext {
       this.linked = outer;
       outer.addEventListener('abort', this.onOuterAbort, { once: true });
     }
-    if (this.fired) c.abort(this.policy.timeoutError(undefined));
+    if (this.fired) c.abort(this.error);
     else this.arm();
   }
 
@@ -115,8 +117,9 @@ class TimeoutContext extends CallContext {
     if (this.fired || this.done) return;
     this.fired = true;
     this.timer = undefined;
+    this.error = this.policy.timeoutError(undefined);
     this.policy.emitTimeout(late);
-    this.controller?.abort(this.policy.timeoutError(undefined));
+    this.controller?.abort(this.error);
     this.policy.onFire(this);
   }
 
@@ -144,7 +147,8 @@ class TimeoutContext extends CallContext {
     const outerAborted = this.outer.aborted();
     if (!this.fired && !outerAborted && this.policy.clock.now() >= this.deadline) this.fire(true);
     this.cleanup();
-    return this.fired && !outerAborted ? this.policy.timeoutError(error) : error;
+    if (!this.fired || outerAborted || error === this.error) return error;
+    return this.policy.timeoutError(error);
   }
 
   /** Aggressive mode: how to reject the caller at the deadline. */
@@ -195,7 +199,7 @@ export class TimeoutPolicy extends Policy {
     if (t.reject !== undefined) {
       const reject = t.reject;
       t.cleanup();
-      reject(this.timeoutError(undefined));
+      reject(t.error);
     }
   }
 

@@ -315,6 +315,17 @@ describe('circuit breaker', () => {
     expect(d.state).toBe('isolated');
     handle!.dispose();
     expect(d.state).toBe('closed');
+    // A consecutive-only breaker keeps its count; handles from before a restore are void.
+    const e = circuitBreaker({ consecutiveFailures: 3, clock });
+    await e.execute(fail).catch(swallow);
+    await e.execute(fail).catch(swallow);
+    const f = circuitBreaker({ consecutiveFailures: 3, clock });
+    const before = f.isolate();
+    f.restore(e.toJSON());
+    before.dispose();
+    expect(f.stats().consecutiveFailures).toBe(2);
+    await f.execute(fail).catch(swallow);
+    expect(f.state).toBe('open');
     expect(() => d.restore({ ...open, state: 'sideways' as never })).toThrow(ValidationError);
     expect(d.state).toBe('closed');
   });

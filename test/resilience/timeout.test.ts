@@ -32,6 +32,8 @@ describe('timeout', () => {
     expect(seen!.aborted).toBe(true);
     expect(isTimeoutError(seen!.reason)).toBe(true);
     const err = await p.catch((e: unknown) => e);
+    // The signal's own reason comes back as is, not wrapped in another TimeoutError.
+    expect(err).toBe(seen!.reason);
     expect(err).toMatchObject({
       timeoutMs: 1000,
       message: expect.stringContaining("'smtp' timed out after 1000 ms"),
