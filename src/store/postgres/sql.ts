@@ -50,6 +50,8 @@ export function statements(schema: string, s: string) {
               j.*
          FROM note LEFT JOIN (
            SELECT jobs.* FROM ${jobs} jobs JOIN input i ON jobs.queue = i.queue AND jobs.id = i.id
+            -- A one-time filter: when every row went in, there is nothing to look up.
+            WHERE (SELECT count(*) FROM ins) < cardinality($2::text[])
          ) j ON true`,
     ),
     claim: st('claim', `SELECT * FROM ${s}.claim($1, $2, $3, $4, $5, $6, $7)`),
