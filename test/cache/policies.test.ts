@@ -86,6 +86,20 @@ describe('eviction order', () => {
     }
   });
 
+  it('adaptive keeps its scan resistance under a byte limit (capacity learned from what fits)', () => {
+    const cache = new Cache<string, string>({ maxBytes: 1_000, sizeOf: (v) => v.length });
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 50; i++)
+        if (cache.get(`hot${i}`) === undefined) cache.set(`hot${i}`, 'x'.repeat(10));
+    }
+    for (let i = 0; i < 1_000; i++)
+      if (cache.get(`scan${i}`) === undefined) cache.set(`scan${i}`, 'y'.repeat(10));
+    expect(cache.bytes).toBeLessThanOrEqual(1_000);
+    let kept = 0;
+    for (let i = 0; i < 50; i++) if (cache.has(`hot${i}`)) kept++;
+    expect(kept).toBeGreaterThanOrEqual(45);
+  });
+
   it('adaptive admits a newcomer to main only when it is requested more often than the victim', () => {
     const { cache, evicted } = evictions('adaptive', 20);
     for (let round = 0; round < 3; round++) {

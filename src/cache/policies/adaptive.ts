@@ -7,6 +7,8 @@ const PROTECTED = 2;
 const LISTS = 3;
 /** A victim is spared while the window grows when its frequency exceeds twice the newcomer's plus this. */
 const SPARE_MARGIN = 4;
+/** Most window entries moved to probation per insert while the window is over its share. */
+const DRAIN_PER_INSERT = 64;
 
 /** Knobs of the adaptive policy; exported for the offline simulator, not part of the public API. @internal */
 export interface AdaptiveTuning {
@@ -66,8 +68,7 @@ export class AdaptivePolicy implements EvictionPolicy {
   private hashes: Int32Array;
   private readonly sketch: FrequencySketch;
   private readonly tuning: AdaptiveTuning;
-  /** Fixed capacity in entries, or 0 when only a byte limit applies (then learned at eviction time). */
-  private readonly fixedCapacity: number;
+  /** Entries the cache holds when full: `maxEntries`, or under a byte limit what fits (learned at evictions). */
   private capacity: number;
 
   private windowCount = 0;
@@ -94,8 +95,7 @@ export class AdaptivePolicy implements EvictionPolicy {
     this.lists = new SlotLists(LISTS, slots);
     this.region = new Uint8Array(slots);
     this.hashes = new Int32Array(slots);
-    this.fixedCapacity = Number.isFinite(maxEntries) ? maxEntries : 0;
-    this.capacity = this.fixedCapacity > 0 ? this.fixedCapacity : slots;
+    this.capacity = Number.isFinite(maxEntries) ? maxEntries : slots;
     this.sketch = new FrequencySketch(this.capacity, this.tuning.ageFactor);
     this.resize(this.capacity);
   }
@@ -128,11 +128,13 @@ export class AdaptivePolicy implements EvictionPolicy {
     this.windowCount++;
     if (this.windowCount > this.windowMax) {
       // The window's oldest entry leaves it for probation, where (once the cache is full) it must win
-      // against main's victim to stay. After the climber shrank the window, a few more follow.
-      this.candidate = this.moveToProbation(this.lists.oldest(WINDOW));
-      for (let moved = 0; moved < 3 && this.windowCount > this.windowMax; moved++) {
-        this.moveToProbation(this.lists.oldest(WINDOW));
-      }
+      // against main's victim to stay. After the window shrank (the climber, or a byte limit that
+      // turned out to fit fewer entries), the surplus follows, a bounded number per insert; the last
+      // one moved faces admission. Contesting the first instead would pit the window's stalest
+      // entries, often old hot ones, against main's hot victims and evict one of them per insert.
+      let moved = 0;
+      do this.candidate = this.moveToProbation(this.lists.oldest(WINDOW));
+      while (++moved < DRAIN_PER_INSERT && this.windowCount > this.windowMax);
     }
     if (++this.sampleMisses + this.sampleHits >= this.sampleSize) this.climb();
   }
@@ -166,7 +168,10 @@ export class AdaptivePolicy implements EvictionPolicy {
 
   victim(entries: number): number {
     this.full = true;
-    if (this.fixedCapacity === 0 && entries - 1 > this.capacity) this.resize(entries - 1);
+    // Under a byte limit the number of entries that fit is only known now; follow it (with slack, so
+    // entries of varying sizes do not resize the regions on every eviction).
+    const held = entries - 1;
+    if (held > 0 && (held > this.capacity * 1.25 || held < this.capacity * 0.75)) this.rescale(held);
     const lists = this.lists;
     let victim = lists.oldest(PROBATION);
     const candidate = this.candidate;
@@ -239,6 +244,18 @@ export class AdaptivePolicy implements EvictionPolicy {
       this.region[n - LISTS] = PROBATION;
       this.protectedCount--;
     }
+  }
+
+  /** A new capacity, keeping the window's share and the climber's progress. */
+  private rescale(capacity: number): void {
+    const share = this.windowMax / this.capacity;
+    const stepShare = this.step / this.capacity;
+    this.capacity = capacity;
+    this.sketch.ensureCapacity(capacity);
+    this.windowMax = Math.max(1, Math.round(capacity * share));
+    this.protectedMax = Math.floor((capacity - this.windowMax) * this.tuning.protectedShare);
+    this.sampleSize = Math.max(this.tuning.minSample, Math.round(capacity * this.tuning.sampleFactor));
+    this.step = stepShare * capacity;
   }
 
   private resize(capacity: number): void {
