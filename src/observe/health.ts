@@ -32,7 +32,7 @@ export interface HealthThresholds {
 export type HealthWindow =
   /** The last `calls` outcomes. */
   | { calls: number }
-  /** Outcomes of the last `ms` milliseconds, at most `maxCalls` of them. */
+  /** Outcomes of the last `ms` milliseconds: the latest `maxCalls` of them (default 1000) when there are more. */
   | { ms: number; maxCalls?: number };
 
 export interface HealthMonitorOptions {
@@ -250,7 +250,7 @@ export class HealthMonitor {
       this.windowCalls = w.calls;
     } else {
       this.windowMs = w.ms;
-      this.windowCalls = w.maxCalls ?? 10_000;
+      this.windowCalls = w.maxCalls ?? 1000;
     }
     this.historySize = o.historySize ?? 100;
     this.maxProcessors = o.maxProcessors ?? 1000;

@@ -100,6 +100,11 @@ describe('processor health tiers', () => {
     expect(m.processor('p').health()).toMatchObject({ status: 'HEALTHY', window: { calls: 5 } });
     clock.advance(30_000);
     expect(m.processor('p').health()).toMatchObject({ status: 'UNKNOWN', totals: { calls: 10 } });
+    // A busy processor keeps only the latest maxCalls outcomes of the window.
+    const capped = new HealthMonitor({ window: { ms: 60_000, maxCalls: 3 }, clock });
+    feed(capped, 'p', 0, 2);
+    feed(capped, 'p', 3, 0);
+    expect(capped.processor('p').health()).toMatchObject({ status: 'HEALTHY', window: { calls: 3 } });
   });
 
   it('reports average and p95 time, last success and failure times and the last error', () => {
