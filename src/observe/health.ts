@@ -314,7 +314,8 @@ export class HealthMonitor {
 
   /**
    * Follows a worker: completed jobs are successes, retried and dead-lettered ones failures (snoozes
-   * are not: no attempt was judged). Its queue's auth pauses make the system UNHEALTHY.
+   * are not: no attempt was judged). Its queue's auth pauses make the system UNHEALTHY until the
+   * queue is resumed (seen through the worker's Queue object, or read from the store by `check()`).
    */
   watch(worker: WatchedWorker, options: { name?: string } = {}): Disposer {
     if (typeof worker !== 'object' || worker === null || typeof worker.on !== 'function' || !worker.queue) {
@@ -332,6 +333,8 @@ export class HealthMonitor {
       worker.on('job:retrying', (e) => p.failure(elapsed(e.job.startedAt), e.error)),
       worker.on('job:dead', (e) => p.failure(elapsed(e.job.startedAt), e.error)),
       worker.on('queue:paused', (e) => this.setPaused(e.queue, true, e.reason)),
+      worker.queue.on('queue:paused', (e) => this.setPaused(e.queue, true, e.reason)),
+      worker.queue.on('queue:resumed', (e) => this.setPaused(e.queue, false, null)),
     ];
     return once(() => {
       for (const off of offs) off();

@@ -296,6 +296,12 @@ describe('watching a real worker', () => {
     await store.resume('mail', Date.now());
     expect((await m.check()).queues[0]).toMatchObject({ paused: false, status: 'HEALTHY' });
 
+    // Paused and resumed through the worker's own Queue object: seen at once, without a check().
+    await q.pause('auth: key revoked');
+    expect(m.snapshot().status).toBe('UNHEALTHY');
+    await q.resume();
+    expect(m.snapshot().queues[0]).toMatchObject({ paused: false, status: 'HEALTHY' });
+
     stop();
     h = m.processor('mail').health();
     await q.add('ok');
