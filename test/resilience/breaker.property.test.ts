@@ -167,6 +167,55 @@ describe('breaker state machine (property)', () => {
     );
   });
 
+  it('over a time window too: only calls in the live buckets count', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          buckets: fc.integer({ min: 1, max: 10 }),
+          bucketMs: fc.integer({ min: 1, max: 1000 }),
+          minimumCalls: fc.integer({ min: 1, max: 10 }),
+          threshold: fc.constantFrom(0.2, 0.5, 0.75, 1),
+          steps: fc.array(fc.record({ failed: fc.boolean(), gapMs: fc.integer({ min: 0, max: 1500 }) }), {
+            maxLength: 150,
+          }),
+        }),
+        ({ buckets, bucketMs, minimumCalls, threshold, steps }) => {
+          const clock = new ManualClock(0);
+          const b = circuitBreaker({
+            failureRateThreshold: threshold,
+            window: { type: 'time', ms: buckets * bucketMs, buckets },
+            minimumCalls,
+            breakDurationMs: 1,
+            clock,
+          });
+          let calls: { at: number; failed: boolean }[] = [];
+          for (const { failed, gapMs } of steps) {
+            clock.advance(gapMs);
+            if (b.state !== 'closed') {
+              clock.advance(b.availableInMs());
+              void b.execute(() => 'ok');
+              expect(b.state).toBe('closed');
+              calls = [];
+            }
+            const now = clock.now();
+            void b
+              .execute(() => {
+                if (failed) throw new Error('down');
+              })
+              .catch(() => undefined);
+            calls.push({ at: now, failed });
+            const head = Math.floor(now / bucketMs);
+            const live = calls.filter((c) => Math.floor(c.at / bucketMs) > head - buckets);
+            const failures = live.filter((c) => c.failed).length;
+            const shouldOpen = live.length >= minimumCalls && failures / live.length >= threshold;
+            expect(b.state).toBe(shouldOpen ? 'open' : 'closed');
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('opens exactly at N consecutive failures', () => {
     fc.assert(
       fc.property(
