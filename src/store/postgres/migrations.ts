@@ -21,37 +21,39 @@ export const migrations: readonly Migration[] = [
     version: 1,
     name: 'jobs, queues and the claim function',
     sql: (s) => `
+-- Columns that never change come first and those a claim or an outcome writes come last: an update
+-- that stays on its page (fillfactor leaves room) then logs only the changed tail of the row.
 CREATE TABLE ${s}.jobs (
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  created_at bigint NOT NULL,
+  priority integer NOT NULL,
+  max_attempts integer NOT NULL,
+  timeout_ms integer,
   queue text NOT NULL,
   id text NOT NULL,
-  seq bigint GENERATED ALWAYS AS IDENTITY,
   name text,
-  -- 'delayed' is stored for a future run-at (reported as waiting once due); the claim promotes it.
-  state text NOT NULL,
-  priority integer NOT NULL,
-  run_at bigint NOT NULL,
-  attempts integer NOT NULL DEFAULT 0,
-  max_attempts integer NOT NULL,
-  fence bigint NOT NULL DEFAULT 0,
-  snoozes integer NOT NULL DEFAULT 0,
   backoff text NOT NULL,
-  timeout_ms integer,
   correlation_id text NOT NULL,
   metadata text NOT NULL,
   payload text NOT NULL,
+  run_at bigint NOT NULL,
+  fence bigint NOT NULL DEFAULT 0,
+  updated_at bigint NOT NULL,
+  lease_expires_at bigint,
+  started_at bigint,
+  finished_at bigint,
+  attempts integer NOT NULL DEFAULT 0,
+  snoozes integer NOT NULL DEFAULT 0,
+  -- 'delayed' is stored for a future run-at (reported as waiting once due); the claim promotes it.
+  state text NOT NULL,
+  worker_id text,
   result text,
   checkpoint text,
   progress text,
   errors jsonb NOT NULL DEFAULT '[]',
   reason text,
-  worker_id text,
-  lease_expires_at bigint,
-  created_at bigint NOT NULL,
-  updated_at bigint NOT NULL,
-  started_at bigint,
-  finished_at bigint,
   PRIMARY KEY (queue, id)
-);
+) WITH (fillfactor = 50);
 -- Ready jobs only, in claim order: a claim reads the first entries whatever the finished rows number.
 CREATE INDEX jobs_claim ON ${s}.jobs (queue, priority DESC, run_at, seq) WHERE state = 'waiting';
 CREATE INDEX jobs_delayed ON ${s}.jobs (queue, run_at) WHERE state = 'delayed';
