@@ -35,13 +35,18 @@ export interface RateLimitEvents {
   reject: { retryAfterMs: number };
 }
 
-const zRateLimitOptions = z.object({
-  limit: z.number().positive().finite(),
-  intervalMs: z.number().int().positive().optional(),
-  burst: z.number().positive().finite().optional(),
-  name: z.string().min(1).max(200).optional(),
-  clock: zClock.optional(),
-});
+const zRateLimitOptions = z
+  .object({
+    limit: z.number().positive().finite(),
+    intervalMs: z.number().int().positive().optional(),
+    burst: z.number().min(1).finite().optional(),
+    name: z.string().min(1).max(200).optional(),
+    clock: zClock.optional(),
+  })
+  .refine((o) => (o.burst ?? o.limit) >= 1, {
+    message: 'the bucket must hold at least one token: set burst ≥ 1',
+    path: ['burst'],
+  });
 
 export class RateLimiter extends Policy {
   readonly capacity: number;

@@ -93,6 +93,12 @@ describe('rate limiter', () => {
     clock.advance(10_000);
     expect(r.available).toBe(3);
     expect(() => r.tryAcquire(4)).toThrow(ValidationError);
+    expect(() => rateLimit({ limit: 0.5, intervalMs: 1000 })).toThrow(ValidationError);
+    expect(rateLimit({ limit: 0.5, intervalMs: 1000, burst: 1, clock }).tryAcquire()).toEqual({
+      ok: true,
+      retryAfterMs: 0,
+    });
+    expect(() => rateLimit({ limit: 0 })).toThrow(ValidationError);
   });
 
   it('as a policy rejects with a RateLimitError carrying retryAfterMs, and a retry honours it', async () => {
