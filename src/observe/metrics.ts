@@ -24,9 +24,13 @@ import {
 export interface CacheStats {
   hits: number;
   misses: number;
-  evictions: number;
+  /**
+   * Entries pushed out to make room: a count, or removals by reason (bulwark's cache), of which the
+   * `evict` reason is taken.
+   */
+  evictions: number | Readonly<Record<string, number>>;
 }
-/** Anything with a name and running hit / miss / eviction counts. */
+/** Anything with a name and running hit / miss / eviction counts, e.g. `{ name: 'users', stats: () => cache.stats() }`. */
 export interface CacheSource {
   readonly name: string;
   stats(): CacheStats;
@@ -329,7 +333,8 @@ export class BulwarkMetrics {
           if (!caches) return;
           try {
             for (const c of caches()) {
-              const v = Number(c.stats()[field]);
+              const raw = c.stats()[field];
+              const v = typeof raw === 'object' && raw !== null ? Number(raw.evict ?? 0) : Number(raw);
               if (Number.isFinite(v) && v >= 0) this.inc({ cache: cacheLabels.value(String(c.name)) }, v);
             }
           } catch {
@@ -340,7 +345,7 @@ export class BulwarkMetrics {
     };
     cacheCounter('bulwark_cache_hits_total', 'Cache hits', 'hits');
     cacheCounter('bulwark_cache_misses_total', 'Cache misses', 'misses');
-    cacheCounter('bulwark_cache_evictions_total', 'Cache evictions', 'evictions');
+    cacheCounter('bulwark_cache_evictions_total', 'Cache entries evicted to make room', 'evictions');
 
     const monitor = o.monitor;
     const processorLabels = new LabelLimiter(limit);

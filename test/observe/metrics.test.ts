@@ -57,7 +57,11 @@ describe('metrics', () => {
       { name: 'dns', state: 'half-open' },
     ];
     let hits = 7;
-    const caches = [{ name: 'templates', stats: () => ({ hits, misses: 3, evictions: 1 }) }];
+    const caches = [
+      { name: 'templates', stats: () => ({ hits, misses: 3, evictions: 1 }) },
+      // bulwark's cache reports removals by reason: capacity evictions are `evict`.
+      { name: 'users', stats: () => ({ hits: 1, misses: 2, evictions: { evict: 4, expire: 9, delete: 1 } }) },
+    ];
     const monitor = new HealthMonitor({ breakers: () => breakers });
     const metrics = new BulwarkMetrics({
       monitor,
@@ -159,6 +163,7 @@ describe('metrics', () => {
     expect(value(samples, 'bulwark_cache_hits_total', { cache: 'templates' })).toBe(7);
     expect(value(samples, 'bulwark_cache_misses_total', { cache: 'templates' })).toBe(3);
     expect(value(samples, 'bulwark_cache_evictions_total', { cache: 'templates' })).toBe(1);
+    expect(value(samples, 'bulwark_cache_evictions_total', { cache: 'users' })).toBe(4);
     // 5 of 7 judged attempts succeeded (snoozes are not judged): 71% → UNHEALTHY.
     expect(value(samples, 'bulwark_processor_health', { processor: 'mail', status: 'UNHEALTHY' })).toBe(1);
     expect(value(samples, 'bulwark_processor_health', { processor: 'mail', status: 'HEALTHY' })).toBe(0);
