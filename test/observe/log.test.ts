@@ -1,6 +1,15 @@
 /** pino logs: job fields from AsyncLocalStorage on every line, across retries, redaction, no repeated keys. */
 import { describe, expect, it } from 'vitest';
-import { Queue, TransientError, ValidationError, Worker, jobScope, sqliteStore } from '../../src/index.js';
+import {
+  Pipeline,
+  Queue,
+  TransientError,
+  ValidationError,
+  Worker,
+  jobScope,
+  sqliteStore,
+} from '../../src/index.js';
+import { HealthMonitor } from '../../src/observe/health.js';
 import { createLogger, logJobEvents } from '../../src/observe/log.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -76,6 +85,63 @@ describe('structured logs', () => {
       if (!raw.includes('"workerId"')) keys.push('"queue":');
       for (const key of keys) expect(raw.split(key).length - 1, raw).toBeLessThanOrEqual(1);
     }
+  });
+
+  it('the correlation id follows a job through every stage of a pipeline, with the stage on each line', async () => {
+    const out = capture();
+    const log = createLogger({ destination: out.stream });
+    const store = sqliteStore({ path: ':memory:' });
+    const fast = { pollIntervalMs: 20, logger: log };
+    let embedTries = 0;
+    const p = new Pipeline<string>('ingest', { store, defaults: { backoff: { delayMs: 1, jitter: 'none' } } })
+      .stage(
+        'parse',
+        async (ctx) => {
+          await deepHelper(log, 'parse');
+          return ctx.payload.toUpperCase();
+        },
+        fast,
+      )
+      .stage(
+        'embed',
+        async (ctx) => {
+          await deepHelper(log, 'embed');
+          if (++embedTries === 1) throw new TransientError('model busy');
+          return ctx.payload.length;
+        },
+        fast,
+      )
+      .start();
+    const monitor = new HealthMonitor();
+    const offs = ['parse', 'embed'].map((s) => monitor.watch(p.worker(s), { name: `ingest/${s}` }));
+    const stops = ['parse', 'embed'].map((s) => logJobEvents(p.worker(s), log));
+    await p.add('doc', { id: 'doc-1', correlationId: 'upload-7' });
+    await waitFor(
+      async () =>
+        (await p.status('doc-1'))?.state === 'completed' && (await p.status('doc-1'))?.stage === 'embed',
+      'pipeline done',
+    );
+    await p.close();
+    for (const off of [...offs, ...stops]) off();
+    await store.close();
+
+    const lines = out.lines().filter((l) => l.jobId === 'doc-1');
+    const stages = lines
+      .filter((l) => l.msg === 'deep inside the handler')
+      .map((l) => `${String(l.stage)}#${String(l.attempt)}`);
+    expect(stages).toEqual(['parse#1', 'embed#1', 'embed#2']);
+    expect(lines.some((l) => l.msg === 'job failed, retrying')).toBe(true);
+    for (const l of lines) expect(l.correlationId, JSON.stringify(l)).toBe('upload-7');
+    expect(monitor.processor('ingest/parse').health().totals).toEqual({
+      calls: 1,
+      successes: 1,
+      failures: 0,
+    });
+    expect(monitor.processor('ingest/embed').health().totals).toEqual({
+      calls: 2,
+      successes: 1,
+      failures: 1,
+    });
   });
 
   it('adds the stage when the scope has one, and nothing outside a job', () => {
