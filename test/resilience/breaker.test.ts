@@ -75,7 +75,7 @@ describe('circuit breaker', () => {
     const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();
     await b.execute(fail).catch(swallow);
-    expect(timers()).toBe(before);
+    expect(timers()).toBeLessThanOrEqual(before);
     clock.advance(999);
     expect(b.state).toBe('open');
     clock.advance(1);

@@ -94,9 +94,11 @@ describe('timeout', () => {
     const t = timeout({ timeoutMs: 500, strategy: 'aggressive', clock: time, timers: time });
     let finished = false;
     let signal: AbortSignal | undefined;
+    let release!: () => void;
+    const work = new Promise<void>((r) => (release = r));
     const p = t.execute(async (ctx) => {
       signal = ctx.signal;
-      await new Promise((r) => setTimeout(r, 5));
+      await work;
       finished = true;
       return 'too late';
     });
@@ -105,7 +107,8 @@ describe('timeout', () => {
     await check;
     expect(finished).toBe(false);
     expect(signal!.aborted).toBe(true);
-    await new Promise((r) => setTimeout(r, 10));
+    release();
+    await flush();
     expect(finished).toBe(true);
     expect(time.pending).toBe(0);
   });
