@@ -93,7 +93,7 @@ export class Cache<K, V> {
     // One slot more than maxEntries: an insert lands before the eviction it causes.
     this.maxSlots = Number.isFinite(this.maxEntries) ? this.maxEntries + 1 : Infinity;
     this.slots = Math.min(this.maxSlots, INITIAL_SLOTS);
-    this.expiresAt = new Float64Array(this.slots);
+    this.expiresAt = new Float64Array(this.slots).fill(NEVER);
     this.sizes = new Float64Array(this.slots);
     this.accessCounts = new Uint32Array(this.slots);
     this.lastAccess = new Float64Array(this.slots);
@@ -200,8 +200,9 @@ export class Cache<K, V> {
       slot = this.allocate();
       this.keyList[slot] = key;
       this.valueList[slot] = value;
-      this.sizes[slot] = size;
-      this.expiresAt[slot] = expiresAt;
+      if (this.measuring) this.sizes[slot] = size;
+      // A free slot's expiresAt is always NEVER, so only a TTL needs a write.
+      if (expiresAt !== NEVER) this.expiresAt[slot] = expiresAt;
       this.accessCounts[slot] = 0;
       if (this.trackTime) this.lastAccess[slot] = now;
       this.keyMap.set(key, slot);
@@ -470,9 +471,12 @@ export class Cache<K, V> {
     this.order.remove(slot);
     this.keyList[slot] = undefined;
     this.valueList[slot] = undefined;
-    this.totalBytes -= this.sizes[slot]!;
-    this.sizes[slot] = 0;
-    if (this.expiresAt[slot] !== NEVER) {
+    // Per-slot arrays are touched only when in use: each touch of a random slot is a likely cache miss.
+    if (this.measuring) {
+      this.totalBytes -= this.sizes[slot]!;
+      this.sizes[slot] = 0;
+    }
+    if (this.expiring !== 0 && this.expiresAt[slot] !== NEVER) {
       this.expiring--;
       this.expiresAt[slot] = NEVER;
     }
@@ -515,6 +519,7 @@ export class Cache<K, V> {
   private grow(): void {
     const slots = Math.min(this.maxSlots, this.slots * 2);
     this.expiresAt = growFloat64(this.expiresAt, slots);
+    this.expiresAt.fill(NEVER, this.slots);
     this.sizes = growFloat64(this.sizes, slots);
     this.lastAccess = growFloat64(this.lastAccess, slots);
     const counts = new Uint32Array(slots);

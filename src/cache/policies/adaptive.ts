@@ -51,21 +51,23 @@ export const DEFAULT_TUNING: AdaptiveTuning = {
 };
 
 /**
- * Adaptive W-TinyLFU. New entries enter a small LRU *window*; when the window overflows, its oldest
- * entry becomes a *candidate* for the *main* space (an SLRU: probation + protected) and is admitted
- * only if the frequency sketch says it is requested more often than main's eviction victim. That
- * admission filter is what beats LRU on loops and skewed workloads.
+ * Adaptive W-TinyLFU. New entries enter an LRU *window*; when the window overflows, its oldest entry
+ * moves to the *main* space (an SLRU: probation + protected) as a *candidate*, and once the cache is
+ * full it stays only if the frequency sketch says it is requested more often than main's eviction
+ * victim. That admission filter is what beats LRU on loops, scans and skewed workloads.
  *
  * Frequency hurts on recency-heavy workloads, where a bigger window (closer to plain LRU) wins. So
- * the window size is not fixed: a hill climber samples the hit rate, keeps moving the window the same
- * way while the hit rate improves and turns around when it drops, with steps that shrink over time
- * and restart after a sudden change of workload.
+ * the window's share is not fixed: a hill climber samples the hit rate every `sampleFactor` ×
+ * capacity requests, keeps moving the share the same way while the hit rate does not drop, turns
+ * around (with a smaller step) when it does, and restarts with a full step after a sudden change of
+ * workload. While the window grows, main shrinks by plain eviction of its least valuable entries,
+ * which is what lets the policy match LRU on recency-heavy traces (see bench/cache.ts).
  */
 export class AdaptivePolicy implements EvictionPolicy {
   readonly usesHash = true;
   private readonly lists: SlotLists;
-  private region: Uint8Array;
-  private hashes: Int32Array;
+  /** Per slot, side by side: the key's hash (`meta[2s]`) and its region (`meta[2s + 1]`). */
+  private meta: Int32Array;
   private readonly sketch: FrequencySketch;
   private readonly tuning: AdaptiveTuning;
   /** Entries the cache holds when full: `maxEntries`, or under a byte limit what fits (learned at evictions). */
@@ -93,8 +95,7 @@ export class AdaptivePolicy implements EvictionPolicy {
   constructor(slots: number, maxEntries: number, tuning: Partial<AdaptiveTuning> = {}) {
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
     this.lists = new SlotLists(LISTS, slots);
-    this.region = new Uint8Array(slots);
-    this.hashes = new Int32Array(slots);
+    this.meta = new Int32Array(2 * slots);
     this.capacity = Number.isFinite(maxEntries) ? maxEntries : slots;
     this.sketch = new FrequencySketch(this.capacity, this.tuning.ageFactor);
     this.resize(this.capacity);
@@ -102,13 +103,10 @@ export class AdaptivePolicy implements EvictionPolicy {
 
   grow(slots: number): void {
     this.lists.grow(slots);
-    if (slots > this.region.length) {
-      const region = new Uint8Array(slots);
-      region.set(this.region);
-      this.region = region;
-      const hashes = new Int32Array(slots);
-      hashes.set(this.hashes);
-      this.hashes = hashes;
+    if (2 * slots > this.meta.length) {
+      const meta = new Int32Array(2 * slots);
+      meta.set(this.meta);
+      this.meta = meta;
     }
   }
 
@@ -122,8 +120,8 @@ export class AdaptivePolicy implements EvictionPolicy {
     // A get that missed has already counted this request; the set that follows it must not count twice.
     if (!this.hasLastMiss || hash !== this.lastMissHash) this.sketch.increment(hash);
     this.hasLastMiss = false;
-    this.hashes[slot] = hash;
-    this.region[slot] = WINDOW;
+    this.meta[2 * slot] = hash;
+    this.meta[2 * slot + 1] = WINDOW;
     this.lists.push(WINDOW, slot + LISTS);
     this.windowCount++;
     if (this.windowCount > this.windowMax) {
@@ -140,9 +138,9 @@ export class AdaptivePolicy implements EvictionPolicy {
   }
 
   access(slot: number): void {
-    this.sketch.increment(this.hashes[slot]!);
+    this.sketch.increment(this.meta[2 * slot]!);
     const n = slot + LISTS;
-    const r = this.region[slot]!;
+    const r = this.meta[2 * slot + 1]!;
     if (r === PROTECTED) {
       this.lists.moveToEnd(PROTECTED, n);
     } else if (r === WINDOW) {
@@ -151,7 +149,7 @@ export class AdaptivePolicy implements EvictionPolicy {
       // A second hit while on probation proves the entry worth protecting.
       this.lists.unlink(n);
       this.lists.push(PROTECTED, n);
-      this.region[slot] = PROTECTED;
+      this.meta[2 * slot + 1] = PROTECTED;
       this.protectedCount++;
       this.demoteProtected();
     }
@@ -160,7 +158,7 @@ export class AdaptivePolicy implements EvictionPolicy {
 
   remove(slot: number): void {
     this.lists.unlink(slot + LISTS);
-    const r = this.region[slot]!;
+    const r = this.meta[2 * slot + 1]!;
     if (r === WINDOW) this.windowCount--;
     else if (r === PROTECTED) this.protectedCount--;
     if (slot === this.candidate) this.candidate = NIL;
@@ -176,9 +174,9 @@ export class AdaptivePolicy implements EvictionPolicy {
     let victim = lists.oldest(PROBATION);
     const candidate = this.candidate;
     this.candidate = NIL;
-    if (candidate !== NIL && this.region[candidate] === PROBATION) {
+    if (candidate !== NIL && this.meta[2 * candidate + 1] === PROBATION) {
       // The entry that just left the window competes with main's least valuable entry: TinyLFU admission.
-      if (victim === candidate + LISTS) victim = lists.next[victim]!;
+      if (victim === candidate + LISTS) victim = lists.after(victim);
       if (victim === PROBATION) victim = lists.oldest(PROTECTED);
       if (victim === PROTECTED) return candidate;
       return this.admit(candidate, victim - LISTS) ? victim - LISTS : candidate;
@@ -191,8 +189,8 @@ export class AdaptivePolicy implements EvictionPolicy {
     const oldest = lists.oldest(WINDOW);
     if (victim === PROTECTED) return oldest === WINDOW ? NIL : oldest - LISTS;
     if (oldest === WINDOW) return victim - LISTS;
-    const c = this.sketch.frequency(this.hashes[oldest - LISTS]!);
-    const v = this.sketch.frequency(this.hashes[victim - LISTS]!);
+    const c = this.sketch.frequency(this.meta[2 * (oldest - LISTS)]!);
+    const v = this.sketch.frequency(this.meta[2 * (victim - LISTS)]!);
     return v > 2 * c + SPARE_MARGIN ? oldest - LISTS : victim - LISTS;
   }
 
@@ -213,8 +211,8 @@ export class AdaptivePolicy implements EvictionPolicy {
   }
 
   private admit(candidate: number, victim: number): boolean {
-    const c = this.sketch.frequency(this.hashes[candidate]!);
-    const v = this.sketch.frequency(this.hashes[victim]!);
+    const c = this.sketch.frequency(this.meta[2 * candidate]!);
+    const v = this.sketch.frequency(this.meta[2 * victim]!);
     if (c > v) return true;
     // An attacker who keeps a victim's estimate high could lock every newcomer out; admitting a warm
     // candidate now and then, at random, breaks that (Caffeine does the same).
@@ -231,7 +229,7 @@ export class AdaptivePolicy implements EvictionPolicy {
   private moveToProbation(n: number): number {
     this.lists.unlink(n);
     this.lists.push(PROBATION, n);
-    this.region[n - LISTS] = PROBATION;
+    this.meta[2 * (n - LISTS) + 1] = PROBATION;
     this.windowCount--;
     return n - LISTS;
   }
@@ -241,7 +239,7 @@ export class AdaptivePolicy implements EvictionPolicy {
       const n = this.lists.oldest(PROTECTED);
       this.lists.unlink(n);
       this.lists.push(PROBATION, n);
-      this.region[n - LISTS] = PROBATION;
+      this.meta[2 * (n - LISTS) + 1] = PROBATION;
       this.protectedCount--;
     }
   }
