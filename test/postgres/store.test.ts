@@ -118,6 +118,32 @@ describe.skipIf(!available)('postgres store on a server', () => {
     await other.close();
   });
 
+  it('an id given twice in one add, or by two concurrent adds, makes one job', async () => {
+    const s = schema('dup');
+    const a = postgresStore({ connectionString: POSTGRES_URL, schema: s, listen: false });
+    const b = postgresStore({ connectionString: POSTGRES_URL, schema: s, listen: false });
+    const qa = new Queue<string>('d', { store: a });
+    const qb = new Queue<string>('d', { store: b });
+    const twice = await qa.addBulk([
+      { payload: 'first', options: { id: 'x' } },
+      { payload: 'second', options: { id: 'x' } },
+    ]);
+    expect(twice.map((j) => j.payload)).toEqual(['first', 'first']);
+    const ids = Array.from({ length: 200 }, (_, i) => `r${i}`);
+    const [fromA, fromB] = await Promise.all([
+      qa.addBulk(ids.map((id) => ({ payload: 'a', options: { id } }))),
+      qb.addBulk(ids.map((id) => ({ payload: 'b', options: { id } }))),
+    ]);
+    // Whoever inserted a row, both callers report that row's payload.
+    for (let i = 0; i < ids.length; i++) {
+      const stored = (await qa.getJob(ids[i]!))!.payload;
+      expect([fromA[i]!.payload, fromB[i]!.payload]).toEqual([stored, stored]);
+    }
+    expect((await qa.counts()).waiting).toBe(201);
+    await a.close();
+    await b.close();
+  });
+
   it('claims read the ready-jobs index only, however many finished jobs there are', async () => {
     const s = schema('idx');
     const store = postgresStore({ connectionString: POSTGRES_URL, schema: s, listen: false });

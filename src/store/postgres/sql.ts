@@ -41,17 +41,23 @@ export function statements(schema: string, s: string) {
          RETURNING queue, id
        ),
        note AS (
-         SELECT (SELECT array_agg(queue) FROM ins) AS created_queues,
-                (SELECT array_agg(id) FROM ins) AS created_ids,
+         SELECT n.created,
+                -- Which ids were created matters only when some were not: then send them back.
+                CASE WHEN n.created < cardinality($2::text[]) THEN (SELECT array_agg(queue) FROM ins) END
+                  AS created_queues,
+                CASE WHEN n.created < cardinality($2::text[]) THEN (SELECT array_agg(id) FROM ins) END
+                  AS created_ids,
                 (SELECT count(pg_notify($14, q)) FROM (SELECT DISTINCT queue AS q FROM ins) d) AS notified
+           FROM (SELECT count(*) AS created FROM ins) n
        )
-       SELECT CASE WHEN row_number() OVER () = 1 THEN note.created_queues END AS created_queues,
+       SELECT note.created::integer AS created,
+              CASE WHEN row_number() OVER () = 1 THEN note.created_queues END AS created_queues,
               CASE WHEN row_number() OVER () = 1 THEN note.created_ids END AS created_ids,
               j.*
          FROM note LEFT JOIN (
            SELECT jobs.* FROM ${jobs} jobs JOIN input i ON jobs.queue = i.queue AND jobs.id = i.id
             -- A one-time filter: when every row went in, there is nothing to look up.
-            WHERE (SELECT count(*) FROM ins) < cardinality($2::text[])
+            WHERE (SELECT created FROM note) < cardinality($2::text[])
          ) j ON true`,
     ),
     claim: st('claim', `SELECT * FROM ${s}.claim($1, $2, $3, $4, $5, $6, $7)`),

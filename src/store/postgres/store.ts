@@ -212,13 +212,13 @@ export class PostgresStore implements Store {
       cols[12]![i] = j.createdAt;
     }
     const { rows } = await this.run<
-      JobRow & { created_queues: string[] | null; created_ids: string[] | null }
+      JobRow & { created: number; created_queues: string[] | null; created_ids: string[] | null }
     >(this.sql.add, [...cols, this.channel], on);
-    const key = (queue: string, id: string): string => `${queue}\u0000${id}`;
     const first = rows[0]!;
+    if (first.created === n) return jobs.map(() => null);
+    const key = (queue: string, id: string): string => `${queue}\u0000${id}`;
     const created = new Set<string>();
     first.created_ids?.forEach((id, i) => created.add(key(first.created_queues![i]!, id)));
-    if (created.size === n) return jobs.map(() => null);
     const existing = new Map<string, JobRow>();
     for (const r of rows) if (r.id !== null) existing.set(key(r.queue, r.id), r);
     const out: AddResult[] = [];
