@@ -37,6 +37,8 @@ export class Cache<K, V> {
   readonly maxEntries: number;
   readonly maxBytes: number;
   readonly policy: PolicyName;
+  /** The cache's name (option `name`), the `cache` label of its metrics. */
+  readonly name: string;
 
   private readonly keyMap = new Map<K, number>();
   private readonly keyList: (K | undefined)[] = [];
@@ -73,7 +75,6 @@ export class Cache<K, V> {
   private lastMissHash = 0;
   private flights: Map<K, Flight<V>> | undefined = undefined;
   private readonly counters: StatCounters = newCounters();
-  private readonly metricName: string;
 
   constructor(options: CacheOptions<K, V> = {}) {
     const o = resolveOptions(options);
@@ -87,7 +88,7 @@ export class Cache<K, V> {
     this.retainMs = Math.max(this.swrMs, this.staleIfErrorMs);
     this.onEvict = o.onEvict;
     this.trackTime = o.trackAccessTime;
-    this.metricName = o.name;
+    this.name = o.name;
     this.measuring = Number.isFinite(this.maxBytes) || o.sizeOf !== undefined;
     this.sizeOf = o.sizeOf ?? estimateSize;
     // One slot more than maxEntries: an insert lands before the eviction it causes.
@@ -374,7 +375,7 @@ export class Cache<K, V> {
    * plain objects, ready for a prom-client collector or any other exporter.
    */
   metrics(): MetricSample[] {
-    return statsToMetrics(this.stats(), this.metricName);
+    return statsToMetrics(this.stats(), this.name);
   }
 
   /**

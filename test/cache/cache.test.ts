@@ -352,6 +352,12 @@ describe('statistics', () => {
       value: 1,
     });
     expect(JSON.parse(JSON.stringify(metrics))).toEqual(metrics); // plain data
+    // It plugs straight into the metrics module's cache source shape: { name, stats() }.
+    const source: {
+      readonly name: string;
+      stats(): { hits: number; misses: number; evictions: Record<string, number> };
+    } = cache;
+    expect(source.name).toBe('users');
     cache.resetStats();
     s = cache.stats();
     expect(s).toMatchObject({ hits: 0, misses: 0, hitRate: 0, entries: 1 });
