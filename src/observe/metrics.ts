@@ -21,7 +21,7 @@ import {
   type HealthMonitor,
 } from './health.js';
 
-export interface CacheStats {
+export interface CacheCounters {
   hits: number;
   misses: number;
   /**
@@ -33,7 +33,7 @@ export interface CacheStats {
 /** Anything with a name and running hit / miss / eviction counts, e.g. `{ name: 'users', stats: () => cache.stats() }`. */
 export interface CacheSource {
   readonly name: string;
-  stats(): CacheStats;
+  stats(): CacheCounters;
 }
 export type CacheProvider = () => Iterable<CacheSource>;
 
@@ -321,7 +321,7 @@ export class BulwarkMetrics {
 
     const caches = o.caches;
     const cacheLabels = new LabelLimiter(limit);
-    const cacheCounter = (name: string, help: string, field: keyof CacheStats): void => {
+    const cacheCounter = (name: string, help: string, field: keyof CacheCounters): void => {
       new Counter({
         name,
         help,
