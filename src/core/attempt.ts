@@ -1,7 +1,8 @@
 import { StateError } from './errors.js';
 import type { Job } from './job.js';
 import type { Logger } from './logger.js';
-import type { DependencyGate, DependencySource } from './worker-options.js';
+import type { DependencySource } from './worker-options.js';
+import type { Dependency } from '../resilience/registry.js';
 
 /** Why an attempt's signal fired. */
 export type AbortCause = 'timeout' | 'lease_lost' | 'shutdown';
@@ -71,7 +72,7 @@ export interface JobContext<T = unknown> {
    * `await ctx.dependency('openai').execute(({ signal }) => …)`. Throws NotFoundError for an unknown
    * name and StateError when the worker has no registry.
    */
-  dependency<D = DependencyGate>(name: string): D;
+  dependency<D = Dependency>(name: string): D;
 }
 
 /** @internal The context object; getters keep the signal and the child logger lazy. */
@@ -86,7 +87,7 @@ export class Context<T> implements JobContext<T> {
     ) => Promise<void>,
     private readonly registry: DependencySource | undefined,
   ) {}
-  dependency<D = DependencyGate>(name: string): D {
+  dependency<D = Dependency>(name: string): D {
     if (!this.registry) {
       throw new StateError(`[bulwark] ctx.dependency('${name}'): this worker has no registry option`);
     }

@@ -34,7 +34,7 @@ describe('worker + dependency breaker', () => {
       Array.from({ length: 20 }, (_, i) => ({ payload: i, options: { id: `j${i}`, maxAttempts: 10 } })),
     );
     const snoozedByBreaker: string[] = [];
-    worker = new Worker(queue, (ctx) => registry.get('api').execute(() => api(ctx.payload)), {
+    worker = new Worker(queue, (ctx) => ctx.dependency('api').execute(() => api(ctx.payload)), {
       concurrency: 1,
       dependencies: ['api'],
       registry,
