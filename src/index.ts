@@ -82,6 +82,9 @@ export {
 export type * from './store/types.js';
 export { ERROR_HISTORY_LIMIT, FINAL_STATES, JOB_STATES } from './store/types.js';
 export { sqliteStore, SqliteStore, type SqliteStoreOptions } from './store/sqlite/index.js';
+// Types only: the Postgres and Redis stores load their drivers from their own entry points.
+export type { PostgresStore, PostgresStoreOptions } from './store/postgres/index.js';
+export type { RedisStore, RedisStoreOptions } from './store/redis/index.js';
 export {
   createDashboard,
   startDashboard,
@@ -188,3 +191,48 @@ export {
   type MetricSample,
   type SetOptions,
 } from './cache/index.js';
+export {
+  HealthMonitor,
+  ProcessorMonitor,
+  HEALTH_STATUSES,
+  formatHealth,
+  isAuthPause,
+  normalizeBreakerState,
+  type BreakerHealth,
+  type BreakerProvider,
+  type BreakerSource,
+  type HealthCheckRecord,
+  type HealthMonitorOptions,
+  type HealthStatus,
+  type HealthThresholds,
+  type HealthWindow,
+  type ProcessorHealth,
+  type QueueHealth,
+  type SystemHealth,
+} from './observe/health.js';
+export type { WindowStats } from './observe/window.js';
+export {
+  BulwarkMetrics,
+  METRIC_NAMES,
+  OVERFLOW_LABEL,
+  type CacheCounters,
+  type CacheProvider,
+  type CacheSource,
+  type MetricsOptions,
+} from './observe/metrics.js';
+export { createLogger, logJobEvents, LOG_LEVELS, type LogLevel, type LogOptions } from './observe/log.js';
+export { instrument, type Instrumentation } from './observe/instrument.js';
+export {
+  startHealthServer,
+  healthHandler,
+  storeReachable,
+  drainOnSignal,
+  toHealthJson,
+  healthCheckStatus,
+  type Drain,
+  type DrainOptions,
+  type HealthEndpointsOptions,
+  type HealthHandler,
+  type HealthServer,
+  type StartHealthServerOptions,
+} from './server/http.js';

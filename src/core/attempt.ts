@@ -113,9 +113,9 @@ export class Context<T> implements JobContext<T> {
   }
   get log(): Logger {
     const j = this.current.job;
+    // The worker's logger already binds the queue (and the stage).
     return (this.childLog ??= this.baseLog.child({
       jobId: j.id,
-      queue: j.queue,
       attempt: j.attempts,
       correlationId: j.correlationId,
     }));

@@ -104,6 +104,8 @@ export class Worker<T = unknown, R = unknown> {
         deliver: (request, jobs) => {
           this.claiming -= request.limit;
           this.take(jobs);
+          // The loop may have looked while these slots were promised here and gone back to sleep.
+          this.wake();
         },
       },
     );
@@ -216,8 +218,10 @@ export class Worker<T = unknown, R = unknown> {
   private async loop(): Promise<void> {
     const poll = this.options.pollIntervalMs ?? 1000;
     let errors = 0;
+    let initialized = false;
     try {
       await ensureInit(this.store);
+      initialized = true;
     } catch (e) {
       this.reportError(e, 'init');
     }
@@ -237,6 +241,11 @@ export class Worker<T = unknown, R = unknown> {
       this.wakePending = false;
       this.claiming += limit;
       try {
+        // A store that was down at start is set up on the first claim that reaches it.
+        if (!initialized) {
+          await ensureInit(this.store);
+          initialized = true;
+        }
         claimed = await this.store.claim(this.claimRequest(limit));
         errors = 0;
       } catch (e) {
