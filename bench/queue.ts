@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- queue [--only sqlite,postgres,redis] [--jobs N]`
+ * `npm run bench -- queue [--only sqlite,postgres,redis] [--jobs N] [--rounds N]`
  * Measures every available system of bench/queue/*.ts in one run: bulk enqueue jobs/s, process jobs/s
  * at concurrency 1 and 50 (no-op jobs), and pickup latency (add on an idle queue → handler starts).
  */
@@ -19,6 +19,8 @@ const jobsAt: Record<number, number> = opt('jobs')
   ? { 1: Number(opt('jobs')), 50: Number(opt('jobs')) }
   : { 1: 5_000, 50: 20_000 };
 const PICKUP_SAMPLES = 200;
+/** Measurements per configuration; the table reports their median. */
+const ROUNDS = Number(opt('rounds') ?? 3);
 const CONCURRENCY = [1, 50];
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'queue');
@@ -43,45 +45,72 @@ interface Row {
 const rows: Row[] = [];
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
+/** One measurement: a fresh environment, enqueue n, process n at concurrency c, then pickups. */
+async function measure(sys: QueueBenchSystem, instrumented: boolean, c: number): Promise<Row> {
+  const n = jobsAt[c]!;
+  const target = await sys.setup({ instrumented });
+  try {
+    global.gc?.();
+    let t0 = process.hrtime.bigint();
+    await target.enqueue(n);
+    const enqueueMs = ms(t0);
+    t0 = process.hrtime.bigint();
+    await target.process(n, c);
+    const processMs = ms(t0);
+    const pickups = (await target.pickup(PICKUP_SAMPLES, c)).sort((a, b) => a - b);
+    return {
+      system: sys.system,
+      store: sys.store,
+      concurrency: c,
+      enqueue_per_s: Math.round((n / enqueueMs) * 1000),
+      process_per_s: Math.round((n / processMs) * 1000),
+      pickup_p50_ms: Number(percentile(pickups, 50).toFixed(3)),
+      pickup_p99_ms: Number(percentile(pickups, 99).toFixed(3)),
+      settings: sys.settings,
+    };
+  } finally {
+    await target.teardown();
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+// Every configuration is measured ROUNDS times and reported by its median; the variants of one system
+// (instrumentation on and off) alternate round by round, so a load swing on a shared machine hits both.
 for (const sys of systems) {
   if (sys.available && !(await sys.available())) {
     console.warn(`skipping ${sys.system} on ${sys.store}: its server is not available`);
     continue;
   }
   const variants = sys.system === 'bulwark' && sys.store === 'sqlite' ? [true, false] : [false];
-  for (const instrumented of variants) {
-    for (const c of CONCURRENCY) {
-      const n = jobsAt[c]!;
-      const label = `${sys.system}/${sys.store} c=${c}${variants.length > 1 ? ` instrumented=${instrumented}` : ''}`;
-      process.stdout.write(`${label}: `);
-      const target = await sys.setup({ instrumented });
-      try {
-        global.gc?.();
-        let t0 = process.hrtime.bigint();
-        await target.enqueue(n);
-        const enqueueMs = ms(t0);
-        t0 = process.hrtime.bigint();
-        await target.process(n, c);
-        const processMs = ms(t0);
-        const pickups = (await target.pickup(PICKUP_SAMPLES, c)).sort((a, b) => a - b);
-        const row: Row = {
-          system: sys.system,
-          store: sys.store,
-          concurrency: c,
-          enqueue_per_s: Math.round((n / enqueueMs) * 1000),
-          process_per_s: Math.round((n / processMs) * 1000),
-          pickup_p50_ms: Number(percentile(pickups, 50).toFixed(3)),
-          pickup_p99_ms: Number(percentile(pickups, 99).toFixed(3)),
-          settings: sys.settings,
-        };
-        if (variants.length > 1) row.instrumented = instrumented;
-        rows.push(row);
+  for (const c of CONCURRENCY) {
+    const samples = new Map<boolean, Row[]>(variants.map((v) => [v, []]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const instrumented of variants) {
+        const label = `${sys.system}/${sys.store} c=${c}${variants.length > 1 ? ` instrumented=${instrumented}` : ''} round ${round}/${ROUNDS}`;
+        process.stdout.write(`${label}: `);
+        const row = await measure(sys, instrumented, c);
+        samples.get(instrumented)!.push(row);
         console.log(
           `enqueue ${row.enqueue_per_s}/s, process ${row.process_per_s}/s, pickup p50 ${row.pickup_p50_ms} ms`,
         );
-      } finally {
-        await target.teardown();
       }
+    }
+    for (const instrumented of variants) {
+      const rs = samples.get(instrumented)!;
+      const row: Row = {
+        ...rs[0]!,
+        enqueue_per_s: Math.round(median(rs.map((r) => r.enqueue_per_s))),
+        process_per_s: Math.round(median(rs.map((r) => r.process_per_s))),
+        pickup_p50_ms: Number(median(rs.map((r) => r.pickup_p50_ms)).toFixed(3)),
+        pickup_p99_ms: Number(median(rs.map((r) => r.pickup_p99_ms)).toFixed(3)),
+      };
+      if (variants.length > 1) row.instrumented = instrumented;
+      rows.push(row);
     }
   }
 }
@@ -133,6 +162,6 @@ if (on && off)
   );
 writeResults(
   'queue',
-  { jobs: jobsAt, pickup_samples: PICKUP_SAMPLES, rows },
+  { jobs: jobsAt, pickup_samples: PICKUP_SAMPLES, rounds: ROUNDS, statistic: 'median', rows },
   `${table}\n\n${ratios.join('\n')}`,
 );
