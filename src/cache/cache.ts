@@ -25,6 +25,8 @@ const INITIAL_SLOTS = 1024;
 const SWEEP_PER_INSERT = 4;
 /** `expiresAt` of an entry without a TTL; tested before the clock is read, so such entries never read it. */
 const NEVER = Infinity;
+/** No key: a value no caller can hold. */
+const NO_KEY = Symbol('no key');
 
 /**
  * An in-process cache with entry and byte limits, TTLs, a choice of eviction policy, single-flight
@@ -72,9 +74,14 @@ export class Cache<K, V> {
   private expiring = 0;
   private sweepCursor = 0;
   private lastMissKey: K | undefined = undefined;
+  /** A key `get` just found absent; only an insert of that key can make it present (see `set`). */
+  private absentKey: unknown = NO_KEY;
   private lastMissHash = 0;
   private flights: Map<K, Flight<V>> | undefined = undefined;
   private readonly counters: StatCounters = newCounters();
+  /** Kept apart from `counters`: one field update per lookup, no extra object to load. */
+  private hits = 0;
+  private misses = 0;
 
   constructor(options: CacheOptions<K, V> = {}) {
     const o = resolveOptions(options);
@@ -118,6 +125,7 @@ export class Cache<K, V> {
   get(key: K): V | undefined {
     const slot = this.keyMap.get(key);
     if (slot === undefined) {
+      this.absentKey = key;
       this.miss(key);
       return undefined;
     }
@@ -181,7 +189,8 @@ export class Cache<K, V> {
     const now = ttlMs !== Infinity || this.expiring > 0 || this.trackTime ? this.clock.now() : 0;
     const expiresAt = ttlMs === Infinity ? NEVER : now + ttlMs;
     if (this.flights !== undefined) this.flights.delete(key); // an explicit value supersedes a running load
-    let slot = this.keyMap.get(key);
+    // get-else-set: the get just found the key absent, so the second lookup can be skipped.
+    let slot = key === this.absentKey ? undefined : this.keyMap.get(key);
     if (slot !== undefined) {
       const old = this.valueList[slot] as V;
       this.valueList[slot] = value;
@@ -207,6 +216,7 @@ export class Cache<K, V> {
       this.accessCounts[slot] = 0;
       if (this.trackTime) this.lastAccess[slot] = now;
       this.keyMap.set(key, slot);
+      this.absentKey = NO_KEY;
       this.count++;
       this.totalBytes += size;
       if (expiresAt !== NEVER) this.expiring++;
@@ -246,6 +256,7 @@ export class Cache<K, V> {
     this.expiring = 0;
     this.sweepCursor = 0;
     this.lastMissKey = undefined;
+    this.absentKey = NO_KEY;
     if (this.flights !== undefined) {
       // A load still running must not store into the emptied cache; its callers still get the value.
       this.flights = undefined;
@@ -361,12 +372,22 @@ export class Cache<K, V> {
 
   /** A snapshot of the statistics. */
   stats(): CacheStats {
-    return collectStats(this.counters, this.count, this.totalBytes, this.maxEntries, this.maxBytes);
+    return collectStats(
+      this.counters,
+      this.hits,
+      this.misses,
+      this.count,
+      this.totalBytes,
+      this.maxEntries,
+      this.maxBytes,
+    );
   }
 
   /** Zeroes the counters (hits, misses, evictions, loads); entries and bytes are state, not counters. */
   resetStats(): void {
     resetCounters(this.counters);
+    this.hits = 0;
+    this.misses = 0;
   }
 
   /**
@@ -403,14 +424,14 @@ export class Cache<K, V> {
   }
 
   private hit(slot: number): void {
-    this.counters.hits++;
+    this.hits++;
     this.accessCounts[slot] = this.accessCounts[slot]! + 1;
     if (this.trackTime) this.lastAccess[slot] = this.clock.now();
     this.order.access(slot);
   }
 
   private miss(key: K): void {
-    this.counters.misses++;
+    this.misses++;
     if (this.hashing) {
       const h = hashKey(key);
       this.lastMissKey = key;

@@ -21,6 +21,8 @@ export class FrequencySketch {
   private additions = 0;
   private sampleSize = 0;
   private capacity = 0;
+  /** Counts agings, clears and resizes: a saturation seen in an older epoch no longer holds. */
+  epoch = 0;
 
   constructor(
     capacity: number,
@@ -43,6 +45,7 @@ export class FrequencySketch {
     this.doorMask = doorBits - 1;
     this.sampleSize = this.ageFactor * c;
     this.additions = 0;
+    this.epoch++;
   }
 
   /** The estimated number of recent occurrences of the key with hash `h` (0..16). */
@@ -60,9 +63,13 @@ export class FrequencySketch {
     return min + this.inDoor(h, s);
   }
 
-  increment(h: number): void {
+  /**
+   * Counts one occurrence. Returns true when the key's estimate is saturated: further increments
+   * change nothing until the next aging (when `epoch` changes), so callers may skip them.
+   */
+  increment(h: number): boolean {
     const s = spread(h);
-    if (this.enterDoor(h, s)) return;
+    if (this.enterDoor(h, s)) return false;
     const t = this.table;
     const base = (h & this.blockMask) << 6;
     const i0 = base + (s & 15);
@@ -76,18 +83,23 @@ export class FrequencySketch {
     let min = c0 < c1 ? c0 : c1;
     if (c2 < min) min = c2;
     if (c3 < min) min = c3;
-    if (min >= 15) return;
+    if (min >= 15) return true;
     if (c0 === min) t[i0] = min + 1;
     if (c1 === min) t[i1] = min + 1;
     if (c2 === min) t[i2] = min + 1;
     if (c3 === min) t[i3] = min + 1;
-    if (++this.additions >= this.sampleSize) this.age();
+    if (++this.additions >= this.sampleSize) {
+      this.age();
+      return false;
+    }
+    return min === 14;
   }
 
   clear(): void {
     this.table.fill(0);
     this.door.fill(0);
     this.additions = 0;
+    this.epoch++;
   }
 
   private inDoor(h: number, s: number): number {
@@ -119,6 +131,7 @@ export class FrequencySketch {
     for (let i = 0; i < words.length; i++) words[i] = (words[i]! >>> 1) & 0x7f7f7f7f;
     this.door.fill(0);
     this.additions = this.additions >>> 1;
+    this.epoch++;
   }
 }
 

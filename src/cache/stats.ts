@@ -2,8 +2,6 @@ import type { CacheStats, EvictionReason, MetricSample } from './types.js';
 
 /** The raw counters a cache keeps; `CacheStats` is derived from them on demand. @internal */
 export interface StatCounters extends Record<EvictionReason, number> {
-  hits: number;
-  misses: number;
   staleHits: number;
   loadSuccesses: number;
   loadFailures: number;
@@ -12,8 +10,6 @@ export interface StatCounters extends Record<EvictionReason, number> {
 
 export function newCounters(): StatCounters {
   return {
-    hits: 0,
-    misses: 0,
     staleHits: 0,
     evict: 0,
     expire: 0,
@@ -27,7 +23,7 @@ export function newCounters(): StatCounters {
 }
 
 export function resetCounters(c: StatCounters): void {
-  c.hits = c.misses = c.staleHits = 0;
+  c.staleHits = 0;
   c.evict = c.expire = c.delete = c.set = c.clear = 0;
   c.loadSuccesses = c.loadFailures = c.loadTimeMs = 0;
 }
@@ -35,19 +31,21 @@ export function resetCounters(c: StatCounters): void {
 /** @internal */
 export function collectStats(
   c: StatCounters,
+  hits: number,
+  misses: number,
   entries: number,
   bytes: number,
   maxEntries: number,
   maxBytes: number,
 ): CacheStats {
-  const lookups = c.hits + c.misses;
+  const lookups = hits + misses;
   let usage = 0;
   if (Number.isFinite(maxEntries)) usage = entries / maxEntries;
   if (Number.isFinite(maxBytes)) usage = Math.max(usage, bytes / maxBytes);
   return {
-    hits: c.hits,
-    misses: c.misses,
-    hitRate: lookups === 0 ? 0 : c.hits / lookups,
+    hits,
+    misses,
+    hitRate: lookups === 0 ? 0 : hits / lookups,
     staleHits: c.staleHits,
     evictions: { evict: c.evict, expire: c.expire, delete: c.delete, set: c.set, clear: c.clear },
     entries,

@@ -66,7 +66,11 @@ export const DEFAULT_TUNING: AdaptiveTuning = {
 export class AdaptivePolicy implements EvictionPolicy {
   readonly usesHash = true;
   private readonly lists: SlotLists;
-  /** Per slot, side by side: the key's hash (`meta[2s]`) and its region (`meta[2s + 1]`). */
+  /**
+   * Per slot, side by side (one cache line for four slots): the key's hash (`meta[4s]`), its region
+   * (`meta[4s + 1]`), and `sketch.epoch + 1` once its estimate saturated in that epoch (`meta[4s + 2]`),
+   * which lets hits on hot entries skip the sketch: until the next aging, their counts cannot change.
+   */
   private meta: Int32Array;
   private readonly sketch: FrequencySketch;
   private readonly tuning: AdaptiveTuning;
@@ -95,7 +99,7 @@ export class AdaptivePolicy implements EvictionPolicy {
   constructor(slots: number, maxEntries: number, tuning: Partial<AdaptiveTuning> = {}) {
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
     this.lists = new SlotLists(LISTS, slots);
-    this.meta = new Int32Array(2 * slots);
+    this.meta = new Int32Array(4 * slots);
     this.capacity = Number.isFinite(maxEntries) ? maxEntries : slots;
     this.sketch = new FrequencySketch(this.capacity, this.tuning.ageFactor);
     this.resize(this.capacity);
@@ -103,8 +107,8 @@ export class AdaptivePolicy implements EvictionPolicy {
 
   grow(slots: number): void {
     this.lists.grow(slots);
-    if (2 * slots > this.meta.length) {
-      const meta = new Int32Array(2 * slots);
+    if (4 * slots > this.meta.length) {
+      const meta = new Int32Array(4 * slots);
       meta.set(this.meta);
       this.meta = meta;
     }
@@ -120,8 +124,9 @@ export class AdaptivePolicy implements EvictionPolicy {
     // A get that missed has already counted this request; the set that follows it must not count twice.
     if (!this.hasLastMiss || hash !== this.lastMissHash) this.sketch.increment(hash);
     this.hasLastMiss = false;
-    this.meta[2 * slot] = hash;
-    this.meta[2 * slot + 1] = WINDOW;
+    this.meta[4 * slot] = hash;
+    this.meta[4 * slot + 1] = WINDOW;
+    this.meta[4 * slot + 2] = 0;
     this.lists.push(WINDOW, slot + LISTS);
     this.windowCount++;
     if (this.windowCount > this.windowMax) {
@@ -138,9 +143,13 @@ export class AdaptivePolicy implements EvictionPolicy {
   }
 
   access(slot: number): void {
-    this.sketch.increment(this.meta[2 * slot]!);
+    const meta = this.meta;
+    const sketch = this.sketch;
+    if (meta[4 * slot + 2] !== sketch.epoch + 1 && sketch.increment(meta[4 * slot]!)) {
+      meta[4 * slot + 2] = sketch.epoch + 1;
+    }
     const n = slot + LISTS;
-    const r = this.meta[2 * slot + 1]!;
+    const r = this.meta[4 * slot + 1]!;
     if (r === PROTECTED) {
       this.lists.moveToEnd(PROTECTED, n);
     } else if (r === WINDOW) {
@@ -149,7 +158,7 @@ export class AdaptivePolicy implements EvictionPolicy {
       // A second hit while on probation proves the entry worth protecting.
       this.lists.unlink(n);
       this.lists.push(PROTECTED, n);
-      this.meta[2 * slot + 1] = PROTECTED;
+      this.meta[4 * slot + 1] = PROTECTED;
       this.protectedCount++;
       this.demoteProtected();
     }
@@ -158,7 +167,7 @@ export class AdaptivePolicy implements EvictionPolicy {
 
   remove(slot: number): void {
     this.lists.unlink(slot + LISTS);
-    const r = this.meta[2 * slot + 1]!;
+    const r = this.meta[4 * slot + 1]!;
     if (r === WINDOW) this.windowCount--;
     else if (r === PROTECTED) this.protectedCount--;
     if (slot === this.candidate) this.candidate = NIL;
@@ -174,7 +183,7 @@ export class AdaptivePolicy implements EvictionPolicy {
     let victim = lists.oldest(PROBATION);
     const candidate = this.candidate;
     this.candidate = NIL;
-    if (candidate !== NIL && this.meta[2 * candidate + 1] === PROBATION) {
+    if (candidate !== NIL && this.meta[4 * candidate + 1] === PROBATION) {
       // The entry that just left the window competes with main's least valuable entry: TinyLFU admission.
       if (victim === candidate + LISTS) victim = lists.after(victim);
       if (victim === PROBATION) victim = lists.oldest(PROTECTED);
@@ -189,8 +198,8 @@ export class AdaptivePolicy implements EvictionPolicy {
     const oldest = lists.oldest(WINDOW);
     if (victim === PROTECTED) return oldest === WINDOW ? NIL : oldest - LISTS;
     if (oldest === WINDOW) return victim - LISTS;
-    const c = this.sketch.frequency(this.meta[2 * (oldest - LISTS)]!);
-    const v = this.sketch.frequency(this.meta[2 * (victim - LISTS)]!);
+    const c = this.sketch.frequency(this.meta[4 * (oldest - LISTS)]!);
+    const v = this.sketch.frequency(this.meta[4 * (victim - LISTS)]!);
     return v > 2 * c + SPARE_MARGIN ? oldest - LISTS : victim - LISTS;
   }
 
@@ -211,8 +220,8 @@ export class AdaptivePolicy implements EvictionPolicy {
   }
 
   private admit(candidate: number, victim: number): boolean {
-    const c = this.sketch.frequency(this.meta[2 * candidate]!);
-    const v = this.sketch.frequency(this.meta[2 * victim]!);
+    const c = this.sketch.frequency(this.meta[4 * candidate]!);
+    const v = this.sketch.frequency(this.meta[4 * victim]!);
     if (c > v) return true;
     // An attacker who keeps a victim's estimate high could lock every newcomer out; admitting a warm
     // candidate now and then, at random, breaks that (Caffeine does the same).
@@ -229,7 +238,7 @@ export class AdaptivePolicy implements EvictionPolicy {
   private moveToProbation(n: number): number {
     this.lists.unlink(n);
     this.lists.push(PROBATION, n);
-    this.meta[2 * (n - LISTS) + 1] = PROBATION;
+    this.meta[4 * (n - LISTS) + 1] = PROBATION;
     this.windowCount--;
     return n - LISTS;
   }
@@ -239,7 +248,7 @@ export class AdaptivePolicy implements EvictionPolicy {
       const n = this.lists.oldest(PROTECTED);
       this.lists.unlink(n);
       this.lists.push(PROBATION, n);
-      this.meta[2 * (n - LISTS) + 1] = PROBATION;
+      this.meta[4 * (n - LISTS) + 1] = PROBATION;
       this.protectedCount--;
     }
   }
