@@ -5,6 +5,13 @@ const WINDOW = 0;
 const PROBATION = 1;
 const PROTECTED = 2;
 const LISTS = 3;
+/**
+ * The policy's words in each list node (see SlotLists): the key's hash, and its state, which holds
+ * the region in its low 2 bits and, above them, `sketch.epoch + 1` once the key's estimate saturated
+ * in that epoch: until the next aging its counts cannot change, so hits on hot entries skip the sketch.
+ */
+const HASH = 2;
+const STATE = 3;
 /** A victim is spared while the window grows when its frequency exceeds twice the newcomer's plus this. */
 const SPARE_MARGIN = 4;
 /** Most window entries moved to probation per insert while the window is over its share. */
@@ -66,12 +73,7 @@ export const DEFAULT_TUNING: AdaptiveTuning = {
 export class AdaptivePolicy implements EvictionPolicy {
   readonly usesHash = true;
   private readonly lists: SlotLists;
-  /**
-   * Per slot, side by side (one cache line for four slots): the key's hash (`meta[4s]`), its region
-   * (`meta[4s + 1]`), and `sketch.epoch + 1` once its estimate saturated in that epoch (`meta[4s + 2]`),
-   * which lets hits on hot entries skip the sketch: until the next aging, their counts cannot change.
-   */
-  private meta: Int32Array;
+
   private readonly sketch: FrequencySketch;
   private readonly tuning: AdaptiveTuning;
   /** Entries the cache holds when full: `maxEntries`, or under a byte limit what fits (learned at evictions). */
@@ -99,7 +101,6 @@ export class AdaptivePolicy implements EvictionPolicy {
   constructor(slots: number, maxEntries: number, tuning: Partial<AdaptiveTuning> = {}) {
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
     this.lists = new SlotLists(LISTS, slots);
-    this.meta = new Int32Array(4 * slots);
     this.capacity = Number.isFinite(maxEntries) ? maxEntries : slots;
     this.sketch = new FrequencySketch(this.capacity, this.tuning.ageFactor);
     this.resize(this.capacity);
@@ -107,11 +108,6 @@ export class AdaptivePolicy implements EvictionPolicy {
 
   grow(slots: number): void {
     this.lists.grow(slots);
-    if (4 * slots > this.meta.length) {
-      const meta = new Int32Array(4 * slots);
-      meta.set(this.meta);
-      this.meta = meta;
-    }
   }
 
   recordMiss(hash: number): void {
@@ -124,9 +120,10 @@ export class AdaptivePolicy implements EvictionPolicy {
     // A get that missed has already counted this request; the set that follows it must not count twice.
     if (!this.hasLastMiss || hash !== this.lastMissHash) this.sketch.increment(hash);
     this.hasLastMiss = false;
-    this.meta[4 * slot] = hash;
-    this.meta[4 * slot + 1] = WINDOW;
-    this.meta[4 * slot + 2] = 0;
+    const links = this.lists.links;
+    const at = 4 * (slot + LISTS);
+    links[at + HASH] = hash;
+    links[at + STATE] = WINDOW;
     this.lists.push(WINDOW, slot + LISTS);
     this.windowCount++;
     if (this.windowCount > this.windowMax) {
@@ -143,13 +140,16 @@ export class AdaptivePolicy implements EvictionPolicy {
   }
 
   access(slot: number): void {
-    const meta = this.meta;
+    const links = this.lists.links;
+    const at = 4 * (slot + LISTS);
+    const state = links[at + STATE]!;
     const sketch = this.sketch;
-    if (meta[4 * slot + 2] !== sketch.epoch + 1 && sketch.increment(meta[4 * slot]!)) {
-      meta[4 * slot + 2] = sketch.epoch + 1;
+    const saturatedTag = (sketch.epoch + 1) << 2;
+    if ((state & ~3) !== saturatedTag && sketch.increment(links[at + HASH]!)) {
+      links[at + STATE] = (state & 3) | saturatedTag;
     }
     const n = slot + LISTS;
-    const r = this.meta[4 * slot + 1]!;
+    const r = state & 3;
     if (r === PROTECTED) {
       this.lists.moveToEnd(PROTECTED, n);
     } else if (r === WINDOW) {
@@ -158,7 +158,7 @@ export class AdaptivePolicy implements EvictionPolicy {
       // A second hit while on probation proves the entry worth protecting.
       this.lists.unlink(n);
       this.lists.push(PROTECTED, n);
-      this.meta[4 * slot + 1] = PROTECTED;
+      this.setRegion(n, PROTECTED);
       this.protectedCount++;
       this.demoteProtected();
     }
@@ -167,7 +167,7 @@ export class AdaptivePolicy implements EvictionPolicy {
 
   remove(slot: number): void {
     this.lists.unlink(slot + LISTS);
-    const r = this.meta[4 * slot + 1]!;
+    const r = this.lists.links[4 * (slot + LISTS) + STATE]! & 3;
     if (r === WINDOW) this.windowCount--;
     else if (r === PROTECTED) this.protectedCount--;
     if (slot === this.candidate) this.candidate = NIL;
@@ -183,7 +183,7 @@ export class AdaptivePolicy implements EvictionPolicy {
     let victim = lists.oldest(PROBATION);
     const candidate = this.candidate;
     this.candidate = NIL;
-    if (candidate !== NIL && this.meta[4 * candidate + 1] === PROBATION) {
+    if (candidate !== NIL && (lists.links[4 * (candidate + LISTS) + STATE]! & 3) === PROBATION) {
       // The entry that just left the window competes with main's least valuable entry: TinyLFU admission.
       if (victim === candidate + LISTS) victim = lists.after(victim);
       if (victim === PROBATION) victim = lists.oldest(PROTECTED);
@@ -198,8 +198,8 @@ export class AdaptivePolicy implements EvictionPolicy {
     const oldest = lists.oldest(WINDOW);
     if (victim === PROTECTED) return oldest === WINDOW ? NIL : oldest - LISTS;
     if (oldest === WINDOW) return victim - LISTS;
-    const c = this.sketch.frequency(this.meta[4 * (oldest - LISTS)]!);
-    const v = this.sketch.frequency(this.meta[4 * (victim - LISTS)]!);
+    const c = this.sketch.frequency(lists.links[4 * oldest + HASH]!);
+    const v = this.sketch.frequency(lists.links[4 * victim + HASH]!);
     return v > 2 * c + SPARE_MARGIN ? oldest - LISTS : victim - LISTS;
   }
 
@@ -220,8 +220,9 @@ export class AdaptivePolicy implements EvictionPolicy {
   }
 
   private admit(candidate: number, victim: number): boolean {
-    const c = this.sketch.frequency(this.meta[4 * candidate]!);
-    const v = this.sketch.frequency(this.meta[4 * victim]!);
+    const links = this.lists.links;
+    const c = this.sketch.frequency(links[4 * (candidate + LISTS) + HASH]!);
+    const v = this.sketch.frequency(links[4 * (victim + LISTS) + HASH]!);
     if (c > v) return true;
     // An attacker who keeps a victim's estimate high could lock every newcomer out; admitting a warm
     // candidate now and then, at random, breaks that (Caffeine does the same).
@@ -234,11 +235,17 @@ export class AdaptivePolicy implements EvictionPolicy {
     return (x & 127) === 0;
   }
 
+  /** Sets node `n`'s region, keeping its saturation tag. */
+  private setRegion(n: number, region: number): void {
+    const links = this.lists.links;
+    links[4 * n + STATE] = (links[4 * n + STATE]! & ~3) | region;
+  }
+
   /** Moves list node `n` from the window to probation's newest end; returns its slot. */
   private moveToProbation(n: number): number {
     this.lists.unlink(n);
     this.lists.push(PROBATION, n);
-    this.meta[4 * (n - LISTS) + 1] = PROBATION;
+    this.setRegion(n, PROBATION);
     this.windowCount--;
     return n - LISTS;
   }
@@ -248,7 +255,7 @@ export class AdaptivePolicy implements EvictionPolicy {
       const n = this.lists.oldest(PROTECTED);
       this.lists.unlink(n);
       this.lists.push(PROBATION, n);
-      this.meta[4 * (n - LISTS) + 1] = PROBATION;
+      this.setRegion(n, PROBATION);
       this.protectedCount--;
     }
   }

@@ -30,9 +30,10 @@ export const NIL = -1;
 
 /**
  * Intrusive circular doubly-linked lists over slots, all sharing one array (an entry is in at most
- * one list). Node `i` of list `l`'s sentinel is `l`; slot `s` is node `s + lists`. A node's `prev` and
- * `next` sit side by side (`links[2n]`, `links[2n + 1]`), so touching a node costs one cache line, not
- * two. The sentinel makes link/unlink branch-free; `next` of a sentinel is the list's oldest end.
+ * one list). Node `i` of list `l`'s sentinel is `l`; slot `s` is node `s + lists`. A node is four
+ * ints side by side: `prev` (`links[4n]`), `next` (`links[4n + 1]`) and two words a policy may use
+ * for its own per-entry data (`links[4n + 2]`, `links[4n + 3]`), so touching an entry costs one cache
+ * line. The sentinel makes link/unlink branch-free; `next` of a sentinel is the list's oldest end.
  * @internal
  */
 export class SlotLists {
@@ -42,12 +43,12 @@ export class SlotLists {
     readonly lists: number,
     slots: number,
   ) {
-    this.links = new Int32Array(2 * (lists + slots));
+    this.links = new Int32Array(4 * (lists + slots));
     this.reset();
   }
 
   grow(slots: number): void {
-    const size = 2 * (this.lists + slots);
+    const size = 4 * (this.lists + slots);
     if (size <= this.links.length) return;
     const links = new Int32Array(size);
     links.set(this.links);
@@ -56,51 +57,51 @@ export class SlotLists {
 
   reset(): void {
     for (let l = 0; l < this.lists; l++) {
-      this.links[2 * l] = l;
-      this.links[2 * l + 1] = l;
+      this.links[4 * l] = l;
+      this.links[4 * l + 1] = l;
     }
   }
 
   /** Appends node `n` at the newest (MRU) end of list `l`. */
   push(l: number, n: number): void {
     const links = this.links;
-    const tail = links[2 * l]!;
-    links[2 * tail + 1] = n;
-    links[2 * n] = tail;
-    links[2 * n + 1] = l;
-    links[2 * l] = n;
+    const tail = links[4 * l]!;
+    links[4 * tail + 1] = n;
+    links[4 * n] = tail;
+    links[4 * n + 1] = l;
+    links[4 * l] = n;
   }
 
   unlink(n: number): void {
     const links = this.links;
-    const p = links[2 * n]!;
-    const x = links[2 * n + 1]!;
-    links[2 * p + 1] = x;
-    links[2 * x] = p;
+    const p = links[4 * n]!;
+    const x = links[4 * n + 1]!;
+    links[4 * p + 1] = x;
+    links[4 * x] = p;
   }
 
   /** Moves node `n` (already in list `l`) to its newest end. */
   moveToEnd(l: number, n: number): void {
     const links = this.links;
-    const tail = links[2 * l]!;
+    const tail = links[4 * l]!;
     if (tail === n) return;
-    const p = links[2 * n]!;
-    const x = links[2 * n + 1]!;
-    links[2 * p + 1] = x;
-    links[2 * x] = p;
-    links[2 * tail + 1] = n;
-    links[2 * n] = tail;
-    links[2 * n + 1] = l;
-    links[2 * l] = n;
+    const p = links[4 * n]!;
+    const x = links[4 * n + 1]!;
+    links[4 * p + 1] = x;
+    links[4 * x] = p;
+    links[4 * tail + 1] = n;
+    links[4 * n] = tail;
+    links[4 * n + 1] = l;
+    links[4 * l] = n;
   }
 
   /** The oldest node of list `l`, or `l` itself when the list is empty. */
   oldest(l: number): number {
-    return this.links[2 * l + 1]!;
+    return this.links[4 * l + 1]!;
   }
 
   /** The node after `n` (towards the newest end); a list's sentinel after its newest node. */
   after(n: number): number {
-    return this.links[2 * n + 1]!;
+    return this.links[4 * n + 1]!;
   }
 }
