@@ -35,6 +35,8 @@ export class SettleBatch {
     private readonly now: () => number,
     private readonly onError: (error: unknown) => void,
     private readonly claimer?: Claimer,
+    /** True when no other outcome can join this batch soon (nothing else is running): write at once. */
+    private readonly alone?: () => boolean,
   ) {}
 
   complete(item: CompleteItem, settled: Settled): void {
@@ -57,7 +59,11 @@ export class SettleBatch {
       this.queued = true;
       return;
     }
-    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+    // Wait one turn of the event loop so that outcomes settled together share one write, unless
+    // nothing else is running: then waiting only adds latency (a worker at concurrency 1).
+    this.flushing = (
+      this.alone?.() ? Promise.resolve() : new Promise<void>((resolve) => setImmediate(resolve))
+    ).then(() => this.flush());
   }
 
   private async flush(): Promise<void> {

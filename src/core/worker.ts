@@ -108,6 +108,7 @@ export class Worker<T = unknown, R = unknown> {
           this.wake();
         },
       },
+      () => this.active.size === 0,
     );
     if (this.options.autostart !== false) this.start();
   }
