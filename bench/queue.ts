@@ -79,29 +79,44 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-// Every configuration is measured ROUNDS times and reported by its median; the variants of one system
-// (instrumentation on and off) alternate round by round, so a load swing on a shared machine hits both.
+// Every configuration is measured ROUNDS times and reported by its median. Configurations on the same
+// store (bulwark and its peers, instrumentation on and off) take turns round by round, in a rotating
+// order, so a load swing on a shared machine (or a database's background work left by the previous
+// store's run) hits them alike instead of whoever happens to run first.
+interface Config {
+  sys: QueueBenchSystem;
+  instrumented: boolean;
+  /** More than one variant of this system: the rows carry `instrumented`. */
+  variants: boolean;
+}
+const configs: Config[] = [];
 for (const sys of systems) {
   if (sys.available && !(await sys.available())) {
     console.warn(`skipping ${sys.system} on ${sys.store}: its server is not available`);
     continue;
   }
   const variants = sys.system === 'bulwark' && sys.store === 'sqlite' ? [true, false] : [false];
+  for (const instrumented of variants) configs.push({ sys, instrumented, variants: variants.length > 1 });
+}
+const stores = [...new Set(configs.map((c) => c.sys.store))];
+for (const store of stores) {
+  const group = configs.filter((c) => c.sys.store === store);
   for (const c of CONCURRENCY) {
-    const samples = new Map<boolean, Row[]>(variants.map((v) => [v, []]));
+    const samples = new Map<Config, Row[]>(group.map((g) => [g, []]));
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const instrumented of variants) {
-        const label = `${sys.system}/${sys.store} c=${c}${variants.length > 1 ? ` instrumented=${instrumented}` : ''} round ${round}/${ROUNDS}`;
+      const shift = (round - 1) % group.length;
+      for (const cfg of [...group.slice(shift), ...group.slice(0, shift)]) {
+        const label = `${cfg.sys.system}/${store} c=${c}${cfg.variants ? ` instrumented=${cfg.instrumented}` : ''} round ${round}/${ROUNDS}`;
         process.stdout.write(`${label}: `);
-        const row = await measure(sys, instrumented, c);
-        samples.get(instrumented)!.push(row);
+        const row = await measure(cfg.sys, cfg.instrumented, c);
+        samples.get(cfg)!.push(row);
         console.log(
           `enqueue ${row.enqueue_per_s}/s, process ${row.process_per_s}/s, pickup p50 ${row.pickup_p50_ms} ms`,
         );
       }
     }
-    for (const instrumented of variants) {
-      const rs = samples.get(instrumented)!;
+    for (const cfg of group) {
+      const rs = samples.get(cfg)!;
       const row: Row = {
         ...rs[0]!,
         enqueue_per_s: Math.round(median(rs.map((r) => r.enqueue_per_s))),
@@ -109,7 +124,7 @@ for (const sys of systems) {
         pickup_p50_ms: Number(median(rs.map((r) => r.pickup_p50_ms)).toFixed(3)),
         pickup_p99_ms: Number(median(rs.map((r) => r.pickup_p99_ms)).toFixed(3)),
       };
-      if (variants.length > 1) row.instrumented = instrumented;
+      if (cfg.variants) row.instrumented = cfg.instrumented;
       rows.push(row);
     }
   }
