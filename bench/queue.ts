@@ -20,7 +20,7 @@ const jobsAt: Record<number, number> = opt('jobs')
   : { 1: 5_000, 50: 20_000 };
 const PICKUP_SAMPLES = 200;
 /** Measurements per configuration; the table reports their median. */
-const ROUNDS = Number(opt('rounds') ?? 3);
+const ROUNDS = Number(opt('rounds') ?? 5);
 const CONCURRENCY = [1, 50];
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'queue');
