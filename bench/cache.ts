@@ -63,7 +63,9 @@ interface HitRatioRow {
 const best = new Map<string, number>();
 for (let round = 1; round <= rounds; round++) {
   for (const c of CASES) {
-    for (const { system, policy } of SYSTEMS) {
+    // A rotating order: no system always runs right after another, or always first or last.
+    const shift = (round - 1) % SYSTEMS.length;
+    for (const { system, policy } of [...SYSTEMS.slice(shift), ...SYSTEMS.slice(0, shift)]) {
       const r = spawnSync(
         process.execPath,
         ['--import', 'tsx', join(here, 'cache', 'throughput.ts'), system, policy, c],
