@@ -24,6 +24,11 @@ export interface StoreUnderTest {
   destroy?: () => Promise<void>;
   /** Test names to skip, each with its reason. */
   skip?: Record<string, string>;
+  /**
+   * Set when the store's server cannot be reached here: every case is reported as skipped under a
+   * title that gives this reason (the service gate has printed its notice).
+   */
+  unavailable?: string;
 }
 
 export interface Harness {
@@ -42,7 +47,9 @@ const unique = (): string =>
   `q${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 export function describeStore(sut: StoreUnderTest): void {
-  describe(`store conformance: ${sut.name}`, () => {
+  const suite = sut.unavailable === undefined ? describe : describe.skip;
+  const title = `store conformance: ${sut.name}${sut.unavailable ? ` (skipped: ${sut.unavailable})` : ''}`;
+  suite(title, () => {
     let store: Store;
     const workers: Worker<never>[] = [];
 
