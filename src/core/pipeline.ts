@@ -16,7 +16,7 @@ import type { Job } from './job.js';
 import { Queue, type AddOptions, type BulkItem, type JobDefaults } from './queue.js';
 import { parseOptions, zPositiveInt, zQueueName } from './validate.js';
 import { Worker } from './worker.js';
-import type { Handler, WorkerOptions } from './worker-options.js';
+import { dependencyGates, zWorkerOptions, type Handler, type WorkerOptions } from './worker-options.js';
 import type { AddContext, JobState, Store } from '../store/types.js';
 
 export interface PipelineOptions {
@@ -169,7 +169,7 @@ export class Pipeline<In, Out = In> {
       return undefined;
     };
     // Validate the worker options now, not at start().
-    new Worker(queue, run, { ...workerOptions, stage: stageName, autostart: false });
+    dependencyGates(parseOptions(zWorkerOptions, workerOptions, `stage '${stageName}' options`));
     this.stages.push({
       name: stageName,
       queue,

@@ -1,7 +1,7 @@
 /** The worker's options and events: the shape users configure and listen to. */
 import { z } from 'zod';
 import type { JobContext } from './attempt.js';
-import type { ErrorCategory } from './errors.js';
+import { ValidationError, type ErrorCategory } from './errors.js';
 import { zFateOptions, type FateOptions } from './fate.js';
 import type { Job } from './job.js';
 import type { Logger } from './logger.js';
@@ -75,6 +75,23 @@ export interface WorkerOptions extends FateOptions {
   analytics?: FailureRecorder;
   /** The pipeline stage this worker runs, carried on every log line and in the job scope. */
   stage?: string;
+}
+
+/**
+ * Looks up the declared dependencies in the registry once, so an unknown name is a ValidationError
+ * when the options are given, not when a job first runs.
+ */
+export function dependencyGates(options: WorkerOptions): { name: string; gate: DependencyGate }[] {
+  return (options.dependencies ?? []).map((name) => {
+    try {
+      return { name, gate: options.registry!.get(name) };
+    } catch (e) {
+      throw new ValidationError(`[bulwark] worker options.dependencies: '${name}' is not in the registry`, {
+        path: 'dependencies',
+        cause: e,
+      });
+    }
+  });
 }
 
 export const DEFAULT_RETENTION: readonly RetentionRule[] = [

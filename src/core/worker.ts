@@ -12,6 +12,7 @@ import type { Queue } from './queue.js';
 import { SettleBatch } from './settle.js';
 import {
   DEFAULT_RETENTION,
+  dependencyGates,
   zWorkerOptions,
   type DependencyGate,
   type FailureInfo,
@@ -77,17 +78,7 @@ export class Worker<T = unknown, R = unknown> {
     const bindings: Record<string, string> = { queue: queue.name, workerId: this.workerId };
     if (this.options.stage !== undefined) bindings.stage = this.options.stage;
     this.log = (this.options.logger ?? noopLogger).child(bindings);
-    const registry = this.options.registry;
-    this.gates = (this.options.dependencies ?? []).map((name) => {
-      try {
-        return { name, gate: registry!.get(name) };
-      } catch (e) {
-        throw new ValidationError(`[bulwark] worker options.dependencies: '${name}' is not in the registry`, {
-          path: 'dependencies',
-          cause: e,
-        });
-      }
-    });
+    this.gates = dependencyGates(this.options);
     this.settle = new SettleBatch(
       this.store,
       queue.name,

@@ -144,8 +144,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
-  const knownQueue = async (name: string): Promise<Queue<unknown>> => {
+  /** A 404 for a queue the store has never seen (asked only when the answer would otherwise be empty). */
+  const assertKnown = async (name: string): Promise<void> => {
     if (!(await o.store.queues()).includes(name)) throw new HttpError(404, `no queue '${name}'`);
+  };
+  const knownQueue = async (name: string): Promise<Queue<unknown>> => {
+    await assertKnown(name);
     return queue(name);
   };
 
@@ -156,19 +160,17 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       /^\/api\/queues\/([^/]+)\/jobs$/,
       async ([name], url) => {
         const q = parseOptions(zListQuery, Object.fromEntries(url.searchParams), 'job list query');
-        return (await knownQueue(name!)).list({
+        const jobs = await queue(name!).list({
           states: q.state ? [q.state] : undefined,
           search: q.search || undefined,
           limit: q.limit ?? 50,
           offset: q.offset ?? 0,
         });
+        if (jobs.length === 0) await assertKnown(name!);
+        return jobs;
       },
     ],
-    [
-      'GET',
-      /^\/api\/queues\/([^/]+)\/jobs\/([^/]+)$/,
-      async ([name, id]) => (await knownQueue(name!)).inspect(id!),
-    ],
+    ['GET', /^\/api\/queues\/([^/]+)\/jobs\/([^/]+)$/, async ([name, id]) => queue(name!).inspect(id!)],
     [
       'POST',
       /^\/api\/queues\/([^/]+)\/pause$/,
@@ -199,6 +201,28 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     ],
   ];
 
+  // One feed for every open stream: each tick computes the overview once and writes it to all.
+  let feed: NodeJS.Timeout | undefined;
+  let sending = false;
+  const broadcast = async (to: Iterable<ServerResponse>): Promise<void> => {
+    let frame: string;
+    try {
+      frame = `event: overview\ndata: ${JSON.stringify(await overview())}\n\n`;
+    } catch (e) {
+      frame = `event: error\ndata: ${JSON.stringify({ error: coerceError(e).message })}\n\n`;
+    }
+    for (const res of to) if (!res.writableEnded) res.write(frame);
+  };
+  const tick = async (): Promise<void> => {
+    if (sending) return;
+    sending = true;
+    try {
+      await broadcast(streams);
+    } finally {
+      sending = false;
+    }
+  };
+
   const events: Handler = async (req, res) => {
     res.writeHead(200, {
       'content-type': 'text/event-stream',
@@ -206,26 +230,17 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       connection: 'keep-alive',
     });
     streams.add(res);
-    let sending = false;
-    const send = async (): Promise<void> => {
-      if (sending) return;
-      sending = true;
-      try {
-        res.write(`event: overview\ndata: ${JSON.stringify(await overview())}\n\n`);
-      } catch (e) {
-        res.write(`event: error\ndata: ${JSON.stringify({ error: coerceError(e).message })}\n\n`);
-      } finally {
-        sending = false;
-      }
-    };
-    const timer = setInterval(() => void send(), o.intervalMs ?? 1000);
+    feed ??= setInterval(() => void tick(), o.intervalMs ?? 1000);
     const stop = (): void => {
-      clearInterval(timer);
       streams.delete(res);
+      if (streams.size === 0) {
+        clearInterval(feed);
+        feed = undefined;
+      }
     };
     req.once('close', stop);
     res.once('close', stop);
-    await send();
+    await broadcast([res]);
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
@@ -279,6 +294,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     handle,
     overview,
     close() {
+      clearInterval(feed);
+      feed = undefined;
       for (const s of streams) s.end();
       streams.clear();
     },

@@ -3,7 +3,7 @@ import { SlotLists, NIL, type EvictionPolicy } from './policy.js';
 /** First in, first out: hits change nothing, so a get costs no list work; the oldest insert is evicted. */
 export class FifoPolicy implements EvictionPolicy {
   readonly usesHash = false;
-  private readonly order: SlotLists;
+  protected readonly order: SlotLists;
 
   constructor(slots: number) {
     this.order = new SlotLists(1, slots);
@@ -17,7 +17,7 @@ export class FifoPolicy implements EvictionPolicy {
     this.order.push(0, slot + 1);
   }
 
-  access(): void {}
+  access(_slot: number): void {}
 
   recordMiss(): void {}
 

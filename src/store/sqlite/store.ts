@@ -19,6 +19,7 @@ import type {
 } from '../types.js';
 import { ERROR_HISTORY_LIMIT } from '../types.js';
 import { migrations } from './migrations.js';
+import { rowToJob, type JobRow } from '../row.js';
 import { StoreError, ValidationError } from '../../core/errors.js';
 
 export interface SqliteStoreOptions {
@@ -33,66 +34,14 @@ export interface SqliteStoreOptions {
   synchronous?: 'NORMAL' | 'FULL';
 }
 
-interface Row {
-  queue: string;
-  id: string;
-  name: string | null;
-  state: StoredState;
-  priority: number;
-  run_at: number;
-  attempts: number;
-  max_attempts: number;
-  fence: number;
-  snoozes: number;
-  backoff: string;
-  timeout_ms: number | null;
-  correlation_id: string;
-  metadata: string;
-  payload: string;
-  result: string | null;
-  checkpoint: string | null;
-  progress: string | null;
-  errors: string;
-  reason: string | null;
-  worker_id: string | null;
-  lease_expires_at: number | null;
-  created_at: number;
-  updated_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  seq?: number;
-}
+/** SQLite keeps the error history as JSON text. */
+type Row = JobRow<string> & { seq?: number };
+
+const parseErrors = (text: string): JobErrorRecord[] =>
+  text === '[]' ? [] : (JSON.parse(text) as JobErrorRecord[]);
 
 function fromRow(r: Row): StoredJob {
-  return {
-    queue: r.queue,
-    id: r.id,
-    name: r.name,
-    // 'delayed' is this store's own state for a future run-at; the contract derives it from runAt.
-    state: r.state === ('delayed' as StoredState) ? 'waiting' : r.state,
-    priority: r.priority,
-    runAt: r.run_at,
-    attempts: r.attempts,
-    maxAttempts: r.max_attempts,
-    fence: r.fence,
-    snoozes: r.snoozes,
-    backoff: r.backoff,
-    timeoutMs: r.timeout_ms,
-    correlationId: r.correlation_id,
-    metadata: r.metadata,
-    payload: r.payload,
-    result: r.result,
-    checkpoint: r.checkpoint,
-    progress: r.progress,
-    errors: r.errors === '[]' ? [] : (JSON.parse(r.errors) as JobErrorRecord[]),
-    reason: r.reason,
-    workerId: r.worker_id,
-    leaseExpiresAt: r.lease_expires_at,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-  };
+  return rowToJob(r, parseErrors);
 }
 
 /** The columns in `Row` order, for statements that return arrays. */
