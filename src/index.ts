@@ -13,15 +13,15 @@ export {
   type Handler,
   type WorkerEvents,
   type WorkerOptions,
-} from './core/worker.js';
+} from './core/worker/worker.js';
 export type {
   DependencyGate,
   DependencySource,
   FailureInfo,
   FailureRecord,
   FailureRecorder,
-} from './core/worker-options.js';
-export type { JobContext } from './core/attempt.js';
+} from './core/worker/options.js';
+export type { JobContext } from './core/worker/context.js';
 export {
   Pipeline,
   type BatchContext,
@@ -33,10 +33,16 @@ export {
   type StageOptions,
 } from './core/pipeline.js';
 export type { Job } from './core/job.js';
-export { DEFAULT_ACTIONS, decideFate, type FailureAction, type Fate, type FateOptions } from './core/fate.js';
-export { ManualClock, systemClock, type Clock } from './core/clock.js';
-export { TypedEmitter, type Disposer, type Listener } from './core/events.js';
-export { currentJob, jobScope, noopLogger, type JobScope, type Logger } from './core/logger.js';
+export {
+  DEFAULT_ACTIONS,
+  decideFate,
+  type FailureAction,
+  type Fate,
+  type FateOptions,
+} from './core/worker/fate.js';
+export { ManualClock, systemClock, type Clock } from './kernel/clock.js';
+export { TypedEmitter, type Disposer, type Listener } from './kernel/events.js';
+export { currentJob, jobScope, noopLogger, type JobScope, type Logger } from './kernel/logger.js';
 export {
   AuthError,
   BulwarkError,
@@ -62,7 +68,7 @@ export {
   isTimeoutError,
   isValidationError,
   type ErrorCategory,
-} from './core/errors.js';
+} from './kernel/errors.js';
 export {
   classify,
   httpStatusOf,

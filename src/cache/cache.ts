@@ -1,5 +1,5 @@
-import type { Clock } from '../core/clock.js';
-import { ValidationError } from '../core/errors.js';
+import type { Clock } from '../kernel/clock.js';
+import { ValidationError } from '../kernel/errors.js';
 import { CacheEntryTooLargeError } from './errors.js';
 import { waitFor, type Flight } from './flight.js';
 import { hashKey } from './hash.js';

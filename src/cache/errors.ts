@@ -1,4 +1,4 @@
-import { ValidationError } from '../core/errors.js';
+import { ValidationError } from '../kernel/errors.js';
 
 /**
  * A value whose measured size exceeds the cache's `maxBytes`: storing it would evict everything and

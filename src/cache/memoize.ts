@@ -1,4 +1,4 @@
-import { ValidationError } from '../core/errors.js';
+import { ValidationError } from '../kernel/errors.js';
 import { Cache } from './cache.js';
 import type { CacheOptions } from './types.js';
 

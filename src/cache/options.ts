@@ -1,8 +1,8 @@
 /** Validation of cache options at the boundary. @internal */
 import { z } from 'zod';
-import { systemClock, type Clock } from '../core/clock.js';
-import { ValidationError } from '../core/errors.js';
-import { parseOptions } from '../core/validate.js';
+import { systemClock, type Clock } from '../kernel/clock.js';
+import { ValidationError } from '../kernel/errors.js';
+import { parseOptions } from '../kernel/validate.js';
 import { POLICY_NAMES, type PolicyName } from './policies/index.js';
 import type { CacheOptions, EvictionReason } from './types.js';
 

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from '../core/queue.js';
-import { Worker } from '../core/worker.js';
-import { RateLimitError, ValidationError } from '../core/errors.js';
+import { Worker } from '../core/worker/worker.js';
+import { RateLimitError, ValidationError } from '../kernel/errors.js';
 import { sqliteStore } from '../store/sqlite/index.js';
 
 interface Page {

@@ -6,9 +6,9 @@ import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
 import { Queue } from '../core/queue.js';
 import { sqliteStore } from '../store/sqlite/index.js';
-import { ValidationError, isValidationError, type BulwarkError } from '../core/errors.js';
-import { Worker } from '../core/worker.js';
-import type { Handler, WorkerOptions } from '../core/worker-options.js';
+import { ValidationError, isValidationError, type BulwarkError } from '../kernel/errors.js';
+import { Worker } from '../core/worker/worker.js';
+import type { Handler, WorkerOptions } from '../core/worker/options.js';
 import { createDashboard, startDashboard } from '../dashboard/index.js';
 import type { JobState, Store } from '../store/types.js';
 

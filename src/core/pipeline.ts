@@ -9,14 +9,14 @@
  * correlation id follows the job through every stage.
  */
 import { z } from 'zod';
-import type { Clock } from './clock.js';
-import { ClosedError, StateError, ValidationError } from './errors.js';
-import type { JobContext } from './attempt.js';
+import type { Clock } from '../kernel/clock.js';
+import { ClosedError, StateError, ValidationError } from '../kernel/errors.js';
+import type { JobContext } from './worker/context.js';
 import type { Job } from './job.js';
 import { Queue, type AddOptions, type BulkItem, type JobDefaults } from './queue.js';
-import { parseOptions, zPositiveInt, zQueueName } from './validate.js';
-import { Worker } from './worker.js';
-import { dependencyGates, zWorkerOptions, type Handler, type WorkerOptions } from './worker-options.js';
+import { parseOptions, zPositiveInt, zQueueName } from '../kernel/validate.js';
+import { Worker } from './worker/worker.js';
+import { dependencyGates, zWorkerOptions, type Handler, type WorkerOptions } from './worker/options.js';
 import type { AddContext, JobState, Store } from '../store/types.js';
 
 export interface PipelineOptions {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
-import { NotFoundError, StateError, ValidationError } from './errors.js';
-import { TypedEmitter, type Disposer, type Listener } from './events.js';
+import type { Clock } from '../kernel/clock.js';
+import { systemClock } from '../kernel/clock.js';
+import { NotFoundError, StateError, ValidationError } from '../kernel/errors.js';
+import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
 import { freshJob, toJob, type Job } from './job.js';
-import { currentJob } from './logger.js';
-import { parseOptions, toJsonText, zNonNegativeInt, zPositiveInt, zQueueName } from './validate.js';
+import { currentJob } from '../kernel/logger.js';
+import { parseOptions, toJsonText, zNonNegativeInt, zPositiveInt, zQueueName } from '../kernel/validate.js';
 import { ensureInit, signalLocalReady } from './wake.js';
 import { resolveBackoff, type BackoffOptions } from '../resilience/backoff.js';
 import type {
@@ -115,10 +115,14 @@ const zQueueOptions = z
   })
   .strict();
 
+/** A queue's events, each emitted once by the Queue object, whoever caused it (a user or a worker). */
 export interface QueueEvents {
   'job:added': { queue: string; ids: string[] };
+  /** Claiming stopped, by `pause()` or by a worker after an auth failure (once per pause, not per job). */
   'queue:paused': { queue: string; reason: string | null };
   'queue:resumed': { queue: string };
+  /** No claims before `untilMs` (a rate limit's Retry-After window, or `throttle()`). */
+  'queue:throttled': { queue: string; untilMs: number };
 }
 
 export interface BulkItem<T> {
@@ -290,6 +294,18 @@ export class Queue<T = unknown, R = unknown> {
     if (await this.store.pause(this.name, reason, this.clock.now())) {
       this.emitter.emit('queue:paused', { queue: this.name, reason });
     }
+  }
+
+  /**
+   * Holds claims on this queue, in every process, until `until` (a Date or epoch ms); never shortens a
+   * window already set. Workers do this for a rate-limit error's Retry-After.
+   */
+  async throttle(until: Date | number): Promise<void> {
+    const untilMs = parseOptions(z.union([z.date(), zNonNegativeInt]), until, 'throttle until');
+    const at = untilMs instanceof Date ? untilMs.getTime() : untilMs;
+    await ensureInit(this.store);
+    await this.store.throttle(this.name, at);
+    this.emitter.emit('queue:throttled', { queue: this.name, untilMs: at });
   }
 
   async resume(): Promise<void> {

@@ -21,9 +21,9 @@ import {
   ValidationError,
   coerceError,
   type BulwarkError,
-} from '../core/errors.js';
+} from '../kernel/errors.js';
 import { Queue } from '../core/queue.js';
-import { parseOptions } from '../core/validate.js';
+import { parseOptions } from '../kernel/validate.js';
 import { JOB_STATES, type JobState, type StateCounts, type Store } from '../store/types.js';
 import { dashboardPage } from './page.js';
 

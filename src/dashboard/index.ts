@@ -1,6 +1,6 @@
 /** The web dashboard: mount `createDashboard(...).handle` into a server, or `startDashboard` its own. */
 import { createServer, type Server } from 'node:http';
-import { ValidationError } from '../core/errors.js';
+import { ValidationError } from '../kernel/errors.js';
 import { createDashboard, type Dashboard, type DashboardOptions } from './api.js';
 
 export {

@@ -3,12 +3,12 @@
  * verdict that also weighs dependency breakers and queues paused by auth failures.
  */
 import { z } from 'zod';
-import { systemClock, type Clock } from '../core/clock.js';
-import { ValidationError } from '../core/errors.js';
-import type { Disposer } from '../core/events.js';
+import { systemClock, type Clock } from '../kernel/clock.js';
+import { ValidationError } from '../kernel/errors.js';
+import type { Disposer } from '../kernel/events.js';
 import type { Queue } from '../core/queue.js';
-import { parseOptions, zPositiveInt } from '../core/validate.js';
-import type { Worker } from '../core/worker.js';
+import { parseOptions, zPositiveInt } from '../kernel/validate.js';
+import type { Worker } from '../core/worker/worker.js';
 import { OutcomeWindow, type WindowStats } from './window.js';
 
 export const HEALTH_STATUSES = ['HEALTHY', 'DEGRADED', 'UNHEALTHY', 'UNKNOWN'] as const;
@@ -327,14 +327,11 @@ export class HealthMonitor {
     const clock = worker.queue.clock;
     const elapsed = (startedAt: number | null): number =>
       startedAt === null ? 0 : Math.max(0, clock.now() - startedAt);
-    const offQueue = this.trackQueue(worker.queue.name, worker.queue);
+    const offQueue = this.watchQueue(worker.queue);
     const offs = [
       worker.on('job:completed', (e) => p.success(e.durationMs)),
       worker.on('job:retrying', (e) => p.failure(elapsed(e.job.startedAt), e.error)),
       worker.on('job:dead', (e) => p.failure(elapsed(e.job.startedAt), e.error)),
-      worker.on('queue:paused', (e) => this.setPaused(e.queue, true, e.reason)),
-      worker.queue.on('queue:paused', (e) => this.setPaused(e.queue, true, e.reason)),
-      worker.queue.on('queue:resumed', (e) => this.setPaused(e.queue, false, null)),
     ];
     return once(() => {
       for (const off of offs) off();

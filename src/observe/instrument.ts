@@ -1,8 +1,8 @@
 /** One call to hook a worker into health, metrics and lifecycle logs. */
-import { ValidationError } from '../core/errors.js';
-import type { Disposer } from '../core/events.js';
-import type { Logger } from '../core/logger.js';
-import type { Worker } from '../core/worker.js';
+import { ValidationError } from '../kernel/errors.js';
+import type { Disposer } from '../kernel/events.js';
+import type { Logger } from '../kernel/logger.js';
+import type { Worker } from '../core/worker/worker.js';
 import type { HealthMonitor } from './health.js';
 import { logJobEvents } from './log.js';
 import type { BulwarkMetrics } from './metrics.js';

@@ -5,11 +5,11 @@
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import { z } from 'zod';
-import { ValidationError } from '../core/errors.js';
-import type { Disposer } from '../core/events.js';
-import { jobScope, type Logger } from '../core/logger.js';
-import { parseOptions } from '../core/validate.js';
-import type { Worker } from '../core/worker.js';
+import { ValidationError } from '../kernel/errors.js';
+import type { Disposer } from '../kernel/events.js';
+import { jobScope, type Logger } from '../kernel/logger.js';
+import { parseOptions } from '../kernel/validate.js';
+import type { Worker } from '../core/worker/worker.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

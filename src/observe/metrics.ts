@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type RegistryContentType } from 'prom-client';
 import { z } from 'zod';
-import { ERROR_CATEGORIES, ValidationError } from '../core/errors.js';
-import type { Disposer } from '../core/events.js';
+import { ERROR_CATEGORIES, ValidationError } from '../kernel/errors.js';
+import type { Disposer } from '../kernel/events.js';
 import type { Queue } from '../core/queue.js';
-import { parseOptions, zPositiveInt } from '../core/validate.js';
-import type { Worker } from '../core/worker.js';
+import { parseOptions, zPositiveInt } from '../kernel/validate.js';
+import type { Worker } from '../core/worker/worker.js';
 import { JOB_STATES } from '../store/types.js';
 import { CounterFamily, HistogramFamily, type CounterCell, type HistogramCell } from './families.js';
 import {

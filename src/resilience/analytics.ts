@@ -6,9 +6,9 @@
  * `maxPatterns` patterns (the least recently seen is evicted first).
  */
 import { z } from 'zod';
-import { systemClock, type Clock } from '../core/clock.js';
-import { ERROR_CATEGORIES, type ErrorCategory } from '../core/errors.js';
-import { parseOptions } from '../core/validate.js';
+import { systemClock, type Clock } from '../kernel/clock.js';
+import { ERROR_CATEGORIES, type ErrorCategory } from '../kernel/errors.js';
+import { parseOptions } from '../kernel/validate.js';
 import { zClock } from './policy.js';
 
 export type Trend = 'rising' | 'steady' | 'falling';

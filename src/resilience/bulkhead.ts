@@ -4,8 +4,8 @@
  * BulkheadRejectedError.
  */
 import { z } from 'zod';
-import { TypedEmitter, type Disposer, type Listener } from '../core/events.js';
-import { parseOptions } from '../core/validate.js';
+import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
+import { parseOptions } from '../kernel/validate.js';
 import { BulkheadRejectedError } from './errors.js';
 import type { CallContext } from './policy.js';
 import { Policy, abortReason, next, type Task } from './policy.js';

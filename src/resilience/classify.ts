@@ -1,4 +1,4 @@
-import { ERROR_CATEGORIES, type ErrorCategory } from '../core/errors.js';
+import { ERROR_CATEGORIES, type ErrorCategory } from '../kernel/errors.js';
 
 /** The verdict on one error: its category and, for waits, how long to wait. */
 export interface Classification {

@@ -6,7 +6,7 @@ import {
   hasCode,
   type BulwarkErrorOptions,
   type DependencyErrorOptions,
-} from '../core/errors.js';
+} from '../kernel/errors.js';
 
 export interface BrokenCircuitErrorOptions extends DependencyErrorOptions {
   /** True when the breaker was isolated by hand (no time is known when it reopens). */

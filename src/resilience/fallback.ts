@@ -4,9 +4,9 @@
  * is stored under the key, so the last good value is what a failure serves.
  */
 import { z } from 'zod';
-import { ValidationError } from '../core/errors.js';
-import { TypedEmitter, type Disposer, type Listener } from '../core/events.js';
-import { parseOptions } from '../core/validate.js';
+import { ValidationError } from '../kernel/errors.js';
+import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
+import { parseOptions } from '../kernel/validate.js';
 import type { CallContext } from './policy.js';
 import { Policy, next, zFunction, type Task } from './policy.js';
 

@@ -4,7 +4,7 @@
  * its own index, so composing does not allocate a closure per call.
  */
 import { z } from 'zod';
-import type { Clock } from '../core/clock.js';
+import type { Clock } from '../kernel/clock.js';
 
 /** What a policy hands to the function it runs. */
 export interface ExecuteContext {

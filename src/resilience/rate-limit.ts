@@ -4,10 +4,10 @@
  * `retryAfterMs`.
  */
 import { z } from 'zod';
-import { systemClock, type Clock } from '../core/clock.js';
-import { ValidationError } from '../core/errors.js';
-import { TypedEmitter, type Disposer, type Listener } from '../core/events.js';
-import { parseOptions } from '../core/validate.js';
+import { systemClock, type Clock } from '../kernel/clock.js';
+import { ValidationError } from '../kernel/errors.js';
+import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
+import { parseOptions } from '../kernel/validate.js';
 import { RateLimitRejectedError } from './errors.js';
 import type { CallContext } from './policy.js';
 import { Policy, next, zClock, type Task } from './policy.js';

@@ -7,10 +7,10 @@
  * fallback → retry → breaker → rate limit → bulkhead → timeout → fn.
  */
 import { z } from 'zod';
-import { systemClock, type Clock } from '../core/clock.js';
-import { NotFoundError, StateError, type ErrorCategory } from '../core/errors.js';
-import { TypedEmitter, type Disposer, type Listener } from '../core/events.js';
-import { parseOptions } from '../core/validate.js';
+import { systemClock, type Clock } from '../kernel/clock.js';
+import { NotFoundError, StateError, type ErrorCategory } from '../kernel/errors.js';
+import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
+import { parseOptions } from '../kernel/validate.js';
 import type { ErrorAnalytics } from './analytics.js';
 import {
   CircuitBreaker,

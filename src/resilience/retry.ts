@@ -4,10 +4,10 @@
  * with the caller's signal.
  */
 import { z } from 'zod';
-import { systemClock, type Clock } from '../core/clock.js';
-import { ERROR_CATEGORIES, type ErrorCategory } from '../core/errors.js';
-import { TypedEmitter, type Disposer, type Listener } from '../core/events.js';
-import { parseOptions } from '../core/validate.js';
+import { systemClock, type Clock } from '../kernel/clock.js';
+import { ERROR_CATEGORIES, type ErrorCategory } from '../kernel/errors.js';
+import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
+import { parseOptions } from '../kernel/validate.js';
 import { applyJitter, baseDelay, resolveBackoff, type BackoffOptions, type JitterType } from './backoff.js';
 import { classify, type Classification, type ClassifyRule } from './classify.js';
 import type { CallContext } from './policy.js';

@@ -8,10 +8,10 @@
  * most, cleared when the call settles, and the link to the caller's signal is removed then too.
  */
 import { z } from 'zod';
-import { systemClock, type Clock } from '../core/clock.js';
-import { TimeoutError } from '../core/errors.js';
-import { TypedEmitter, type Disposer, type Listener } from '../core/events.js';
-import { parseOptions } from '../core/validate.js';
+import { systemClock, type Clock } from '../kernel/clock.js';
+import { TimeoutError } from '../kernel/errors.js';
+import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
+import { parseOptions } from '../kernel/validate.js';
 import {
   CallContext,
   Policy,

@@ -10,11 +10,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { ValidationError, coerceError } from '../core/errors.js';
-import type { Disposer } from '../core/events.js';
-import { parseOptions, zPositiveInt } from '../core/validate.js';
+import { ValidationError, coerceError } from '../kernel/errors.js';
+import type { Disposer } from '../kernel/events.js';
+import { parseOptions, zPositiveInt } from '../kernel/validate.js';
 import type { Queue } from '../core/queue.js';
-import type { Worker } from '../core/worker.js';
+import type { Worker } from '../core/worker/worker.js';
 import type { HealthMonitor, HealthStatus, SystemHealth } from '../observe/health.js';
 import type { BulwarkMetrics } from '../observe/metrics.js';
 

@@ -10,7 +10,7 @@
  *   otherwise it changes nothing and reports `false`.
  * - Ordering of claims: priority descending, then run-at ascending, then insertion order.
  */
-import type { ErrorCategory } from '../core/errors.js';
+import type { ErrorCategory } from '../kernel/errors.js';
 
 /** Stored job states. `delayed` is derived: a waiting job whose run-at is in the future. */
 export type StoredState = 'waiting' | 'active' | 'completed' | 'dead' | 'cancelled';
@@ -29,12 +29,27 @@ export type FinalState = (typeof FINAL_STATES)[number];
 /** How many past errors a job keeps (oldest dropped first). */
 export const ERROR_HISTORY_LIMIT = 10;
 
+/**
+ * The verbs of the failure table: what a category's failure does to the job (and, for pause and
+ * stop, to the queue or the worker).
+ * - retry: back off and try again, until max attempts. retry_long: the same with a longer backoff.
+ * - snooze: wait (Retry-After, the breaker), giving the attempt back.
+ * - pause: pause the queue and put the job back, giving the attempt back.
+ * - dead: dead-letter now.
+ * - stop: put the job back (checkpoint kept, attempt given back) and stop the worker.
+ */
+export const FAILURE_ACTIONS = ['retry', 'retry_long', 'snooze', 'pause', 'dead', 'stop'] as const;
+export type FailureAction = (typeof FAILURE_ACTIONS)[number];
+
+/** What a job's error record says happened: the table's action, or an attempt that ended without one. */
+export type RecordedAction = FailureAction | 'stalled' | 'shutdown';
+
 export interface JobErrorRecord {
   /** The attempt number the error happened on. */
   attempt: number;
   category: ErrorCategory;
-  /** What the job's fate was: retry, snooze, pause, dead, stop, stalled. */
-  action: string;
+  /** The action that followed: one of the table's, `stalled` (lease expired) or `shutdown`. */
+  action: RecordedAction;
   name: string;
   message: string;
   at: number;
@@ -104,15 +119,17 @@ export interface CompleteItem {
 }
 
 /**
- * The fate of a failed attempt.
+ * What the store does with a failed attempt's job.
  * - retry: back to waiting at `runAt`, the attempt counts.
  * - snooze: back to waiting at `runAt`, the attempt is given back.
  * - dead: dead-lettered now.
  */
+export type StoreMove = 'retry' | 'snooze' | 'dead';
+
 export interface FailItem {
   id: string;
   token: number;
-  action: 'retry' | 'snooze' | 'dead';
+  store: StoreMove;
   runAt: number;
   error: JobErrorRecord;
   /** Recorded on dead jobs. */

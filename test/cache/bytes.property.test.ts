@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { Cache } from '../../src/cache/cache.js';
 import { CacheEntryTooLargeError } from '../../src/cache/errors.js';
 import type { PolicyName } from '../../src/cache/policies/index.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/core/clock.js';
-import { isValidationError, ValidationError } from '../../src/core/errors.js';
+import { ManualClock } from '../../src/kernel/clock.js';
+import { isValidationError, ValidationError } from '../../src/kernel/errors.js';
 import { Cache, createCache } from '../../src/cache/cache.js';
 import { CacheEntryTooLargeError, isCacheEntryTooLargeError } from '../../src/cache/errors.js';
 import { estimateSize } from '../../src/cache/sizing.js';

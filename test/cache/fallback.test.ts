@@ -3,7 +3,7 @@
  * and a failed call or an open breaker is answered with the last good value.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { Cache } from '../../src/cache/cache.js';
 import type { CacheLike } from '../../src/cache/types.js';
 import { circuitBreaker, fallback, wrap } from '../../src/resilience/index.js';

@@ -185,12 +185,12 @@ export function storeCases(h: Harness): void {
       const err = {
         attempt: 1,
         category: 'transient' as const,
-        action: 'retry',
+        action: 'retry' as const,
         name: 'E',
         message: 'm',
         at: clock.now(),
       };
-      const fail: FailItem = { id: 'x', token: stale, action: 'retry', runAt: clock.now(), error: err };
+      const fail: FailItem = { id: 'x', token: stale, store: 'retry', runAt: clock.now(), error: err };
       expect(
         await s.complete(queue.name, [{ id: 'x', token: stale, result: '"stale"' }], clock.now()),
       ).toEqual([false]);
@@ -220,7 +220,7 @@ export function storeCases(h: Harness): void {
       const { queue, clock } = h.manualQueue();
       await queue.add('x', { id: 'x', maxAttempts: 50 });
       const s = h.store();
-      const err = (action: string) => ({
+      const err = (action: 'retry' | 'snooze' | 'dead') => ({
         attempt: 1,
         category: 'transient' as const,
         action,
@@ -240,7 +240,7 @@ export function storeCases(h: Harness): void {
         expect(
           await s.fail(
             queue.name,
-            [{ id: 'x', token: j!.fence, action, runAt: clock.now(), error: err(action) }],
+            [{ id: 'x', token: j!.fence, store: action, runAt: clock.now(), error: err(action) }],
             clock.now(),
           ),
         ).toEqual([true]);
@@ -259,7 +259,7 @@ export function storeCases(h: Harness): void {
       });
       await s.fail(
         queue.name,
-        [{ id: 'x', token: c!.fence, action: 'dead', runAt: clock.now(), error: err('dead'), reason: 'bad' }],
+        [{ id: 'x', token: c!.fence, store: 'dead', runAt: clock.now(), error: err('dead'), reason: 'bad' }],
         clock.now(),
       );
       j = (await queue.getJob('x'))!;
@@ -412,7 +412,7 @@ export function storeCases(h: Harness): void {
       const err = {
         attempt: 1,
         category: 'validation' as const,
-        action: 'dead',
+        action: 'dead' as const,
         name: 'E',
         message: 'bad',
         at: clock.now(),
@@ -422,7 +422,7 @@ export function storeCases(h: Harness): void {
         claimed.map((j) => ({
           id: j.id,
           token: j.fence,
-          action: 'dead' as const,
+          store: 'dead' as const,
           runAt: 0,
           error: err,
           reason: 'bad',

@@ -25,9 +25,9 @@ describe('decideFate', () => {
   const now = 1_000_000;
   it('retries with the job backoff, then dead-letters on the last attempt', () => {
     const f = decideFate(job(), new TransientError('x'), now, {});
-    expect(f.item).toMatchObject({ action: 'retry', runAt: now + 100, token: 7 });
+    expect(f.item).toMatchObject({ store: 'retry', runAt: now + 100, token: 7 });
     const last = decideFate(job({ attempts: 3 }), new TransientError('x'), now, {});
-    expect(last.item.action).toBe('dead');
+    expect(last.item.store).toBe('dead');
     expect(last.item.reason).toMatch(/failed 3 of 3 attempts; last transient: x/);
   });
 
@@ -36,24 +36,24 @@ describe('decideFate', () => {
     const b = decideFate(job({ snoozes: 3 }), new RateLimitError('x'), now, { rateLimitSnoozeMs: 100 });
     expect([a.delayMs, b.delayMs]).toEqual([100, 800]);
     expect(a.throttleUntil).toBe(now + 100);
-    expect(a.item.action).toBe('snooze');
+    expect(a.item.store).toBe('snooze');
     const capped = decideFate(job({ snoozes: 40 }), new RateLimitError('x'), now, {});
     expect(capped.delayMs).toBe(300_000);
   });
 
   it('dead-letters a job snoozed too many times', () => {
     const f = decideFate(job({ snoozes: 5 }), new RateLimitError('x'), now, { maxSnoozes: 5 });
-    expect(f.item.action).toBe('dead');
+    expect(f.item.store).toBe('dead');
     expect(f.item.reason).toMatch(/snoozed 5 times/);
   });
 
   it('pauses on auth and stops on fatal, both giving the attempt back', () => {
     const a = decideFate(job(), new AuthError('expired'), now, {});
     expect(a).toMatchObject({ action: 'pause', pauseReason: 'auth: expired', delayMs: 0 });
-    expect(a.item.action).toBe('snooze');
+    expect(a.item.store).toBe('snooze');
     const f = decideFate(job(), new FatalError('broken'), now, {});
-    expect(f).toMatchObject({ action: 'stop', stopWorker: true });
-    expect(f.item.action).toBe('snooze');
+    expect(f).toMatchObject({ action: 'stop', then: 'stop' });
+    expect(f.item.store).toBe('snooze');
   });
 
   it('records a bounded message and the category in the error record', () => {

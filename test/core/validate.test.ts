@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertJson, toJsonText } from '../../src/core/validate.js';
+import { assertJson, toJsonText } from '../../src/kernel/validate.js';
 
 describe('JSON validation', () => {
   it('accepts plain data, Dates and objects with toJSON', () => {

@@ -29,7 +29,7 @@ async function setup(options: { token?: string; readOnly?: boolean } = {}) {
       {
         id: job!.id,
         token: job!.fence,
-        action: 'dead',
+        store: 'dead',
         runAt: Date.now(),
         reason: 'bad address',
         error: {

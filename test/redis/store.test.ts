@@ -69,14 +69,14 @@ describe.skipIf(!shared)('redis store on the shared server', () => {
     const err = {
       attempt: 1,
       category: 'permanent' as const,
-      action: 'dead',
+      action: 'dead' as const,
       name: 'E',
       message: 'm',
       at: 0,
     };
     await a.fail(
       'tagged',
-      [{ id: j2!.id, token: j2!.fence, action: 'dead', runAt: 0, error: err }],
+      [{ id: j2!.id, token: j2!.fence, store: 'dead', runAt: 0, error: err }],
       Date.now(),
     );
     await q.pause('x');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/core/clock.js';
-import { ValidationError } from '../../src/core/errors.js';
+import { ManualClock } from '../../src/kernel/clock.js';
+import { ValidationError } from '../../src/kernel/errors.js';
 import { ErrorAnalytics, normalizeMessage, trendOf } from '../../src/resilience/analytics.js';
 
 const MIN = 60_000;

@@ -1,7 +1,7 @@
 /** Property tests of the breaker's state machine (fast-check), with a manual clock. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { circuitBreaker, type BreakerTransition } from '../../src/resilience/breaker.js';
 import { flush } from './fake-time.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { DependencyError, ValidationError, classify } from '../../src/index.js';
 import { circuitBreaker, type BreakerTransition } from '../../src/resilience/breaker.js';
 import { BrokenCircuitError, isBrokenCircuitError } from '../../src/resilience/errors.js';

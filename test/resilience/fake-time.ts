@@ -1,5 +1,5 @@
 /** A manual clock that also owns timers: `tick(ms)` moves time and fires what falls due, in order. */
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import type { Timers } from '../../src/resilience/policy.js';
 
 /** Lets every pending microtask (and promise chain) run. */

@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { ManualClock } from '../../src/core/clock.js';
-import { RateLimitError, ValidationError, isRateLimitError } from '../../src/core/errors.js';
+import { ManualClock } from '../../src/kernel/clock.js';
+import { RateLimitError, ValidationError, isRateLimitError } from '../../src/kernel/errors.js';
 import { circuitBreaker } from '../../src/resilience/breaker.js';
 import { bulkhead } from '../../src/resilience/bulkhead.js';
 import { BulkheadRejectedError, isBulkheadRejectedError } from '../../src/resilience/errors.js';

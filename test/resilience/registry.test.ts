@@ -6,7 +6,7 @@ import {
   StateError,
   ValidationError,
   isNotFoundError,
-} from '../../src/core/errors.js';
+} from '../../src/kernel/errors.js';
 import { ErrorAnalytics } from '../../src/resilience/analytics.js';
 import { isBrokenCircuitError } from '../../src/resilience/errors.js';
 import { createRegistry, type DependencyEvents } from '../../src/resilience/registry.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/core/clock.js';
-import { AuthError, RateLimitError, TransientError, ValidationError } from '../../src/core/errors.js';
+import { ManualClock } from '../../src/kernel/clock.js';
+import { AuthError, RateLimitError, TransientError, ValidationError } from '../../src/kernel/errors.js';
 import { RetryBudget, retry, type RetryEvents } from '../../src/resilience/retry.js';
 import { FakeTime, flush } from './fake-time.js';
 

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { TimeoutError, ValidationError, isTimeoutError } from '../../src/core/errors.js';
+import { TimeoutError, ValidationError, isTimeoutError } from '../../src/kernel/errors.js';
 import { retry } from '../../src/resilience/retry.js';
 import { timeout, type TimeoutEvents } from '../../src/resilience/timeout.js';
 import { wrap } from '../../src/resilience/wrap.js';

@@ -5,7 +5,7 @@
  * notifications sent while it was down are lost, and the workers' claim finds what they announced.
  */
 import type { ClientBase, Notification } from 'pg';
-import { coerceError } from '../../core/errors.js';
+import { coerceError } from '../../kernel/errors.js';
 
 /** A connection for the listener, and how to let go of it for good. */
 export interface ListenConnection {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { parseOptions } from '../../core/validate.js';
+import { parseOptions } from '../../kernel/validate.js';
 
 export interface PostgresStoreOptions {
   /** A `postgres://` URL; the store makes and owns its pool. Give this or `pool`. */

@@ -1,7 +1,7 @@
 /** Rows as `pg` returns them, and their conversion to the contract's StoredJob. */
 import pg from 'pg';
 import type { CustomTypesConfig } from 'pg';
-import { rowToJob, type JobRow as SqlJobRow } from '../row.js';
+import { rowToJob, type JobRow as SqlJobRow } from '../shared/sql-row.js';
 import type { JobErrorRecord, StoredJob } from '../types.js';
 
 /** Postgres keeps the error history as jsonb: `pg` hands it over parsed. */

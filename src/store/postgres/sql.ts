@@ -88,18 +88,18 @@ export function statements(schema: string, s: string) {
     fail: st(
       'fail',
       `UPDATE ${jobs} j
-          SET state = CASE WHEN u.action = 'dead' THEN 'dead'
+          SET state = CASE WHEN u.move = 'dead' THEN 'dead'
                            WHEN u.run_at > $2 THEN 'delayed' ELSE 'waiting' END,
-              run_at = CASE WHEN u.action = 'dead' THEN j.run_at ELSE u.run_at END,
-              attempts = CASE WHEN u.action = 'snooze' THEN j.attempts - 1 ELSE j.attempts END,
-              snoozes = CASE WHEN u.action = 'snooze' THEN j.snoozes + 1 ELSE j.snoozes END,
+              run_at = CASE WHEN u.move = 'dead' THEN j.run_at ELSE u.run_at END,
+              attempts = CASE WHEN u.move = 'snooze' THEN j.attempts - 1 ELSE j.attempts END,
+              snoozes = CASE WHEN u.move = 'snooze' THEN j.snoozes + 1 ELSE j.snoozes END,
               errors = ${appendErrorSql('j.errors', 'u.error')},
-              reason = CASE WHEN u.action = 'dead' THEN u.reason ELSE j.reason END,
-              finished_at = CASE WHEN u.action = 'dead' THEN $2 ELSE j.finished_at END,
-              worker_id = CASE WHEN u.action = 'dead' THEN j.worker_id ELSE NULL END,
+              reason = CASE WHEN u.move = 'dead' THEN u.reason ELSE j.reason END,
+              finished_at = CASE WHEN u.move = 'dead' THEN $2 ELSE j.finished_at END,
+              worker_id = CASE WHEN u.move = 'dead' THEN j.worker_id ELSE NULL END,
               lease_expires_at = NULL, updated_at = $2
          FROM unnest($3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::jsonb[], $8::text[])
-              WITH ORDINALITY AS u(id, token, action, run_at, error, reason, ord)
+              WITH ORDINALITY AS u(id, token, move, run_at, error, reason, ord)
         WHERE j.queue = $1 AND j.id = u.id AND j.state = 'active' AND j.fence = u.token
        RETURNING u.ord, j.state = 'waiting' AS ready`,
     ),

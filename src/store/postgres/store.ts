@@ -17,7 +17,7 @@ import type {
   StoreCapabilities,
   StoredJob,
 } from '../types.js';
-import { StoreError, ValidationError, coerceError } from '../../core/errors.js';
+import { StoreError, ValidationError, coerceError } from '../../kernel/errors.js';
 import { migrate } from './migrations.js';
 import { NotifyListener, type ListenConnection } from './listener.js';
 import { resolveOptions, type PostgresStoreOptions, type ResolvedOptions } from './options.js';
@@ -304,10 +304,10 @@ export class PostgresStore implements Store {
       now,
       items.map((i) => i.id),
       items.map((i) => i.token),
-      items.map((i) => i.action),
+      items.map((i) => i.store),
       items.map((i) => i.runAt),
       items.map((i) => JSON.stringify(i.error)),
-      items.map((i) => (i.action === 'dead' ? (i.reason ?? i.error.message) : null)),
+      items.map((i) => (i.store === 'dead' ? (i.reason ?? i.error.message) : null)),
     ]);
     // Jobs back in the queue and due now: tell idle workers elsewhere (local ones learn it from the worker).
     if (rows.some((r) => r.ready)) await this.notify(queue);

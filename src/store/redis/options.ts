@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Logger } from '../../core/logger.js';
-import { zPositiveInt } from '../../core/validate.js';
+import type { Logger } from '../../kernel/logger.js';
+import { zPositiveInt } from '../../kernel/validate.js';
 import { PREFIX_PATTERN } from './keys.js';
 import type { RedisClient } from './scripts.js';
 

@@ -15,9 +15,9 @@ import type {
   StoreCapabilities,
   StoredJob,
 } from '../types.js';
-import { StoreError, ValidationError, hasCode } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import { parseOptions } from '../../core/validate.js';
+import { StoreError, ValidationError, hasCode } from '../../kernel/errors.js';
+import type { Logger } from '../../kernel/logger.js';
+import { parseOptions } from '../../kernel/validate.js';
 import { FIELDS, decodeJob, decodeJobs, encodeBackoff } from './codec.js';
 import { queueKeys, registryKey, type QueueKeyring } from './keys.js';
 import { zRedisStoreOptions, type RedisStoreOptions } from './options.js';
@@ -293,7 +293,7 @@ export class RedisStore implements Store {
     if (items.length === 0) return [];
     const args: Arg[] = [now];
     for (const i of items) {
-      args.push(i.id, i.token, i.action, i.runAt, JSON.stringify(i.error), i.reason ?? i.error.message);
+      args.push(i.id, i.token, i.store, i.runAt, JSON.stringify(i.error), i.reason ?? i.error.message);
     }
     return flags(await this.run('fail', queue, S.fail, args));
   }

@@ -19,8 +19,8 @@ import type {
 } from '../types.js';
 import { ERROR_HISTORY_LIMIT } from '../types.js';
 import { migrations } from './migrations.js';
-import { rowToJob, type JobRow } from '../row.js';
-import { StoreError, ValidationError } from '../../core/errors.js';
+import { rowToJob, type JobRow } from '../shared/sql-row.js';
+import { StoreError, ValidationError } from '../../kernel/errors.js';
 
 export interface SqliteStoreOptions {
   /** A file path or `:memory:`. @default './bulwark.db' */
@@ -442,7 +442,7 @@ export class SqliteStore implements Store {
         const row = s.fenced.get(queue, i.id, i.token);
         if (!row) return false;
         const errors = appendError(row.errors, i.error);
-        switch (i.action) {
+        switch (i.store) {
           case 'retry':
             return (
               s.retry.run(i.runAt > now ? 'delayed' : 'waiting', i.runAt, errors, now, queue, i.id, i.token)

@@ -4,7 +4,7 @@ import { script } from './prelude.js';
 export const FAIL_STRIDE = 6;
 
 /**
- * Settles failed attempts. ARGV: job prefix, now, then per item: id, token, action
+ * Settles failed attempts. ARGV: job prefix, now, then per item: id, token, move
  * (retry|snooze|dead), runAt, error record (one line of JSON), reason.
  * Returns one flag per item (1 written, 0 stale).
  */
@@ -13,19 +13,19 @@ local now = tonumber(ARGV[2])
 local flags, waits, delays, gone, dead = {}, {}, {}, {}, {}
 local ready = 0
 for i = 3, #ARGV, ${FAIL_STRIDE} do
-  local id, action = ARGV[i], ARGV[i + 2]
+  local id, move = ARGV[i], ARGV[i + 2]
   local key = JOB .. id
   local v = redis.call('HMGET', key, 's', 'f', 'e', 'p', 'q')
   if v[1] == 'active' and v[2] == ARGV[i + 1] then
     local errors = pushError(v[3], ARGV[i + 4])
-    if action == 'dead' then
+    if move == 'dead' then
       redis.call('HSET', key, 's', 'dead', 'why', ARGV[i + 5], 'e', errors, 'ua', now, 'fa', now)
       dead[#dead + 1] = now
       dead[#dead + 1] = id
     else
       local runAt = tonumber(ARGV[i + 3])
       redis.call('HSET', key, 's', 'waiting', 'r', ARGV[i + 3], 'e', errors, 'ua', now)
-      if action == 'snooze' then
+      if move == 'snooze' then
         redis.call('HINCRBY', key, 'a', -1)
         redis.call('HINCRBY', key, 'z', 1)
       end

@@ -1,9 +1,12 @@
 /**
  * Batches attempt outcomes: everything settled in one turn of the event loop is written with one
  * `complete` and one `fail` call, so a worker at concurrency 50 pays for two store operations per
- * batch instead of fifty.
+ * batch instead of fifty. A batch of completions also carries the claim for the slots it frees, when
+ * the store can do both in one operation (`completeAndClaim`).
  */
-import type { ClaimRequest, CompleteItem, FailItem, Store, StoredJob } from '../store/types.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { CompleteItem, FailItem, Store, StoredJob } from '../../store/types.js';
+import type { Claimer } from './claimer.js';
 
 /** Told the outcome of its write: true written, false refused (stale token), undefined store error. */
 export type Settled = (ok: boolean | undefined) => void;
@@ -13,14 +16,11 @@ interface Pending<I> {
   settled: Settled;
 }
 
-/**
- * Lets a batch of completions claim the next jobs in the same store operation (when the store has
- * `completeAndClaim`): `request` is asked how many jobs `freed` slots may take (null: none), and
- * `deliver` gets them after every completion's `settled` has run; `cancel` when the write failed.
- */
-export interface Claimer {
-  request(freed: number): ClaimRequest | null;
-  deliver(request: ClaimRequest, jobs: StoredJob[]): void;
+export interface BatchEnv {
+  readonly store: Store;
+  readonly queue: { readonly name: string };
+  readonly clock: Clock;
+  reportError(error: unknown, during: string): void;
 }
 
 export class SettleBatch {
@@ -30,13 +30,10 @@ export class SettleBatch {
   private queued = false;
 
   constructor(
-    private readonly store: Store,
-    private readonly queue: string,
-    private readonly now: () => number,
-    private readonly onError: (error: unknown) => void,
-    private readonly claimer?: Claimer,
+    private readonly env: BatchEnv,
+    private readonly claimer: Claimer,
     /** True when no other outcome can join this batch soon (nothing else is running): write at once. */
-    private readonly alone?: () => boolean,
+    private readonly alone: () => boolean,
   ) {}
 
   complete(item: CompleteItem, settled: Settled): void {
@@ -62,37 +59,38 @@ export class SettleBatch {
     // Wait one turn of the event loop so that outcomes settled together share one write, unless
     // nothing else is running: then waiting only adds latency (a worker at concurrency 1).
     this.flushing = (
-      this.alone?.() ? Promise.resolve() : new Promise<void>((resolve) => setImmediate(resolve))
+      this.alone() ? Promise.resolve() : new Promise<void>((resolve) => setImmediate(resolve))
     ).then(() => this.flush());
   }
 
   private async flush(): Promise<void> {
+    const { store, queue, clock } = this.env;
     do {
       this.queued = false;
       const completes = this.completes;
       const fails = this.fails;
       this.completes = [];
       this.fails = [];
-      const now = this.now();
+      const now = clock.now();
       await Promise.all([
         this.writeCompletes(completes, now),
-        this.write(fails, (items) => this.store.fail(this.queue, items, now)),
+        this.write(fails, (items) => store.fail(queue.name, items, now)),
       ]);
     } while (this.queued || this.completes.length > 0 || this.fails.length > 0);
     this.flushing = undefined;
   }
 
   private async writeCompletes(batch: Pending<CompleteItem>[], now: number): Promise<void> {
-    const store = this.store;
-    const request = batch.length > 0 && store.completeAndClaim ? this.claimer?.request(batch.length) : null;
-    if (!request) return this.write(batch, (items) => store.complete(this.queue, items, now));
+    const { store, queue } = this.env;
+    const request = batch.length > 0 && store.completeAndClaim ? this.claimer.requestFor(batch.length) : null;
+    if (!request) return this.write(batch, (items) => store.complete(queue.name, items, now));
     let claimed: StoredJob[] = [];
     await this.write(batch, async (items) => {
-      const r = await store.completeAndClaim!(this.queue, items, now, request);
+      const r = await store.completeAndClaim!(queue.name, items, now, request);
       claimed = r.claimed;
       return r.completed;
     });
-    this.claimer!.deliver(request, claimed);
+    this.claimer.delivered(request, claimed);
   }
 
   private async write<I>(batch: Pending<I>[], op: (items: I[]) => Promise<boolean[]>): Promise<void> {
@@ -102,7 +100,7 @@ export class SettleBatch {
       results = await op(batch.map((p) => p.item));
     } catch (e) {
       // The jobs stay active in the store; their leases expire and the reaper hands them out again.
-      this.onError(e);
+      this.env.reportError(e, 'settle');
     }
     for (let i = 0; i < batch.length; i++) batch[i]!.settled(results?.[i]);
   }

@@ -1,25 +1,17 @@
 /** The worker's options and events: the shape users configure and listen to. */
 import { z } from 'zod';
-import type { JobContext } from './attempt.js';
-import { ValidationError, type ErrorCategory } from './errors.js';
+import { ValidationError, type ErrorCategory } from '../../kernel/errors.js';
+import type { Logger } from '../../kernel/logger.js';
+import { zPositiveInt } from '../../kernel/validate.js';
+import type { FailureAction, RetentionRule } from '../../store/types.js';
+import type { Job } from '../job.js';
+import { zRetention, type QueueEvents } from '../queue.js';
+import type { DependencyGate, DependencySource, JobContext } from './context.js';
 import { zFateOptions, type FateOptions } from './fate.js';
-import type { Job } from './job.js';
-import type { Logger } from './logger.js';
-import { zRetention } from './queue.js';
-import { zPositiveInt } from './validate.js';
-import type { RetentionRule } from '../store/types.js';
+
+export type { DependencyGate, DependencySource };
 
 export type Handler<T = unknown, R = unknown> = (ctx: JobContext<T>) => Promise<R> | R;
-
-/** What a worker needs of a dependency: ms until it may take calls again (0: now). */
-export interface DependencyGate {
-  availableInMs(): number;
-}
-
-/** Where a worker finds dependencies by name; a resilience `Registry` is one. */
-export interface DependencySource<D extends DependencyGate = DependencyGate> {
-  get(name: string): D;
-}
 
 /** A failure as the worker reports it to analytics. */
 export interface FailureRecord {
@@ -147,10 +139,12 @@ export interface FailureInfo {
   error: Error;
   category: ErrorCategory;
   delayMs: number;
-  action: string;
+  /** The table's action for the category. */
+  action: FailureAction;
 }
 
-export interface WorkerEvents {
+/** The events a worker emits itself. */
+export interface WorkerOwnEvents {
   'job:active': { job: Job };
   'job:completed': { job: Job; result: unknown; durationMs: number };
   'job:retrying': FailureInfo;
@@ -160,8 +154,6 @@ export interface WorkerEvents {
   'job:stale': { job: Job };
   'job:progress': { job: Job; progress: unknown };
   'job:stalled': { queue: string; requeued: string[]; dead: string[] };
-  'queue:paused': { queue: string; reason: string };
-  'queue:throttled': { queue: string; untilMs: number };
   'worker:error': { error: Error; during: string };
   /** A dependency refuses calls (breaker open): the worker stops claiming for about `forMs`. */
   'worker:blocked': { dependency: string; forMs: number };
@@ -170,3 +162,9 @@ export interface WorkerEvents {
   'worker:stopping': { reason: string };
   'worker:closed': { workerId: string };
 }
+
+/**
+ * What `worker.on()` offers: the worker's own events, and its queue's `queue:*` events (emitted once,
+ * by the Queue object, whoever paused or throttled it: a listener on either sees each event once).
+ */
+export type WorkerEvents = WorkerOwnEvents & QueueEvents;

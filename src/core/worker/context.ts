@@ -1,53 +1,18 @@
-import { StateError } from './errors.js';
-import type { Job } from './job.js';
-import type { Logger } from './logger.js';
-import type { DependencySource } from './worker-options.js';
-import type { Dependency } from '../resilience/registry.js';
+/** What a handler receives: `JobContext`, and the dependency lookups behind `ctx.dependency()`. */
+import { StateError } from '../../kernel/errors.js';
+import type { Logger } from '../../kernel/logger.js';
+import type { Dependency } from '../../resilience/registry.js';
+import type { Job } from '../job.js';
+import type { Attempt } from './attempt.js';
 
-/** Why an attempt's signal fired. */
-export type AbortCause = 'timeout' | 'lease_lost' | 'shutdown';
+/** What a worker needs of a dependency: ms until it may take calls again (0: now). */
+export interface DependencyGate {
+  availableInMs(): number;
+}
 
-/**
- * One running attempt of a job. The AbortController is made only when someone reads `signal` or
- * the attempt must be aborted: most jobs never need one.
- */
-export class Attempt {
-  private controller: AbortController | undefined;
-  cause: AbortCause | undefined;
-  /** Set once the outcome is decided; the heartbeat leaves it alone from then on. */
-  settling = false;
-  timer: NodeJS.Timeout | undefined;
-  private rejectRace: ((reason: unknown) => void) | undefined;
-  readonly race: Promise<never>;
-  readonly startedAt: number;
-
-  constructor(
-    readonly job: Job,
-    startedAt: number,
-  ) {
-    this.startedAt = startedAt;
-    this.race = new Promise<never>((_, reject) => {
-      this.rejectRace = reject;
-    });
-    // The race promise is only awaited through Promise.race; keep an unobserved rejection quiet.
-    this.race.catch(() => {});
-  }
-
-  get signal(): AbortSignal {
-    return (this.controller ??= new AbortController()).signal;
-  }
-
-  get aborted(): boolean {
-    return this.cause !== undefined;
-  }
-
-  /** Fires the signal and ends the race, so a handler that ignores its signal is not waited for. */
-  abort(cause: AbortCause, reason: Error): void {
-    if (this.cause !== undefined) return;
-    this.cause = cause;
-    (this.controller ??= new AbortController()).abort(reason);
-    this.rejectRace?.(reason);
-  }
+/** Where a worker finds dependencies by name; a resilience `Registry` is one. */
+export interface DependencySource<D extends DependencyGate = DependencyGate> {
+  get(name: string): D;
 }
 
 /** What a handler receives. */
@@ -75,16 +40,16 @@ export interface JobContext<T = unknown> {
   dependency<D = Dependency>(name: string): D;
 }
 
+/** A checkpoint and/or progress to save under the attempt's lease. */
+export type SavePatch = { checkpoint?: unknown; progress?: unknown };
+
 /** @internal The context object; getters keep the signal and the child logger lazy. */
 export class Context<T> implements JobContext<T> {
   private childLog: Logger | undefined;
   constructor(
     private readonly current: Attempt,
     private readonly baseLog: Logger,
-    private readonly save: (
-      attempt: Attempt,
-      patch: { checkpoint?: unknown; progress?: unknown },
-    ) => Promise<void>,
+    private readonly save: (attempt: Attempt, patch: SavePatch) => Promise<void>,
     private readonly registry: DependencySource | undefined,
   ) {}
   dependency<D = Dependency>(name: string): D {

@@ -2,7 +2,7 @@
  * A job as SQL stores keep it (snake_case columns) and its conversion to the contract's StoredJob.
  * Shared by the SQLite and Postgres stores; they differ only in how the error history is stored.
  */
-import type { JobErrorRecord, StoredJob, StoredState } from './types.js';
+import type { JobErrorRecord, StoredJob, StoredState } from '../types.js';
 
 export interface JobRow<Errors> {
   queue: string;

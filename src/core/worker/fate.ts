@@ -3,23 +3,19 @@
  * queue's action table, and turn that into what the store should do.
  */
 import { z } from 'zod';
-import { ERROR_CATEGORIES, coerceError, type ErrorCategory } from './errors.js';
-import type { Job } from './job.js';
-import { classify, type Classification, type ClassifyRule } from '../resilience/classify.js';
-import { backoffDelay } from '../resilience/backoff.js';
-import type { FailItem, JobErrorRecord } from '../store/types.js';
+import { ERROR_CATEGORIES, coerceError, type ErrorCategory } from '../../kernel/errors.js';
+import { backoffDelay } from '../../resilience/backoff.js';
+import { classify, type Classification, type ClassifyRule } from '../../resilience/classify.js';
+import {
+  FAILURE_ACTIONS,
+  type FailItem,
+  type FailureAction,
+  type JobErrorRecord,
+  type RecordedAction,
+} from '../../store/types.js';
+import type { Job } from '../job.js';
 
-/**
- * What to do with a failed attempt.
- * - retry: back off (exponential + jitter from the job's backoff) and try again, until max attempts.
- * - retry_long: like retry with a longer backoff (for resource exhaustion).
- * - snooze: wait for Retry-After / the breaker, giving the attempt back.
- * - pause: pause the queue and put the job back, giving the attempt back.
- * - dead: dead-letter now.
- * - stop: put the job back (checkpoint kept, attempt given back) and stop the worker.
- */
-export type FailureAction = 'retry' | 'retry_long' | 'snooze' | 'pause' | 'dead' | 'stop';
-export const FAILURE_ACTIONS = ['retry', 'retry_long', 'snooze', 'pause', 'dead', 'stop'] as const;
+export { FAILURE_ACTIONS, type FailureAction };
 
 export const DEFAULT_ACTIONS: Readonly<Record<ErrorCategory, FailureAction>> = Object.freeze({
   transient: 'retry',
@@ -62,19 +58,26 @@ export const zFateOptions = z
   })
   .strict();
 
+/** What follows a failure beyond the job itself: the queue is paused or throttled, or the worker stops. */
+export type FollowUp = 'pause' | 'throttle' | 'stop';
+
+/**
+ * What happens to a failed job: `item.store` is what the store does with it (retry, snooze, dead),
+ * `then` what follows for the queue or the worker.
+ */
 export interface Fate {
   classification: Classification;
+  /** The table's action for the category. */
   action: FailureAction;
   /** What the store is told. */
   item: FailItem;
+  then?: FollowUp;
   /** Milliseconds until the job runs again (retry and snooze). */
   delayMs: number;
-  /** Set when the queue must be paused. */
+  /** With `then: 'pause'`: the reason the queue is paused. */
   pauseReason?: string;
-  /** Set when the queue must be throttled until this time. */
+  /** With `then: 'throttle'`: no claims on the queue before this time. */
   throttleUntil?: number;
-  /** True when the worker must stop. */
-  stopWorker?: boolean;
 }
 
 const MAX_SNOOZE_MS = 300_000;
@@ -91,7 +94,7 @@ export function decideFate(
   const classification = classify(thrown, options.rules);
   const category = classification.category;
   const action = options.actions?.[category] ?? DEFAULT_ACTIONS[category];
-  const record = (a: string): JobErrorRecord => ({
+  const record = (a: RecordedAction): JobErrorRecord => ({
     attempt: job.attempts,
     category,
     action: a,
@@ -103,13 +106,13 @@ export function decideFate(
     classification,
     action: 'dead',
     delayMs: 0,
-    item: { id: job.id, token: job.fence, action: 'dead', runAt: now, error: record('dead'), reason },
+    item: { id: job.id, token: job.fence, store: 'dead', runAt: now, error: record('dead'), reason },
   });
   const snooze = (delayMs: number, a: FailureAction): Fate => ({
     classification,
     action: a,
     delayMs,
-    item: { id: job.id, token: job.fence, action: 'snooze', runAt: now + delayMs, error: record(a) },
+    item: { id: job.id, token: job.fence, store: 'snooze', runAt: now + delayMs, error: record(a) },
   });
 
   switch (action) {
@@ -131,7 +134,7 @@ export function decideFate(
         classification,
         action,
         delayMs,
-        item: { id: job.id, token: job.fence, action: 'retry', runAt: now + delayMs, error: record(action) },
+        item: { id: job.id, token: job.fence, store: 'retry', runAt: now + delayMs, error: record(action) },
       };
     }
     case 'snooze': {
@@ -148,17 +151,21 @@ export function decideFate(
       }
       delayMs = Math.min(Math.max(0, Math.round(delayMs)), MAX_SNOOZE_MS);
       const fate = snooze(delayMs, 'snooze');
-      if (category === 'rate_limit') fate.throttleUntil = now + delayMs;
+      if (category === 'rate_limit') {
+        fate.then = 'throttle';
+        fate.throttleUntil = now + delayMs;
+      }
       return fate;
     }
     case 'pause': {
       const fate = snooze(0, 'pause');
+      fate.then = 'pause';
       fate.pauseReason = `${category}: ${error.message}`.slice(0, MAX_MESSAGE);
       return fate;
     }
     case 'stop': {
       const fate = snooze(0, 'stop');
-      fate.stopWorker = true;
+      fate.then = 'stop';
       return fate;
     }
   }

@@ -1,0 +1,129 @@
+/**
+ * Runs attempts: turns a claimed row into a job, arms its timeout, runs the handler inside the job's
+ * scope (correlation id for the logs), races it against the attempt's abort, and saves checkpoints and
+ * progress under the lease. The outcome goes to the Settler.
+ */
+import { LeaseLostError, TimeoutError, ValidationError } from '../../kernel/errors.js';
+import { jobScope, type JobScope } from '../../kernel/logger.js';
+import { toJsonText } from '../../kernel/validate.js';
+import type { StoredJob } from '../../store/types.js';
+import { toJob, type Job } from '../job.js';
+import { Attempt, type AbortCause } from './attempt.js';
+import type { Claimer, WorkerEnv } from './claimer.js';
+import { Context, type DependencySource, type SavePatch } from './context.js';
+import type { Handler } from './options.js';
+import type { Settler } from './settler.js';
+
+export class Runner<T, R> {
+  /** Attempts whose handler runs now, by job id. */
+  readonly active = new Map<string, Attempt>();
+  private readonly save = (attempt: Attempt, patch: SavePatch): Promise<void> =>
+    this.saveUnderLease(attempt, patch);
+
+  constructor(
+    private readonly env: WorkerEnv,
+    private readonly handler: Handler<T, R>,
+    private readonly claimer: Claimer,
+    private readonly settler: Settler,
+    private readonly options: { registry?: DependencySource; stage?: string },
+  ) {}
+
+  start(stored: StoredJob): void {
+    const { clock, emitter } = this.env;
+    const now = clock.now();
+    let job: Job;
+    try {
+      job = toJob(stored, now);
+    } catch (e) {
+      // A row that does not parse can never succeed: dead-letter it rather than loop on it.
+      const attempt = new Attempt(
+        toJob({ ...stored, payload: 'null', result: null, checkpoint: null, progress: null }, now),
+        now,
+      );
+      this.claimer.hold();
+      attempt.finish();
+      this.settler.failure(attempt, new ValidationError('[bulwark] stored job does not parse', { cause: e }));
+      return;
+    }
+    const attempt = new Attempt(job, now);
+    this.claimer.hold();
+    this.active.set(job.id, attempt);
+    if (emitter.has('job:active')) emitter.emit('job:active', { job });
+    if (job.timeoutMs !== null) {
+      const ms = job.timeoutMs;
+      attempt.timer = setTimeout(
+        () =>
+          attempt.abort(
+            'timeout',
+            new TimeoutError(`[bulwark] job timed out after ${ms} ms`, { timeoutMs: ms }),
+          ),
+        ms,
+      );
+      attempt.timer.unref();
+    }
+    const ctx = new Context<T>(attempt, this.env.log, this.save, this.options.registry);
+    const scope: JobScope = {
+      jobId: job.id,
+      queue: job.queue,
+      attempt: job.attempts,
+      correlationId: job.correlationId,
+    };
+    if (this.options.stage !== undefined) scope.stage = this.options.stage;
+    let run: Promise<R>;
+    try {
+      run = Promise.resolve(jobScope.run(scope, this.handler, ctx));
+    } catch (e) {
+      run = Promise.reject(e);
+    }
+    Promise.race([run, attempt.race]).then(
+      (result) => {
+        this.finish(attempt);
+        this.settler.success(attempt, result);
+      },
+      (error: unknown) => {
+        this.finish(attempt);
+        this.settler.failure(attempt, error);
+      },
+    );
+  }
+
+  /** Aborts every attempt still running (shutdown after the grace period). */
+  abortAll(cause: AbortCause, reason: Error): void {
+    for (const a of this.active.values()) if (!a.settling) a.abort(cause, reason);
+  }
+
+  loseLease(attempt: Attempt): void {
+    attempt.abort('lease_lost', leaseLost(attempt.job));
+  }
+
+  private finish(attempt: Attempt): void {
+    attempt.finish();
+    this.active.delete(attempt.job.id);
+  }
+
+  private async saveUnderLease(attempt: Attempt, patch: SavePatch): Promise<void> {
+    const { store, clock, queue, emitter } = this.env;
+    const job = attempt.job;
+    const text: { checkpoint?: string; progress?: string } = {};
+    if ('checkpoint' in patch)
+      text.checkpoint = toJsonText(patch.checkpoint, 'checkpoint', queue.maxPayloadBytes);
+    if ('progress' in patch) text.progress = toJsonText(patch.progress, 'progress', queue.maxPayloadBytes);
+    if (attempt.aborted && attempt.cause === 'lease_lost') throw leaseLost(job);
+    const ok = await store.update(job.queue, job.id, job.fence, text, clock.now());
+    if (!ok) {
+      this.loseLease(attempt);
+      throw leaseLost(job);
+    }
+    if ('checkpoint' in patch) job.checkpoint = patch.checkpoint;
+    if ('progress' in patch) {
+      job.progress = patch.progress;
+      emitter.emit('job:progress', { job, progress: patch.progress });
+    }
+  }
+}
+
+function leaseLost(job: Job): LeaseLostError {
+  return new LeaseLostError(
+    `[bulwark] job ${job.id} attempt ${job.attempts} lost its lease (fence ${job.fence})`,
+  );
+}

@@ -1,0 +1,85 @@
+/**
+ * A worker's timers: heartbeats that extend the leases of running attempts, the reaper that recovers
+ * jobs whose lease expired (a dead worker's), and retention cleanup. Each task never overlaps itself;
+ * its errors become `worker:error` events.
+ */
+import type { RetentionRule } from '../../store/types.js';
+import type { Attempt } from './attempt.js';
+import type { Claimer, WorkerEnv } from './claimer.js';
+
+export interface UpkeepSettings {
+  leaseMs: number;
+  heartbeatMs: number;
+  reapIntervalMs: number;
+  cleanupIntervalMs: number;
+  retention: readonly RetentionRule[] | false;
+}
+
+export class Upkeep {
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly env: WorkerEnv,
+    private readonly claimer: Claimer,
+    /** The attempts running now, and how to tell one it lost its lease. */
+    private readonly running: {
+      readonly active: ReadonlyMap<string, Attempt>;
+      loseLease(attempt: Attempt): void;
+    },
+    private readonly settings: UpkeepSettings,
+  ) {}
+
+  start(): void {
+    const s = this.settings;
+    const { store, queue, clock } = this.env;
+    this.every(s.heartbeatMs, 'heartbeat', () => this.heartbeat());
+    this.every(s.reapIntervalMs, 'reap', () => this.reap());
+    const retention = s.retention;
+    if (retention !== false && retention.length > 0) {
+      this.every(s.cleanupIntervalMs, 'cleanup', () => store.cleanup(queue.name, retention, clock.now()));
+    }
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+  }
+
+  private every(ms: number, during: string, task: () => Promise<unknown>): void {
+    let busy = false;
+    const t = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      task()
+        .catch((e: unknown) => this.env.reportError(e, during))
+        .finally(() => {
+          busy = false;
+        });
+    }, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const active = this.running.active;
+    if (active.size === 0) return;
+    const attempts = [...active.values()].filter((a) => !a.settling && !a.aborted);
+    if (attempts.length === 0) return;
+    const { store, queue, clock } = this.env;
+    const items = attempts.map((a) => ({ id: a.job.id, token: a.job.fence }));
+    const ok = await store.heartbeat(queue.name, items, this.settings.leaseMs, clock.now());
+    ok.forEach((alive, i) => {
+      const a = attempts[i]!;
+      if (!alive && !a.settling) this.running.loseLease(a);
+    });
+  }
+
+  private async reap(): Promise<void> {
+    const { store, queue, clock, log, emitter } = this.env;
+    const r = await store.reapExpired(queue.name, clock.now(), 1000);
+    if (r.requeued.length === 0 && r.dead.length === 0) return;
+    log.warn({ requeued: r.requeued.length, dead: r.dead.length }, 'recovered stalled jobs');
+    emitter.emit('job:stalled', { queue: queue.name, ...r });
+    if (r.requeued.length > 0) this.claimer.wake();
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * A worker runs a handler over a queue's jobs. It is assembled from parts with one job each:
+ * - Claimer: the slot count, the claim loop and its wake-ups, the dependency gates;
+ * - Runner: one attempt (timeout, job scope, handler, checkpoints under the lease);
+ * - Settler: the outcome (the failure table's fate and its follow-up, batched store writes, events);
+ * - Upkeep: heartbeats, the reaper and retention.
+ * This class wires them together, owns the events and shuts them down in order.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ClosedError, ValidationError, coerceError } from '../../kernel/errors.js';
+import { TypedEmitter, type Disposer, type Listener } from '../../kernel/events.js';
+import { noopLogger, type Logger } from '../../kernel/logger.js';
+import { parseOptions } from '../../kernel/validate.js';
+import type { StoredJob } from '../../store/types.js';
+import type { Queue, QueueEvents } from '../queue.js';
+import { onLocalReady } from '../wake.js';
+import { Claimer, type WorkerEnv } from './claimer.js';
+import {
+  DEFAULT_RETENTION,
+  dependencyGates,
+  zWorkerOptions,
+  type FailureInfo,
+  type Handler,
+  type WorkerEvents,
+  type WorkerOptions,
+  type WorkerOwnEvents,
+} from './options.js';
+import { Runner } from './runner.js';
+import { Settler } from './settler.js';
+import { Upkeep } from './upkeep.js';
+
+/** Events a worker passes through from its queue: the Queue object emits them, once. */
+const QUEUE_EVENTS = new Set<PropertyKey>(['job:added', 'queue:paused', 'queue:resumed', 'queue:throttled']);
+const isQueueEvent = (e: PropertyKey): e is keyof QueueEvents => QUEUE_EVENTS.has(e);
+
+/**
+ * Runs a handler over a queue's jobs: claims in batches, leases with heartbeats and a fencing token
+ * per attempt, classifies every failure to decide the job's fate, and shuts down gracefully.
+ */
+export class Worker<T = unknown, R = unknown> {
+  readonly workerId: string;
+  readonly queue: Queue<T, R>;
+  private readonly options: WorkerOptions;
+  private readonly emitter = new TypedEmitter<WorkerOwnEvents>();
+  private readonly log: Logger;
+  private readonly claimer: Claimer;
+  private readonly runner: Runner<T, R>;
+  private readonly settler: Settler;
+  private readonly upkeep: Upkeep;
+  private readonly disposers: Disposer[] = [];
+  private running = false;
+  private stopping = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+
+  constructor(queue: Queue<T, R>, handler: Handler<T, R>, options: WorkerOptions = {}) {
+    if (typeof handler !== 'function') {
+      throw new ValidationError('[bulwark] a worker needs a handler function', { path: 'handler' });
+    }
+    const o = (this.options = parseOptions(zWorkerOptions, options, 'worker options'));
+    this.queue = queue;
+    const concurrency = o.concurrency ?? 1;
+    const leaseMs = o.leaseMs ?? 30_000;
+    this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    const bindings: Record<string, string> = { queue: queue.name, workerId: this.workerId };
+    if (o.stage !== undefined) bindings.stage = o.stage;
+    this.log = (o.logger ?? noopLogger).child(bindings);
+    const env: WorkerEnv = {
+      queue: queue as Queue<unknown, unknown>,
+      store: queue.store,
+      clock: queue.clock,
+      log: this.log,
+      emitter: this.emitter,
+      reportError: (e, during) => this.reportError(e, during),
+    };
+    this.claimer = new Claimer(
+      env,
+      {
+        workerId: this.workerId,
+        concurrency,
+        batchSize: Math.min(o.batchSize ?? concurrency, concurrency),
+        leaseMs,
+        pollMs: o.pollIntervalMs ?? 1000,
+        gates: dependencyGates(o),
+      },
+      (jobs) => this.take(jobs),
+    );
+    this.settler = new Settler(
+      env,
+      this.claimer,
+      o,
+      () => this.runner.active.size === 0,
+      (reason) => {
+        this.close({ reason }).catch((e: unknown) => this.reportError(e, 'close'));
+      },
+    );
+    this.runner = new Runner(env, handler, this.claimer, this.settler, o);
+    this.upkeep = new Upkeep(env, this.claimer, this.runner, {
+      leaseMs,
+      heartbeatMs: o.heartbeatMs ?? Math.floor(leaseMs / 3),
+      reapIntervalMs: o.reapIntervalMs ?? Math.floor(leaseMs / 2),
+      cleanupIntervalMs: o.cleanupIntervalMs ?? 60_000,
+      retention: o.retention === undefined ? DEFAULT_RETENTION : o.retention,
+    });
+    if (o.autostart !== false) this.start();
+  }
+
+  /** Subscribes to a worker event, or to its queue's `queue:*` / `job:added` events. */
+  on<K extends keyof WorkerEvents>(event: K, listener: Listener<WorkerEvents[K]>): Disposer {
+    if (isQueueEvent(event)) return this.queue.on(event, listener as Listener<QueueEvents[typeof event]>);
+    const own = event as keyof WorkerOwnEvents;
+    return this.emitter.on(own, listener as Listener<WorkerOwnEvents[typeof own]>);
+  }
+
+  /** Resolves with the next event of this kind. */
+  next<K extends keyof WorkerEvents>(event: K): Promise<WorkerEvents[K]> {
+    return new Promise((resolve) => {
+      const off = this.on(event, (e) => {
+        off();
+        resolve(e);
+      });
+    });
+  }
+
+  get isRunning(): boolean {
+    return this.running && !this.stopping;
+  }
+
+  /** Number of jobs claimed and not yet settled. */
+  get busy(): number {
+    return this.claimer.held;
+  }
+
+  start(): void {
+    if (this.closing) throw new ClosedError('[bulwark] the worker is closed');
+    if (this.running) return;
+    this.running = true;
+    const { store, name } = this.queue;
+    const wake = (): void => this.claimer.wake();
+    this.disposers.push(onLocalReady(store, name, wake));
+    if (store.subscribe) this.disposers.push(store.subscribe(name, wake));
+    this.upkeep.start();
+    this.loopDone = this.claimer.run();
+  }
+
+  private reportError(e: unknown, during: string): void {
+    const error = coerceError(e);
+    this.log.error({ err: error, during }, 'worker error');
+    this.emitter.emit('worker:error', { error, during });
+  }
+
+  /** Starts claimed jobs; claimed while closing, they go back untouched (no attempt used). */
+  private take(claimed: readonly StoredJob[]): void {
+    if (this.stopping) for (const s of claimed) this.settler.giveBackClaimed(s);
+    else for (const s of claimed) this.runner.start(s);
+  }
+
+  /** Resolves when no job is in flight (or at once when none is). */
+  idle(): Promise<void> {
+    return this.claimer.idle();
+  }
+
+  /**
+   * Stops claiming, lets running jobs finish for up to `graceMs`, then aborts the rest (they go back
+   * to the queue with their attempt given back), writes every outcome and releases all resources.
+   * Idempotent.
+   */
+  close(options: { graceMs?: number; reason?: string } = {}): Promise<void> {
+    return (this.closing ??= this.shutdown(
+      options.graceMs ?? this.options.shutdownGraceMs ?? 10_000,
+      options.reason ?? 'close',
+    ));
+  }
+
+  private async shutdown(graceMs: number, reason: string): Promise<void> {
+    this.stopping = true;
+    this.emitter.emit('worker:stopping', { reason });
+    this.claimer.stop();
+    await this.loopDone;
+    if (this.claimer.held > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+        timer.unref();
+      });
+      await Promise.race([this.claimer.idle(), graceOver]);
+      clearTimeout(timer);
+      this.runner.abortAll('shutdown', new ClosedError('[bulwark] the worker shut down'));
+      await this.claimer.idle();
+    }
+    await this.settler.drained();
+    this.upkeep.stop();
+    this.claimer.dispose();
+    for (const d of this.disposers) d();
+    this.running = false;
+    this.emitter.emit('worker:closed', { workerId: this.workerId });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+export { DEFAULT_RETENTION, type FailureInfo, type Handler, type WorkerEvents, type WorkerOptions };
