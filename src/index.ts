@@ -45,6 +45,7 @@ export { TypedEmitter, type Disposer, type Listener } from './kernel/events.js';
 export { currentJob, jobScope, noopLogger, type JobScope, type Logger } from './kernel/logger.js';
 export {
   AuthError,
+  CapabilityError,
   BulwarkError,
   ClosedError,
   DependencyError,
@@ -63,6 +64,7 @@ export {
   coerceError,
   hasCode,
   isLeaseLostError,
+  isCapabilityError,
   isNotFoundError,
   isRateLimitError,
   isTimeoutError,

@@ -20,7 +20,7 @@ import type {
   StateCounts,
   Store,
 } from '../store/types.js';
-import { FINAL_STATES, JOB_STATES } from '../store/types.js';
+import { FINAL_STATES, JOB_STATES, requireCapability } from '../store/types.js';
 
 const zBackoff = z
   .object({
@@ -170,6 +170,11 @@ export class Queue<T = unknown, R = unknown> {
   async addBulk(items: readonly BulkItem<T>[], ctx?: AddContext): Promise<Job<T, R>[]> {
     if (!Array.isArray(items))
       throw new ValidationError('[bulwark] addBulk expects an array', { path: 'items' });
+    if (ctx !== undefined) {
+      if (typeof ctx !== 'object' || ctx === null)
+        throw new ValidationError('[bulwark] the add context must be { tx? }', { path: 'ctx' });
+      if (ctx.tx !== undefined) requireCapability(this.store, 'transactionalEnqueue', 'add(…, { tx })');
+    }
     const now = this.clock.now();
     const scope = currentJob();
     const rows = items.map((item, i) => this.toNewJob(item, i, now, scope?.correlationId));

@@ -156,6 +156,27 @@ export class StoreError extends BulwarkError {
   override readonly code = 'STORE';
 }
 
+/**
+ * A call needs something the store does not do, e.g. `add(…, { tx })` on a store without
+ * transactional enqueue. Nothing was written. Changing the call (or the store) is the only fix.
+ */
+export class CapabilityError extends BulwarkError {
+  override readonly name = 'CapabilityError';
+  override readonly code = 'CAPABILITY';
+  override readonly category = 'permanent' as const;
+  constructor(
+    /** The store's name, e.g. `sqlite`. */
+    readonly store: string,
+    /** The missing capability, e.g. `transactionalEnqueue`. */
+    readonly capability: string,
+    what: string,
+  ) {
+    super(
+      `[bulwark] [${store}] ${what} needs the store capability '${capability}', which the ${store} store lacks`,
+    );
+  }
+}
+
 /** True when `value` is a bulwark error with the given code (works across package copies). */
 export function hasCode(value: unknown, code: string): boolean {
   return typeof value === 'object' && value !== null && (value as { code?: unknown }).code === code;
@@ -166,6 +187,7 @@ export const isRateLimitError = (e: unknown): e is RateLimitError => hasCode(e, 
 export const isTimeoutError = (e: unknown): e is TimeoutError => hasCode(e, 'TIMEOUT');
 export const isNotFoundError = (e: unknown): e is NotFoundError => hasCode(e, 'NOT_FOUND');
 export const isLeaseLostError = (e: unknown): e is LeaseLostError => hasCode(e, 'LEASE_LOST');
+export const isCapabilityError = (e: unknown): e is CapabilityError => hasCode(e, 'CAPABILITY');
 
 /** Turns anything thrown into an Error, keeping the original as `cause` when it was not one. */
 export function coerceError(value: unknown): Error {

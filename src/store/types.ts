@@ -10,7 +10,7 @@
  *   otherwise it changes nothing and reports `false`.
  * - Ordering of claims: priority descending, then run-at ascending, then insertion order.
  */
-import type { ErrorCategory } from '../kernel/errors.js';
+import { CapabilityError, type ErrorCategory } from '../kernel/errors.js';
 
 /** Stored job states. `delayed` is derived: a waiting job whose run-at is in the future. */
 export type StoredState = 'waiting' | 'active' | 'completed' | 'dead' | 'cancelled';
@@ -172,19 +172,33 @@ export interface ReapResult {
   dead: string[];
 }
 
+/**
+ * What a store can do beyond the contract's core. The runtime reads these flags (never guesses from
+ * which methods exist), and the conformance suite runs the cases of every capability a store declares.
+ */
 export interface StoreCapabilities {
-  /** The store can wake idle workers in other processes when a job becomes ready. */
+  /** `subscribe` wakes idle workers, in this and other processes, when a job becomes ready. */
   notify: boolean;
-  /** `add` accepts the caller's transaction (`AddContext.tx`). */
+  /** `add` writes inside the caller's transaction (`AddContext.tx`); without it, `tx` is refused. */
   transactionalEnqueue: boolean;
-  /** Several processes or machines may share the store. */
+  /** Several store objects, in several processes or machines, may share the same data. */
   multiProcess: boolean;
-  /** Data survives a restart of the process. */
+  /** Data survives closing the store and opening it again (a restart of the process). */
   durable: boolean;
 }
 
+export const CAPABILITIES = ['notify', 'transactionalEnqueue', 'multiProcess', 'durable'] as const;
+
+/** Throws a CapabilityError (naming the store and the capability) unless the store declares it. */
+export function requireCapability(store: Store, capability: keyof StoreCapabilities, what: string): void {
+  if (store.capabilities[capability] !== true) throw new CapabilityError(store.name, capability, what);
+}
+
 export interface AddContext {
-  /** A backend-specific transaction handle (e.g. a `pg` client inside BEGIN). */
+  /**
+   * A backend-specific transaction handle (e.g. a `pg` client inside BEGIN), for stores with the
+   * `transactionalEnqueue` capability; any other store refuses it with a CapabilityError.
+   */
   tx?: unknown;
 }
 
@@ -196,7 +210,10 @@ export interface Store {
 
   /** Creates or migrates the schema. Idempotent; safe when several processes start at once. */
   init(): Promise<void>;
+  /** Releases connections and handles. Idempotent. */
   close(): Promise<void>;
+  /** `await using store = …` closes the store at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>;
 
   /** Inserts jobs atomically; for an existing (queue, id) the existing job is returned and nothing changes. */
   add(jobs: readonly NewJob[], ctx?: AddContext): Promise<AddResult[]>;
@@ -262,6 +279,6 @@ export interface Store {
   /** Applies retention rules; returns how many jobs were deleted. */
   cleanup(queue: string, rules: readonly RetentionRule[], now: number): Promise<number>;
 
-  /** Wake-ups from other processes (capability `notify`). Returns a disposer. */
+  /** Wake-ups when a job of `queue` becomes ready, from any process (capability `notify`). Returns a disposer. */
   subscribe?(queue: string, onReady: () => void): () => void;
 }

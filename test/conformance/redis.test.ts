@@ -9,6 +9,8 @@ const up = await serviceAvailable('redis');
 describeStore({
   name: 'redis',
   create: () => redisStore({ url: REDIS_URL, prefix }),
+  capabilities: { notify: true, transactionalEnqueue: false, multiProcess: true, durable: true },
+  open: () => redisStore({ url: REDIS_URL, prefix }),
   destroy: () => deletePrefix(prefix),
   unavailable: up ? undefined : `Redis is not reachable at ${REDIS_URL}`,
 });

@@ -6,13 +6,18 @@ import { describeStore } from './suite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-conf-'));
 
+const file = join(dir, 'conformance.db');
+
 describeStore({
   name: 'sqlite (file, WAL)',
-  create: () => sqliteStore({ path: join(dir, 'conformance.db') }),
+  create: () => sqliteStore({ path: file }),
+  capabilities: { notify: false, transactionalEnqueue: false, multiProcess: true, durable: true },
+  open: () => sqliteStore({ path: file }),
   destroy: async () => rmSync(dir, { recursive: true, force: true }),
 });
 
 describeStore({
   name: 'sqlite (:memory:)',
   create: () => sqliteStore({ path: ':memory:' }),
+  capabilities: { notify: false, transactionalEnqueue: false, multiProcess: false, durable: false },
 });

@@ -10,8 +10,10 @@ import {
   type Handler,
   type QueueOptions,
   type Store,
+  type StoreCapabilities,
   type WorkerOptions,
 } from '../../src/index.js';
+import { capabilityCases } from './cases-capabilities.js';
 import { storeCases } from './cases-store.js';
 import { workerCases } from './cases-worker.js';
 import { inputCases } from './cases-input.js';
@@ -20,6 +22,15 @@ export interface StoreUnderTest {
   name: string;
   /** Makes the store for this test file (a fresh schema or key prefix). */
   create: () => Store | Promise<Store>;
+  /** What the store declares; the suite checks the store says the same and runs each one's cases. */
+  capabilities: StoreCapabilities;
+  /**
+   * Another store object on the same data, as another process would make (needed for `notify`,
+   * `multiProcess` and `durable`). The case that opens it closes it.
+   */
+  open?: () => Store | Promise<Store>;
+  /** Runs `fn` inside a backend transaction, then commits or rolls back (for `transactionalEnqueue`). */
+  transaction?: <T>(fn: (tx: unknown) => Promise<T>, end: 'commit' | 'rollback') => Promise<T>;
   /** Drops what `create` made, after the store is closed. */
   destroy?: () => Promise<void>;
   /** Test names to skip, each with its reason. */
@@ -33,6 +44,10 @@ export interface StoreUnderTest {
 
 export interface Harness {
   store(): Store;
+  readonly capabilities: StoreCapabilities;
+  /** Another store object on the same data (see StoreUnderTest.open). */
+  open(): Promise<Store>;
+  transaction<T>(fn: (tx: unknown) => Promise<T>, end: 'commit' | 'rollback'): Promise<T>;
   /** A queue with a unique name and a manual clock (store-level tests move time by hand). */
   manualQueue<T = unknown>(options?: Partial<QueueOptions>): { queue: Queue<T>; clock: ManualClock };
   /** A queue with a unique name on the system clock. */
@@ -70,6 +85,17 @@ export function describeStore(sut: StoreUnderTest): void {
 
     const h: Harness = {
       store: () => store,
+      capabilities: sut.capabilities,
+      async open() {
+        if (!sut.open) throw new Error(`${sut.name}: the suite needs open() for its declared capabilities`);
+        const other = await sut.open();
+        await other.init();
+        return other;
+      },
+      transaction(fn, end) {
+        if (!sut.transaction) throw new Error(`${sut.name}: transactionalEnqueue needs transaction()`);
+        return sut.transaction(fn, end);
+      },
       manualQueue<T>(options: Partial<QueueOptions> = {}) {
         const clock = new ManualClock(Date.now());
         return { queue: new Queue<T>(unique(), { store, clock, ...options }), clock };
@@ -86,6 +112,7 @@ export function describeStore(sut: StoreUnderTest): void {
     };
 
     storeCases(h);
+    capabilityCases(h);
     workerCases(h);
     inputCases(h);
   });

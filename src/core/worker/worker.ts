@@ -139,7 +139,7 @@ export class Worker<T = unknown, R = unknown> {
     const { store, name } = this.queue;
     const wake = (): void => this.claimer.wake();
     this.disposers.push(onLocalReady(store, name, wake));
-    if (store.subscribe) this.disposers.push(store.subscribe(name, wake));
+    if (store.capabilities.notify && store.subscribe) this.disposers.push(store.subscribe(name, wake));
     this.upkeep.start();
     this.loopDone = this.claimer.run();
   }

@@ -15,6 +15,7 @@ import type {
   StoreCapabilities,
   StoredJob,
 } from '../types.js';
+import { requireCapability, type AddContext } from '../types.js';
 import { StoreError, ValidationError, hasCode } from '../../kernel/errors.js';
 import type { Logger } from '../../kernel/logger.js';
 import { parseOptions } from '../../kernel/validate.js';
@@ -206,7 +207,8 @@ export class RedisStore implements Store {
     this.failPending(closedError());
   }
 
-  async add(jobs: readonly NewJob[]): Promise<AddResult[]> {
+  async add(jobs: readonly NewJob[], ctx?: AddContext): Promise<AddResult[]> {
+    if (ctx?.tx !== undefined) requireCapability(this, 'transactionalEnqueue', 'add(…, { tx })');
     if (jobs.length === 0) return [];
     for (const j of jobs) {
       if (j.payload.length * 3 > this.maxPayloadBytes) {

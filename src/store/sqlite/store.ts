@@ -1,11 +1,10 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type {
   AddResult,
   ClaimRequest,
   CompleteItem,
   FailItem,
   FinalState,
-  JobErrorRecord,
   ListFilter,
   NewJob,
   QueueStatus,
@@ -17,108 +16,19 @@ import type {
   StoredJob,
   StoredState,
 } from '../types.js';
-import { ERROR_HISTORY_LIMIT } from '../types.js';
+import { requireCapability, type AddContext } from '../types.js';
+import { StoreError } from '../../kernel/errors.js';
 import { migrations } from './migrations.js';
-import { rowToJob, type JobRow } from '../shared/sql-row.js';
-import { StoreError, ValidationError } from '../../kernel/errors.js';
+import { COLUMN_LIST, appendError, fromRaw, fromRow, type Row } from './rows.js';
+import { SQL, claimSql } from './sql.js';
+import { loadDriver, resolveOptions, type SqliteStoreOptions } from './options.js';
 
-export interface SqliteStoreOptions {
-  /** A file path or `:memory:`. @default './bulwark.db' */
-  path?: string;
-  /** How long a writer waits for another process's lock, in ms. @default 5000 */
-  busyTimeoutMs?: number;
-  /**
-   * `NORMAL` survives a process crash (the WAL is on disk before commit returns to the OS);
-   * `FULL` also survives power loss at the cost of an fsync per commit. @default 'NORMAL'
-   */
-  synchronous?: 'NORMAL' | 'FULL';
-}
-
-/** SQLite keeps the error history as JSON text. */
-type Row = JobRow<string> & { seq?: number };
-
-const parseErrors = (text: string): JobErrorRecord[] =>
-  text === '[]' ? [] : (JSON.parse(text) as JobErrorRecord[]);
-
-function fromRow(r: Row): StoredJob {
-  return rowToJob(r, parseErrors);
-}
-
-/** The columns in `Row` order, for statements that return arrays. */
-const COLUMN_LIST = [
-  'queue',
-  'id',
-  'name',
-  'state',
-  'priority',
-  'run_at',
-  'attempts',
-  'max_attempts',
-  'fence',
-  'snoozes',
-  'backoff',
-  'timeout_ms',
-  'correlation_id',
-  'metadata',
-  'payload',
-  'result',
-  'checkpoint',
-  'progress',
-  'errors',
-  'reason',
-  'worker_id',
-  'lease_expires_at',
-  'created_at',
-  'updated_at',
-  'started_at',
-  'finished_at',
-] as const satisfies readonly (keyof Row)[];
-const COLUMNS = COLUMN_LIST.join(', ');
+export type { SqliteStoreOptions };
 
 type ClaimStatement = Database.Statement<
   [{ queue: string; now: number; workerId: string; leaseUntil: number }],
   unknown[]
 >;
-
-/** A claim row (array in COLUMN_LIST order) straight to a StoredJob, with no intermediate object. */
-function fromRaw(a: unknown[]): StoredJob {
-  const errors = a[18] as string;
-  return {
-    queue: a[0] as string,
-    id: a[1] as string,
-    name: a[2] as string | null,
-    state: a[3] as StoredState,
-    priority: a[4] as number,
-    runAt: a[5] as number,
-    attempts: a[6] as number,
-    maxAttempts: a[7] as number,
-    fence: a[8] as number,
-    snoozes: a[9] as number,
-    backoff: a[10] as string,
-    timeoutMs: a[11] as number | null,
-    correlationId: a[12] as string,
-    metadata: a[13] as string,
-    payload: a[14] as string,
-    result: a[15] as string | null,
-    checkpoint: a[16] as string | null,
-    progress: a[17] as string | null,
-    errors: errors === '[]' ? [] : (JSON.parse(errors) as JobErrorRecord[]),
-    reason: a[19] as string | null,
-    workerId: a[20] as string | null,
-    leaseExpiresAt: a[21] as number | null,
-    createdAt: a[22] as number,
-    updatedAt: a[23] as number,
-    startedAt: a[24] as number | null,
-    finishedAt: a[25] as number | null,
-  };
-}
-
-function appendError(errorsJson: string, record: JobErrorRecord): string {
-  const list = JSON.parse(errorsJson) as JobErrorRecord[];
-  list.push(record);
-  if (list.length > ERROR_HISTORY_LIMIT) list.splice(0, list.length - ERROR_HISTORY_LIMIT);
-  return JSON.stringify(list);
-}
 
 const EMPTY_COUNTS = (): StateCounts => ({
   waiting: 0,
@@ -145,10 +55,7 @@ export class SqliteStore implements Store {
   private readonly readTx: (fn: () => unknown) => unknown;
 
   constructor(options: SqliteStoreOptions = {}) {
-    const path = options.path ?? './bulwark.db';
-    if (typeof path !== 'string' || path === '') {
-      throw new ValidationError('[bulwark] [sqlite] path must be a non-empty string', { path: 'path' });
-    }
+    const { path, busyTimeoutMs, synchronous } = resolveOptions(options);
     const memory = path === ':memory:';
     this.capabilities = {
       notify: false,
@@ -156,9 +63,10 @@ export class SqliteStore implements Store {
       multiProcess: !memory,
       durable: !memory,
     };
-    this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+    const Driver = loadDriver();
+    this.db = new Driver(path, { timeout: busyTimeoutMs });
     if (!memory) this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    this.db.pragma(`synchronous = ${synchronous}`);
     const tx = this.db.transaction((fn: () => unknown) => fn());
     // IMMEDIATE takes the write lock up front: a deferred transaction upgrading later can fail with BUSY.
     this.writeTx = tx.immediate;
@@ -208,11 +116,7 @@ export class SqliteStore implements Store {
     if (!st) {
       st = this.db
         .prepare<[{ queue: string; now: number; workerId: string; leaseUntil: number }], unknown[]>(
-          `UPDATE jobs SET state = 'active', attempts = attempts + 1, fence = fence + 1, worker_id = @workerId,
-             lease_expires_at = @leaseUntil, started_at = @now, updated_at = @now
-           WHERE rowid IN (SELECT rowid FROM jobs WHERE queue = @queue AND state = 'waiting'
-                           ORDER BY priority DESC, run_at ASC, rowid ASC LIMIT ${Math.trunc(limit)})
-           RETURNING ${COLUMNS}, rowid`,
+          claimSql(limit),
         )
         // Arrays, not objects: building a 27-key object per row cost more than the UPDATE itself.
         .raw();
@@ -224,118 +128,44 @@ export class SqliteStore implements Store {
   private prepare() {
     const db = this.db;
     return {
-      insert:
-        db.prepare(`INSERT INTO jobs (queue, id, name, state, priority, run_at, max_attempts, backoff, timeout_ms,
-          correlation_id, metadata, payload, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (queue, id) DO NOTHING`),
-      get: db.prepare<[string, string], Row>(`SELECT * FROM jobs WHERE queue = ? AND id = ?`),
+      insert: db.prepare(SQL.insert),
+      get: db.prepare<[string, string], Row>(SQL.get),
       status: db.prepare<[string], { paused: number; pause_reason: string | null; throttled_until: number }>(
-        `SELECT paused, pause_reason, throttled_until FROM queues WHERE name = ?`,
+        SQL.status,
       ),
-      promote: db.prepare(
-        `UPDATE jobs SET state = 'waiting' WHERE queue = ? AND state = 'delayed' AND run_at <= ?`,
-      ),
-      complete: db.prepare(
-        `UPDATE jobs SET state = 'completed', result = ?, finished_at = ?, updated_at = ?, lease_expires_at = NULL
-         WHERE queue = ? AND id = ? AND state = 'active' AND fence = ?`,
-      ),
-      fenced: db.prepare<[string, string, number], { errors: string }>(
-        `SELECT errors FROM jobs WHERE queue = ? AND id = ? AND state = 'active' AND fence = ?`,
-      ),
-      retry: db.prepare(
-        `UPDATE jobs SET state = ?, run_at = ?, errors = ?, updated_at = ?, lease_expires_at = NULL, worker_id = NULL
-         WHERE queue = ? AND id = ? AND state = 'active' AND fence = ?`,
-      ),
-      snooze: db.prepare(
-        `UPDATE jobs SET state = ?, run_at = ?, errors = ?, updated_at = ?, lease_expires_at = NULL, worker_id = NULL,
-           attempts = attempts - 1, snoozes = snoozes + 1
-         WHERE queue = ? AND id = ? AND state = 'active' AND fence = ?`,
-      ),
-      dead: db.prepare(
-        `UPDATE jobs SET state = 'dead', reason = ?, errors = ?, updated_at = ?, finished_at = ?, lease_expires_at = NULL
-         WHERE queue = ? AND id = ? AND state = 'active' AND fence = ?`,
-      ),
-      heartbeat: db.prepare(
-        `UPDATE jobs SET lease_expires_at = ? WHERE queue = ? AND id = ? AND state = 'active' AND fence = ?`,
-      ),
-      update: db.prepare(
-        `UPDATE jobs SET checkpoint = coalesce(?, checkpoint), progress = coalesce(?, progress), updated_at = ?
-         WHERE queue = ? AND id = ? AND state = 'active' AND fence = ?`,
-      ),
+      promote: db.prepare(SQL.promote),
+      complete: db.prepare(SQL.complete),
+      fenced: db.prepare<[string, string, number], { errors: string }>(SQL.fenced),
+      retry: db.prepare(SQL.retry),
+      snooze: db.prepare(SQL.snooze),
+      dead: db.prepare(SQL.dead),
+      heartbeat: db.prepare(SQL.heartbeat),
+      update: db.prepare(SQL.update),
       expired: db.prepare<
         [string, number, number],
         { id: string; attempts: number; max_attempts: number; errors: string }
-      >(
-        `SELECT id, attempts, max_attempts, errors FROM jobs
-         WHERE queue = ? AND state = 'active' AND lease_expires_at < ? LIMIT ?`,
-      ),
-      requeue: db.prepare(
-        `UPDATE jobs SET state = 'waiting', run_at = ?, errors = ?, updated_at = ?, lease_expires_at = NULL, worker_id = NULL
-         WHERE queue = ? AND id = ? AND state = 'active'`,
-      ),
-      stalledDead: db.prepare(
-        `UPDATE jobs SET state = 'dead', reason = ?, errors = ?, updated_at = ?, finished_at = ?, lease_expires_at = NULL
-         WHERE queue = ? AND id = ? AND state = 'active'`,
-      ),
-      countFinished: db.prepare<[string], { state: StoredState; n: number }>(
-        `SELECT state, count(*) AS n FROM jobs WHERE queue = ? AND state IN ('completed', 'dead', 'cancelled') GROUP BY state`,
-      ),
-      countWaiting: db.prepare<[string], { n: number }>(
-        `SELECT count(*) AS n FROM jobs WHERE queue = ? AND state IN ('waiting', 'delayed')`,
-      ),
-      countActive: db.prepare<[string], { n: number }>(
-        `SELECT count(*) AS n FROM jobs WHERE queue = ? AND state = 'active'`,
-      ),
-      countDelayed: db.prepare<[string, number], { n: number }>(
-        `SELECT count(*) AS n FROM jobs WHERE queue = ? AND state = 'delayed' AND run_at > ?`,
-      ),
-      anyReady: db.prepare<[string], { t: number }>(
-        `SELECT run_at AS t FROM jobs WHERE queue = ? AND state = 'waiting' LIMIT 1`,
-      ),
-      nextDelayed: db.prepare<[string], { t: number | null }>(
-        `SELECT min(run_at) AS t FROM jobs WHERE queue = ? AND state = 'delayed'`,
-      ),
-      queues: db.prepare<[], { queue: string }>(
-        `SELECT DISTINCT queue FROM jobs UNION SELECT name FROM queues ORDER BY 1`,
-      ),
-      upsertQueue: db.prepare(
-        `INSERT INTO queues (name, paused, pause_reason, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, pause_reason = excluded.pause_reason,
-           updated_at = excluded.updated_at`,
-      ),
-      window: db.prepare<[string], { window_start: number; window_count: number }>(
-        `SELECT window_start, window_count FROM queues WHERE name = ?`,
-      ),
-      setWindow: db.prepare(
-        `INSERT INTO queues (name, window_start, window_count, throttled_until, updated_at) VALUES (@queue, @start, @count, @until, @start)
-         ON CONFLICT (name) DO UPDATE SET window_start = excluded.window_start, window_count = excluded.window_count,
-           throttled_until = max(throttled_until, excluded.throttled_until)`,
-      ),
-      throttle: db.prepare(
-        `INSERT INTO queues (name, throttled_until, updated_at) VALUES (@queue, @until, @until)
-         ON CONFLICT (name) DO UPDATE SET throttled_until = max(throttled_until, excluded.throttled_until)`,
-      ),
-      cancel: db.prepare(
-        `UPDATE jobs SET state = 'cancelled', reason = ?, finished_at = ?, updated_at = ?, lease_expires_at = NULL
-         WHERE queue = ? AND id = ? AND state IN ('waiting', 'delayed', 'active')`,
-      ),
-      clear: db.prepare(`DELETE FROM jobs WHERE queue = ? AND state IN ('waiting', 'delayed')`),
-      replayOne: db.prepare(
-        `UPDATE jobs SET state = 'waiting', attempts = 0, run_at = ?, reason = NULL, finished_at = NULL, updated_at = ?
-         WHERE queue = ? AND id = ? AND state = 'dead'`,
-      ),
-      replayAll: db.prepare<[number, number, string], { id: string }>(
-        `UPDATE jobs SET state = 'waiting', attempts = 0, run_at = ?, reason = NULL, finished_at = NULL, updated_at = ?
-         WHERE queue = ? AND state = 'dead' RETURNING id`,
-      ),
-      deleteOne: db.prepare(`DELETE FROM jobs WHERE queue = ? AND id = ? AND state = ?`),
-      deleteState: db.prepare(`DELETE FROM jobs WHERE queue = ? AND state = ?`),
-      deleteOlder: db.prepare(`DELETE FROM jobs WHERE queue = ? AND state = ? AND finished_at < ?`),
-      deleteBeyond: db.prepare(
-        `DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE queue = ? AND state = ?
-           ORDER BY finished_at DESC, rowid DESC LIMIT -1 OFFSET ?)`,
-      ),
+      >(SQL.expired),
+      requeue: db.prepare(SQL.requeue),
+      stalledDead: db.prepare(SQL.stalledDead),
+      countFinished: db.prepare<[string], { state: StoredState; n: number }>(SQL.countFinished),
+      countWaiting: db.prepare<[string], { n: number }>(SQL.countWaiting),
+      countActive: db.prepare<[string], { n: number }>(SQL.countActive),
+      countDelayed: db.prepare<[string, number], { n: number }>(SQL.countDelayed),
+      anyReady: db.prepare<[string], { t: number }>(SQL.anyReady),
+      nextDelayed: db.prepare<[string], { t: number | null }>(SQL.nextDelayed),
+      queues: db.prepare<[], { queue: string }>(SQL.queues),
+      upsertQueue: db.prepare(SQL.upsertQueue),
+      window: db.prepare<[string], { window_start: number; window_count: number }>(SQL.window),
+      setWindow: db.prepare(SQL.setWindow),
+      throttle: db.prepare(SQL.throttle),
+      cancel: db.prepare(SQL.cancel),
+      clear: db.prepare(SQL.clear),
+      replayOne: db.prepare(SQL.replayOne),
+      replayAll: db.prepare<[number, number, string], { id: string }>(SQL.replayAll),
+      deleteOne: db.prepare(SQL.deleteOne),
+      deleteState: db.prepare(SQL.deleteState),
+      deleteOlder: db.prepare(SQL.deleteOlder),
+      deleteBeyond: db.prepare(SQL.deleteBeyond),
     };
   }
 
@@ -345,7 +175,12 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
-  async add(jobs: readonly NewJob[]): Promise<AddResult[]> {
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async add(jobs: readonly NewJob[], ctx?: AddContext): Promise<AddResult[]> {
+    if (ctx?.tx !== undefined) requireCapability(this, 'transactionalEnqueue', 'add(…, { tx })');
     const s = this.s;
     return this.write((): AddResult[] => {
       const out: AddResult[] = [];
