@@ -1,4 +1,10 @@
-/** bulwark's public API. Internals are not exported; stores live in their own subpaths too. */
+/**
+ * `bulwark`: the durable queue and its runtime (queues, workers, pipelines, the failure table, the
+ * errors that steer it) with the embedded SQLite store. Everything else has its own entry point, so
+ * that importing one part loads nothing of the others:
+ * `bulwark/resilience`, `bulwark/cache`, `bulwark/observe`, `bulwark/server`, `bulwark/dashboard`,
+ * `bulwark/sqlite`, `bulwark/postgres`, `bulwark/redis`, and `bulwark/store` (the Store contract).
+ */
 export {
   Queue,
   type AddOptions,
@@ -10,6 +16,7 @@ export {
 export {
   Worker,
   DEFAULT_RETENTION,
+  type FailureInfo,
   type Handler,
   type WorkerEvents,
   type WorkerOptions,
@@ -17,11 +24,12 @@ export {
 export type {
   DependencyGate,
   DependencySource,
-  FailureInfo,
   FailureRecord,
   FailureRecorder,
+  WorkerOwnEvents,
 } from './core/worker/options.js';
 export type { JobContext } from './core/worker/context.js';
+export { DEFAULT_ACTIONS, type FateOptions } from './core/worker/fate.js';
 export {
   Pipeline,
   type BatchContext,
@@ -33,20 +41,13 @@ export {
   type StageOptions,
 } from './core/pipeline.js';
 export type { Job } from './core/job.js';
-export {
-  DEFAULT_ACTIONS,
-  decideFate,
-  type FailureAction,
-  type Fate,
-  type FateOptions,
-} from './core/worker/fate.js';
 export { ManualClock, systemClock, type Clock } from './kernel/clock.js';
-export { TypedEmitter, type Disposer, type Listener } from './kernel/events.js';
-export { currentJob, jobScope, noopLogger, type JobScope, type Logger } from './kernel/logger.js';
+export type { Disposer, Listener } from './kernel/events.js';
+export { currentJob, type JobScope, type Logger } from './kernel/logger.js';
 export {
   AuthError,
-  CapabilityError,
   BulwarkError,
+  CapabilityError,
   ClosedError,
   DependencyError,
   ERROR_CATEGORIES,
@@ -63,184 +64,34 @@ export {
   ValidationError,
   coerceError,
   hasCode,
-  isLeaseLostError,
   isCapabilityError,
+  isLeaseLostError,
   isNotFoundError,
   isRateLimitError,
   isTimeoutError,
   isValidationError,
+  type BulwarkErrorOptions,
+  type DependencyErrorOptions,
   type ErrorCategory,
+  type RateLimitErrorOptions,
 } from './kernel/errors.js';
+export type { BackoffOptions, BackoffType, JitterType } from './resilience/backoff.js';
+export type { Classification, ClassifyRule } from './resilience/classify.js';
 export {
-  classify,
-  httpStatusOf,
-  parseRetryAfter,
-  type Classification,
-  type ClassifyRule,
-} from './resilience/classify.js';
-export {
-  backoffDelay,
-  baseDelay,
-  resolveBackoff,
-  DEFAULT_BACKOFF,
-  type BackoffOptions,
-  type BackoffType,
-  type JitterType,
-} from './resilience/backoff.js';
-export type * from './store/types.js';
-export { ERROR_HISTORY_LIMIT, FINAL_STATES, JOB_STATES } from './store/types.js';
+  FAILURE_ACTIONS,
+  FINAL_STATES,
+  JOB_STATES,
+  type AddContext,
+  type FailureAction,
+  type FinalState,
+  type JobErrorRecord,
+  type JobState,
+  type ListFilter,
+  type QueueStatus,
+  type RecordedAction,
+  type RetentionRule,
+  type StateCounts,
+  type Store,
+  type StoreCapabilities,
+} from './store/types.js';
 export { sqliteStore, SqliteStore, type SqliteStoreOptions } from './store/sqlite/index.js';
-// Types only: the Postgres and Redis stores load their drivers from their own entry points.
-export type { PostgresStore, PostgresStoreOptions } from './store/postgres/index.js';
-export type { RedisStore, RedisStoreOptions } from './store/redis/index.js';
-export {
-  createDashboard,
-  startDashboard,
-  type Dashboard,
-  type DashboardOptions,
-  type Overview,
-  type QueueOverview,
-  type RunningDashboard,
-  type StartDashboardOptions,
-} from './dashboard/index.js';
-export {
-  Policy,
-  retry,
-  RetryPolicy,
-  RetryBudget,
-  DEFAULT_RETRY_CATEGORIES,
-  circuitBreaker,
-  CircuitBreaker,
-  timeout,
-  TimeoutPolicy,
-  bulkhead,
-  BulkheadPolicy,
-  rateLimit,
-  RateLimiter,
-  fallback,
-  FallbackPolicy,
-  wrap,
-  WrappedPolicy,
-  noop,
-  BrokenCircuitError,
-  BulkheadRejectedError,
-  RateLimitRejectedError,
-  isBrokenCircuitError,
-  isBulkheadRejectedError,
-  isDependencyError,
-  isLocalRejection,
-  Dependency,
-  DependencyRegistry,
-  createRegistry,
-  ErrorAnalytics,
-  normalizeMessage,
-  trendOf,
-  type ExecuteContext,
-  type Task,
-  type Timers,
-  type RetryOptions,
-  type RetryOn,
-  type RetryEvents,
-  type RetryBudgetOptions,
-  type CustomBackoffOptions,
-  type GiveUpReason,
-  type BreakerOptions,
-  type BreakerEvents,
-  type BreakerSnapshot,
-  type BreakerState,
-  type BreakerStats,
-  type BreakerTransition,
-  type BreakerWindow,
-  type IsolationHandle,
-  type Outcome,
-  type TimeoutOptions,
-  type TimeoutStrategy,
-  type TimeoutEvents,
-  type BulkheadOptions,
-  type BulkheadEvents,
-  type RateLimitOptions,
-  type AcquireResult,
-  type RateLimitEvents,
-  type FallbackOptions,
-  type FallbackCache,
-  type FallbackEvents,
-  type PolicyExtra,
-  type BrokenCircuitErrorOptions,
-  type DependencyOptions,
-  type DependencyEvents,
-  type DependencyStats,
-  type RegistryOptions,
-  type ErrorAnalyticsOptions,
-  type ErrorRecord,
-  type TopQuery,
-  type PatternStats,
-  type AnalyticsSummary,
-  type Trend,
-} from './resilience/index.js';
-export {
-  Cache,
-  createCache,
-  CacheEntryTooLargeError,
-  isCacheEntryTooLargeError,
-  memoize,
-  POLICY_NAMES,
-  estimateSize,
-  type Memoized,
-  type MemoizeOptions,
-  type PolicyName,
-  type CacheLike,
-  type CacheOptions,
-  type CacheStats,
-  type EntryInfo,
-  type EvictionReason,
-  type GetOrLoadOptions,
-  type LoadContext,
-  type Loader,
-  type MetricSample,
-  type SetOptions,
-} from './cache/index.js';
-export {
-  HealthMonitor,
-  ProcessorMonitor,
-  HEALTH_STATUSES,
-  formatHealth,
-  isAuthPause,
-  normalizeBreakerState,
-  type BreakerHealth,
-  type BreakerProvider,
-  type BreakerSource,
-  type HealthCheckRecord,
-  type HealthMonitorOptions,
-  type HealthStatus,
-  type HealthThresholds,
-  type HealthWindow,
-  type ProcessorHealth,
-  type QueueHealth,
-  type SystemHealth,
-} from './observe/health.js';
-export type { WindowStats } from './observe/window.js';
-export {
-  BulwarkMetrics,
-  METRIC_NAMES,
-  OVERFLOW_LABEL,
-  type CacheCounters,
-  type CacheProvider,
-  type CacheSource,
-  type MetricsOptions,
-} from './observe/metrics.js';
-export { createLogger, logJobEvents, LOG_LEVELS, type LogLevel, type LogOptions } from './observe/log.js';
-export { instrument, type Instrumentation } from './observe/instrument.js';
-export {
-  startHealthServer,
-  healthHandler,
-  storeReachable,
-  drainOnSignal,
-  toHealthJson,
-  healthCheckStatus,
-  type Drain,
-  type DrainOptions,
-  type HealthEndpointsOptions,
-  type HealthHandler,
-  type HealthServer,
-  type StartHealthServerOptions,
-} from './server/http.js';

@@ -1,4 +1,8 @@
-/** The cache module's public surface (re-exported by src/index.ts). */
+/**
+ * `bulwark/cache`: an in-process cache with TTLs, entry and byte limits, an adaptive admission policy,
+ * single-flight loading, stale-while-revalidate and memoize. Loads no logger, metrics library or
+ * database driver.
+ */
 export { Cache, createCache } from './cache.js';
 export { CacheEntryTooLargeError, isCacheEntryTooLargeError } from './errors.js';
 export { memoize, type Memoized, type MemoizeOptions } from './memoize.js';

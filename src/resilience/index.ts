@@ -1,5 +1,48 @@
-/** The resilience layer: policies, their composition, the dependency registry and error analytics. */
-export { Policy, sleep, systemTimers, type ExecuteContext, type Task, type Timers } from './policy.js';
+/**
+ * `bulwark/resilience`: policies usable on their own (retry, circuit breaker, timeout, bulkhead, rate
+ * limit, fallback, wrap), the dependency registry, error classification and analytics. Loads no logger,
+ * metrics library or database driver. The error classes that steer policies and classification are
+ * the same objects `bulwark` exports.
+ */
+export {
+  AuthError,
+  BulwarkError,
+  DependencyError,
+  ERROR_CATEGORIES,
+  FatalError,
+  PermanentError,
+  RateLimitError,
+  ResourceError,
+  TimeoutError,
+  TransientError,
+  ValidationError,
+  coerceError,
+  hasCode,
+  isRateLimitError,
+  isTimeoutError,
+  isValidationError,
+  type BulwarkErrorOptions,
+  type DependencyErrorOptions,
+  type ErrorCategory,
+  type RateLimitErrorOptions,
+} from '../kernel/errors.js';
+export { Policy, type ExecuteContext, type Task, type Timers } from './policy.js';
+export {
+  classify,
+  httpStatusOf,
+  parseRetryAfter,
+  type Classification,
+  type ClassifyRule,
+} from './classify.js';
+export {
+  DEFAULT_BACKOFF,
+  backoffDelay,
+  resolveBackoff,
+  type BackoffOptions,
+  type BackoffType,
+  type JitterType,
+  type ResolvedBackoff,
+} from './backoff.js';
 export {
   RetryBudget,
   RetryPolicy,
@@ -69,8 +112,6 @@ export {
 } from './registry.js';
 export {
   ErrorAnalytics,
-  normalizeMessage,
-  trendOf,
   type AnalyticsSummary,
   type ErrorAnalyticsOptions,
   type ErrorRecord,

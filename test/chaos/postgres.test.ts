@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serviceAvailable } from '../helpers/services.js';
-import { POSTGRES_URL, dropSchema, freshSchema } from '../postgres/helpers.js';
+import { POSTGRES_URL, dropSchema, freshSchema } from '../helpers/postgres.js';
 import { describeCrash } from './crash.js';
 
 describeCrash({

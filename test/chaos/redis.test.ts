@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REDIS_URL, serviceAvailable } from '../helpers/services.js';
-import { deletePrefix, freshPrefix } from '../redis/keys.js';
+import { deletePrefix, freshPrefix } from '../helpers/redis.js';
 import { describeCrash } from './crash.js';
 
 describeCrash({

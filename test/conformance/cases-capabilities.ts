@@ -3,7 +3,8 @@
  * without a capability refuses the calls that need it with a CapabilityError that names both.
  */
 import { describe, expect, it } from 'vitest';
-import { Queue, isCapabilityError, type NewJob, type Store } from '../../src/index.js';
+import { Queue, isCapabilityError, type Store } from '../../src/index.js';
+import type { NewJob } from '../../src/store/index.js';
 import { waitFor } from '../helpers/wait.js';
 import type { Harness } from './suite.js';
 

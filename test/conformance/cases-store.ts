@@ -1,7 +1,7 @@
 /** Store semantics driven directly, with a manual clock: ordering, delays, ids, leases, fencing. */
 import { describe, expect, it } from 'vitest';
 import type { Harness } from './suite.js';
-import type { FailItem } from '../../src/index.js';
+import type { FailItem } from '../../src/store/index.js';
 
 const lease = 1000;
 

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { postgresStore } from '../../src/store/postgres/index.js';
 import { serviceAvailable } from '../helpers/services.js';
-import { POSTGRES_URL, dropSchema, freshSchema } from '../postgres/helpers.js';
+import { POSTGRES_URL, dropSchema, freshSchema } from '../helpers/postgres.js';
 import { describeStore } from './suite.js';
 
 const schema = freshSchema('conf');

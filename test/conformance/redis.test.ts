@@ -1,6 +1,6 @@
 import { redisStore } from '../../src/store/redis/index.js';
 import { REDIS_URL, serviceAvailable } from '../helpers/services.js';
-import { deletePrefix, freshPrefix } from '../redis/keys.js';
+import { deletePrefix, freshPrefix } from '../helpers/redis.js';
 import { describeStore } from './suite.js';
 
 const prefix = freshPrefix('conf');

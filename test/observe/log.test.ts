@@ -1,14 +1,7 @@
 /** pino logs: job fields from AsyncLocalStorage on every line, across retries, redaction, no repeated keys. */
 import { describe, expect, it } from 'vitest';
-import {
-  Pipeline,
-  Queue,
-  TransientError,
-  ValidationError,
-  Worker,
-  jobScope,
-  sqliteStore,
-} from '../../src/index.js';
+import { Pipeline, Queue, TransientError, ValidationError, Worker, sqliteStore } from '../../src/index.js';
+import { jobScope } from '../../src/kernel/logger.js';
 import { HealthMonitor } from '../../src/observe/health.js';
 import { createLogger, logJobEvents } from '../../src/observe/log.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/kernel/clock.js';
-import { DependencyError, ValidationError, classify } from '../../src/index.js';
+import { DependencyError, ValidationError, classify } from '../../src/resilience/index.js';
 import { circuitBreaker, type BreakerTransition } from '../../src/resilience/breaker.js';
 import { BrokenCircuitError, isBrokenCircuitError } from '../../src/resilience/errors.js';
 

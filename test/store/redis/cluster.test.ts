@@ -5,10 +5,10 @@
 import { spawnSync } from 'node:child_process';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue, Worker } from '../../src/index.js';
-import { redisStore, type RedisStore } from '../../src/store/redis/index.js';
-import { waitFor } from '../helpers/wait.js';
-import { hasRedisServer, ownRedis, type OwnRedis } from './server.js';
+import { Queue, Worker } from '../../../src/index.js';
+import { redisStore, type RedisStore } from '../../../src/store/redis/index.js';
+import { waitFor } from '../../helpers/wait.js';
+import { hasRedisServer, ownRedis, type OwnRedis } from '../../helpers/redis-server.js';
 
 // Below 55535: a cluster node also listens on its port + 10000.
 const PORTS = [47001, 47002, 47003];

@@ -1,11 +1,11 @@
 /** Postgres-specific behaviour: options, concurrent migrations, the listener's reconnect, indexes. */
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Queue } from '../../src/index.js';
-import { postgresStore, type PostgresStoreOptions } from '../../src/store/postgres/index.js';
-import { serviceAvailable } from '../helpers/services.js';
-import { waitFor } from '../helpers/wait.js';
-import { POSTGRES_URL, dropSchema, freshSchema } from './helpers.js';
+import { Queue } from '../../../src/index.js';
+import { postgresStore, type PostgresStoreOptions } from '../../../src/store/postgres/index.js';
+import { serviceAvailable } from '../../helpers/services.js';
+import { waitFor } from '../../helpers/wait.js';
+import { POSTGRES_URL, dropSchema, freshSchema } from '../../helpers/postgres.js';
 
 const available = await serviceAvailable('postgres');
 const schemas: string[] = [];

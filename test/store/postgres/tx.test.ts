@@ -1,11 +1,11 @@
 /** Enqueue inside the caller's transaction: visible (and announced) on COMMIT, gone on ROLLBACK. */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue } from '../../src/index.js';
-import { postgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
-import { serviceAvailable } from '../helpers/services.js';
-import { waitFor } from '../helpers/wait.js';
-import { POSTGRES_URL, dropSchema, freshSchema } from './helpers.js';
+import { Queue } from '../../../src/index.js';
+import { postgresStore, type PostgresStore } from '../../../src/store/postgres/index.js';
+import { serviceAvailable } from '../../helpers/services.js';
+import { waitFor } from '../../helpers/wait.js';
+import { POSTGRES_URL, dropSchema, freshSchema } from '../../helpers/postgres.js';
 
 const available = await serviceAvailable('postgres');
 const schema = freshSchema('tx');

@@ -13,8 +13,8 @@ import {
   sqliteStore,
   type FailureRecord,
   type Store,
-} from '../../src/index.js';
-import { waitFor } from '../helpers/wait.js';
+} from '../../../src/index.js';
+import { waitFor } from '../../helpers/wait.js';
 
 /** A dependency whose availability the test sets by hand. */
 class Gate {

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AuthError,
-  FatalError,
-  RateLimitError,
-  TransientError,
-  decideFate,
-  resolveBackoff,
-  type Job,
-} from '../../src/index.js';
+import { AuthError, FatalError, RateLimitError, TransientError, type Job } from '../../../src/index.js';
+import { decideFate } from '../../../src/core/worker/fate.js';
+import { resolveBackoff } from '../../../src/resilience/index.js';
 
 const job = (over: Partial<Job> = {}): Job =>
   ({

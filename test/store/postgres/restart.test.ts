@@ -10,10 +10,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Queue, Worker } from '../../src/index.js';
-import { postgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
-import { REQUIRE_SERVICES } from '../helpers/services.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { Queue, Worker } from '../../../src/index.js';
+import { postgresStore, type PostgresStore } from '../../../src/store/postgres/index.js';
+import { REQUIRE_SERVICES } from '../../helpers/services.js';
+import { sleep, waitFor } from '../../helpers/wait.js';
 
 const BIN = process.env.BULWARK_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const JOBS = 2000;

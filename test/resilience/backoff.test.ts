@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, baseDelay, resolveBackoff } from '../../src/index.js';
+import { backoffDelay, baseDelay, resolveBackoff } from '../../src/resilience/backoff.js';
 
 describe('backoff', () => {
   it('grows constant, linear and exponential delays, capped', () => {

@@ -1,7 +1,7 @@
 /** The structural sources fit bulwark's own breaker registry and cache, as the README shows. */
 import { describe, expect, it } from 'vitest';
 import { createCache } from '../../src/cache/index.js';
-import { createRegistry } from '../../src/index.js';
+import { createRegistry } from '../../src/resilience/index.js';
 import { HealthMonitor } from '../../src/observe/health.js';
 import { BulwarkMetrics } from '../../src/observe/metrics.js';
 

@@ -1,6 +1,6 @@
 /** Test helpers: a fresh key prefix per test file, and deleting every key it made afterwards. */
 import { Redis } from 'ioredis';
-import { REDIS_URL } from '../helpers/services.js';
+import { REDIS_URL } from './services.js';
 
 export const freshPrefix = (label: string): string =>
   `bwtest-${label}-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;

@@ -3,10 +3,10 @@
  * completed or dead-lettered, none lost and none duplicated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue, Worker } from '../../src/index.js';
-import { redisStore, type RedisStore } from '../../src/store/redis/index.js';
-import { waitFor, sleep } from '../helpers/wait.js';
-import { hasRedisServer, ownRedis, type OwnRedis } from './server.js';
+import { Queue, Worker } from '../../../src/index.js';
+import { redisStore, type RedisStore } from '../../../src/store/redis/index.js';
+import { waitFor, sleep } from '../../helpers/wait.js';
+import { hasRedisServer, ownRedis, type OwnRedis } from '../../helpers/redis-server.js';
 
 const JOBS = 2000;
 const PORT = 56379;

@@ -11,7 +11,7 @@ import {
   ValidationError,
   classify,
   parseRetryAfter,
-} from '../../src/index.js';
+} from '../../src/resilience/index.js';
 
 const withCode = (code: string) => Object.assign(new Error(code), { code });
 const withStatus = (status: number, extra: object = {}) =>

@@ -1,6 +1,6 @@
 /** Fresh schemas on the test database, one per test file, dropped afterwards. */
 import pg from 'pg';
-import { POSTGRES_URL } from '../helpers/services.js';
+import { POSTGRES_URL } from './services.js';
 
 export { POSTGRES_URL };
 

@@ -1,12 +1,12 @@
 /** Redis-specific behaviour beyond the conformance suite: options, keys, wake-ups, warnings, close. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue } from '../../src/index.js';
-import { redisStore, type RedisStore } from '../../src/store/redis/index.js';
-import { REDIS_URL, serviceAvailable } from '../helpers/services.js';
-import { waitFor } from '../helpers/wait.js';
-import { deletePrefix, freshPrefix } from './keys.js';
-import { hasRedisServer, ownRedis, type OwnRedis } from './server.js';
+import { Queue } from '../../../src/index.js';
+import { redisStore, type RedisStore } from '../../../src/store/redis/index.js';
+import { REDIS_URL, serviceAvailable } from '../../helpers/services.js';
+import { waitFor } from '../../helpers/wait.js';
+import { deletePrefix, freshPrefix } from '../../helpers/redis.js';
+import { hasRedisServer, ownRedis, type OwnRedis } from '../../helpers/redis-server.js';
 
 describe('redis store options', () => {
   it('rejects bad options with a ValidationError naming the field', () => {

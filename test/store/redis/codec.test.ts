@@ -1,7 +1,7 @@
 /** The job-hash codec: compact backoff encoding gives back the exact text; error history lines. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BACKOFF, resolveBackoff } from '../../src/index.js';
-import { decodeBackoff, decodeErrors, encodeBackoff } from '../../src/store/redis/codec.js';
+import { DEFAULT_BACKOFF, resolveBackoff } from '../../../src/resilience/index.js';
+import { decodeBackoff, decodeErrors, encodeBackoff } from '../../../src/store/redis/codec.js';
 
 describe('redis codec', () => {
   it('stores the usual backoff compactly and gives back the exact same text', () => {
