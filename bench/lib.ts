@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 
 export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
@@ -44,6 +45,31 @@ export async function nsPerCall(fn: () => unknown, n: number, samples = 7): Prom
   }
   results.sort((a, b) => a - b);
   return results[Math.floor(results.length / 2)]!;
+}
+
+/**
+ * Bytes allocated on the JS heap per call of `fn` (awaited when it returns a promise), as Polly and
+ * BenchmarkDotNet report "Allocated": the heap's growth over `n` calls plus what every GC during them
+ * freed (from v8's GC profiler), divided by `n`. It includes the loop's own cost of awaiting, which
+ * the bare `await fn()` case measures on its own. Start from a collected heap (`--expose-gc`).
+ */
+export async function bytesPerCall(fn: () => unknown, n: number): Promise<number> {
+  global.gc?.();
+  const profiler = new GCProfiler();
+  profiler.start();
+  const before = getHeapStatistics().used_heap_size;
+  for (let i = 0; i < n; i++) {
+    const r = fn();
+    if (r instanceof Promise) await r;
+  }
+  const after = getHeapStatistics().used_heap_size;
+  const freed = profiler
+    .stop()
+    .statistics.reduce(
+      (sum, gc) => sum + gc.beforeGC.heapStatistics.usedHeapSize - gc.afterGC.heapStatistics.usedHeapSize,
+      0,
+    );
+  return Math.max(0, after - before + freed) / n;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
