@@ -12,9 +12,11 @@ import { bulwarkTarget } from './sqlite.js';
 import type { BenchTarget, QueueBenchSystem } from './types.js';
 
 let seq = 0;
-const freshSchema = (tag: string): string => `bench_${tag}_${process.pid}_${seq++}`;
+/** A schema name no other run uses (dropped on teardown). */
+export const freshSchema = (tag: string): string => `bench_${tag}_${process.pid}_${seq++}`;
 
-async function sql(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
+/** One statement on its own connection. */
+export async function sql(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
   await client.connect();
   try {
@@ -24,7 +26,7 @@ async function sql(text: string, values: unknown[] = []): Promise<pg.QueryResult
   }
 }
 
-const dropSchema = (schema: string) => sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+export const dropSchema = (schema: string) => sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const available = () => serviceAvailable('postgres');
 

@@ -7,12 +7,14 @@
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { redisStore } from '../../src/store/redis/index.js';
+import { REDIS_URL } from '../../test/helpers/services.js';
 import { bulwarkTarget } from './sqlite.js';
 import type { BenchTarget, QueueBenchSystem } from './types.js';
 
-const URL = process.env.BULWARK_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const URL = REDIS_URL;
 
-const freshPrefix = (system: string): string =>
+/** A key prefix no other run uses (its keys are deleted on teardown). */
+export const freshPrefix = (system: string): string =>
   `bwbench-${system}-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 async function reachable(): Promise<boolean> {
@@ -30,7 +32,7 @@ async function reachable(): Promise<boolean> {
 }
 
 /** Deletes every key matching the patterns (SCAN + UNLINK). */
-async function deleteKeys(patterns: string[]): Promise<void> {
+export async function deleteKeys(patterns: string[]): Promise<void> {
   const r = new Redis(URL);
   r.on('error', () => {});
   try {
