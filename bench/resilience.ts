@@ -5,20 +5,9 @@
  * per call (as Polly reports them). Every row records `node`, the package's `version` and the case's
  * `settings`; `checks` are the goals of issue 12 (retry+breaker ≤ 0.25× cockatiel's; timeout ≤ 0.05×
  * cockatiel's cooperative timeout). cockatiel 4 and opossum 10 need Node ≥ 22: on an older Node,
- * `npm run bench` runs this suite on Node 24 (see bench/run.ts).
+ * `npm run bench` runs this suite on Node 24 (see bench/run.ts); `--node current` measures bulwark
+ * alone there and says so.
  */
-import {
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  TimeoutStrategy,
-  bulkhead as cBulkhead,
-  circuitBreaker as cBreaker,
-  handleAll,
-  retry as cRetry,
-  timeout as cTimeout,
-  wrap as cWrap,
-} from 'cockatiel';
-import OpossumBreaker from 'opossum';
 import { bulkhead, circuitBreaker, createRegistry, retry, timeout, wrap } from '../src/resilience/index.js';
 import type { ExecuteContext } from '../src/resilience/index.js';
 import {
@@ -30,7 +19,8 @@ import {
   writeResults,
   type Check,
 } from './lib.js';
-import { packageInfo } from './runtime/peers.js';
+import { cockatielPolicies, opossumPolicies } from './resilience/peers.js';
+import { packageInfo, unsupportedBy } from './runtime/peers.js';
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.indexOf('--only');
@@ -58,7 +48,8 @@ interface Case {
   settings: string;
   /** Calls per sample: fewer for the slow ones. */
   n: number;
-  systems: Partial<Record<System, () => unknown>>;
+  /** A system left undefined was not loaded (its package does not support this runtime). */
+  systems: Partial<Record<System, (() => unknown) | undefined>>;
   teardown?: () => void;
 }
 
@@ -70,49 +61,36 @@ const failing = async (): Promise<never> => {
 };
 const swallow = (): void => {};
 
-// Opossum breakers (opossum holds a rolling-window interval per breaker: shut them down at the end).
-const opossumBreaker = new OpossumBreaker(noop, { timeout: false, resetTimeout: 10_000 });
-const opossumTimeout = new OpossumBreaker(noop, { timeout: 1000, resetTimeout: 10_000 });
-const opossumOpen = new OpossumBreaker(failing, { timeout: false, resetTimeout: 600_000 });
-opossumOpen.open();
+// A peer that does not support this Node is not loaded (`--node current` on an old Node): its cells
+// stay empty and the checks that need it fail as not measured.
+const load = async <T>(name: 'cockatiel' | 'opossum', make: () => Promise<T>): Promise<T | undefined> => {
+  const unsupported = unsupportedBy(name);
+  if (unsupported) console.warn(`NOTICE: skipping ${name}: ${unsupported} (run with --node 24)`);
+  return unsupported ? undefined : make();
+};
+const ck = await load('cockatiel', () => cockatielPolicies(failing));
+// opossum holds a rolling-window interval per breaker: shut them down at the end.
+const op = await load('opossum', () => opossumPolicies(noop, failing));
 
-// Open breakers for the rejection case: opened by real failures, break far longer than the run.
+// Open breaker for the rejection case: opened by real failures, breaking far longer than the run.
 const bOpen = circuitBreaker({ consecutiveFailures: 5, breakDurationMs: 600_000 });
-const cOpen = cBreaker(handleAll, { halfOpenAfter: 600_000, breaker: new ConsecutiveBreaker(5) });
-for (let i = 0; i < 5; i++) {
-  await bOpen.execute(failing).catch(swallow);
-  await cOpen.execute(failing).catch(swallow);
-}
-if (bOpen.state !== 'open' || !opossumOpen.opened) throw new Error('open_rejection setup failed');
+for (let i = 0; i < 5; i++) await bOpen.execute(failing).catch(swallow);
+if (bOpen.state !== 'open') throw new Error('open_rejection setup failed');
 
 const bRetry = retry({ maxAttempts: 3 });
-const cRetryP = cRetry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() });
 const bBreaker = circuitBreaker({ consecutiveFailures: 5, breakDurationMs: 10_000 });
-const cBreakerP = cBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) });
 const bRB = wrap(
   retry({ maxAttempts: 3 }),
   circuitBreaker({ consecutiveFailures: 5, breakDurationMs: 10_000 }),
 );
-const cRB = cWrap(
-  cRetry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() }),
-  cBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
-);
 const bTimeout = timeout({ timeoutMs: 1000 });
-const cTimeoutP = cTimeout(1000, TimeoutStrategy.Cooperative);
 const bAggressive = timeout({ timeoutMs: 1000, strategy: 'aggressive' });
-const cAggressive = cTimeout(1000, TimeoutStrategy.Aggressive);
 const bDependency = createRegistry().define('api', {
   retry: { maxAttempts: 3 },
   breaker: { consecutiveFailures: 5, breakDurationMs: 10_000 },
   timeout: 1000,
 });
-const cRBT = cWrap(
-  cRetry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() }),
-  cBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
-  cTimeout(1000, TimeoutStrategy.Cooperative),
-);
 const bBulkhead = bulkhead({ maxConcurrent: 10, maxQueue: 10 });
-const cBulkheadP = cBulkhead(10, 10);
 
 const N = (n: number): number => Math.max(1000, Math.round(n * SCALE));
 
@@ -127,7 +105,7 @@ const cases: Case[] = [
     case: 'retry',
     settings: 'max 3 attempts, exponential backoff, retry every error',
     n: N(200_000),
-    systems: { bulwark: () => bRetry.execute(noop), cockatiel: () => cRetryP.execute(noop) },
+    systems: { bulwark: () => bRetry.execute(noop), cockatiel: ck && (() => ck.retry.execute(noop)) },
   },
   {
     case: 'breaker',
@@ -136,22 +114,25 @@ const cases: Case[] = [
     n: N(200_000),
     systems: {
       bulwark: () => bBreaker.execute(noop),
-      cockatiel: () => cBreakerP.execute(noop),
-      opossum: () => opossumBreaker.fire(),
+      cockatiel: ck && (() => ck.breaker.execute(noop)),
+      opossum: op?.breaker,
     },
   },
   {
     case: 'retry_breaker',
     settings: 'wrap(retry max 3 exponential, breaker 5 consecutive / 10 s) (opossum has no retry)',
     n: N(200_000),
-    systems: { bulwark: () => bRB.execute(noop), cockatiel: () => cRB.execute(noop) },
+    systems: { bulwark: () => bRB.execute(noop), cockatiel: ck && (() => ck.retryBreaker.execute(noop)) },
   },
   {
     case: 'retry_breaker_timeout',
     settings:
       'bulwark: a registry dependency (retry 3, breaker 5 consecutive / 10 s, timeout 1000 ms cooperative); cockatiel: wrap(retry, breaker, cooperative timeout)',
     n: N(100_000),
-    systems: { bulwark: () => bDependency.execute(noop), cockatiel: () => cRBT.execute(noop) },
+    systems: {
+      bulwark: () => bDependency.execute(noop),
+      cockatiel: ck && (() => ck.retryBreakerTimeout.execute(noop)),
+    },
   },
   {
     case: 'timeout',
@@ -160,8 +141,8 @@ const cases: Case[] = [
     n: N(100_000),
     systems: {
       bulwark: () => bTimeout.execute(noop),
-      cockatiel: () => cTimeoutP.execute(noop),
-      opossum: () => opossumTimeout.fire(),
+      cockatiel: ck && (() => ck.timeout.execute(noop)),
+      opossum: op?.timeout,
     },
   },
   {
@@ -170,7 +151,7 @@ const cases: Case[] = [
     n: N(50_000),
     systems: {
       bulwark: () => bTimeout.execute(readsSignal),
-      cockatiel: () => cTimeoutP.execute(readsSignal),
+      cockatiel: ck && (() => ck.timeout.execute(readsSignal)),
     },
   },
   {
@@ -179,7 +160,7 @@ const cases: Case[] = [
     n: N(50_000),
     systems: {
       bulwark: () => bAggressive.execute(noop),
-      cockatiel: () => cAggressive.execute(noop),
+      cockatiel: ck && (() => ck.aggressive.execute(noop)),
     },
   },
   {
@@ -188,15 +169,15 @@ const cases: Case[] = [
     n: N(100_000),
     systems: {
       bulwark: () => bOpen.execute(noop).catch(swallow),
-      cockatiel: () => cOpen.execute(noop).catch(swallow),
-      opossum: () => opossumOpen.fire().catch(swallow),
+      cockatiel: ck && (() => ck.open.execute(noop).catch(swallow)),
+      opossum: op && (() => op.open().catch(swallow)),
     },
   },
   {
     case: 'bulkhead',
     settings: '10 concurrent, queue 10 (sequential calls never wait)',
     n: N(200_000),
-    systems: { bulwark: () => bBulkhead.execute(noop), cockatiel: () => cBulkheadP.execute(noop) },
+    systems: { bulwark: () => bBulkhead.execute(noop), cockatiel: ck && (() => ck.bulkhead.execute(noop)) },
   },
 ];
 
@@ -204,7 +185,9 @@ const rows: Row[] = [];
 const SAMPLES = quick ? 5 : 9;
 for (const c of cases) {
   if (only && !only.includes(c.case)) continue;
-  const systems = Object.entries(c.systems) as [System, () => unknown][];
+  const systems = (Object.entries(c.systems) as [System, (() => unknown) | undefined][]).filter(
+    (e): e is [System, () => unknown] => e[1] !== undefined,
+  );
   // Warm every system of the case, then measure them in turn.
   for (const [, fn] of systems) await nsPerCall(fn, Math.min(c.n, 20_000), 2);
   for (const [system, fn] of systems) {
@@ -225,9 +208,7 @@ for (const c of cases) {
     );
   }
 }
-opossumBreaker.shutdown();
-opossumTimeout.shutdown();
-opossumOpen.shutdown();
+op?.shutdown();
 
 const get = (system: System, name: string, key: 'ns_per_call' | 'bytes_per_call' = 'ns_per_call') =>
   rows.find((r) => r.system === system && r.case === name)?.[key];
@@ -239,7 +220,11 @@ const vsCockatiel = (name: string, caseName: string, max: number): Check =>
     { label: `bulwark ${caseName} ns`, value: get('bulwark', caseName) },
     { label: `cockatiel ${caseName} ns`, value: get('cockatiel', caseName) },
     { max },
-    only ? `not measured: --only ${only.join(',')}` : 'not measured in this run',
+    ck
+      ? only
+        ? `not measured: --only ${only.join(',')}`
+        : 'not measured in this run'
+      : `not measured: ${unsupportedBy('cockatiel')}`,
   );
 const checks: Check[] = [
   vsCockatiel('retry+breaker ≤ 0.25× cockatiel 4', 'retry_breaker', 0.25),
