@@ -1,4 +1,5 @@
 /** Shared helpers for benchmark suites: timing, result files and markdown tables. */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,18 @@ export function writeResults(suite: string, json: object, markdown: string): voi
     JSON.stringify({ suite, node: process.version, ...json }, null, 2) + '\n',
   );
   writeFileSync(join(resultsDir, `${suite}.md`), markdown + '\n');
+  // The repo's formatter, so the committed results pass a format check as they are written.
+  spawnSync(
+    process.execPath,
+    [
+      join(resultsDir, '..', '..', 'node_modules', 'prettier', 'bin', 'prettier.cjs'),
+      '--write',
+      '--log-level=warn',
+      join(resultsDir, `${suite}.json`),
+      join(resultsDir, `${suite}.md`),
+    ],
+    { stdio: 'inherit' },
+  );
   console.log(markdown);
   console.log(`\nwrote bench/results/${suite}.json and bench/results/${suite}.md`);
 }
