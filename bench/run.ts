@@ -50,7 +50,13 @@ if (asked === undefined) {
   }
 }
 
-const runtime = spec === undefined ? undefined : provisionNode(spec);
+let runtime: ReturnType<typeof provisionNode> | undefined;
+try {
+  runtime = spec === undefined ? undefined : provisionNode(spec);
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(2);
+}
 if (runtime) console.error(`[bench] ${suite} on node ${runtime.version} (${runtime.bin})`);
 const r = spawnSync(
   runtime?.bin ?? process.execPath,

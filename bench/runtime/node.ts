@@ -63,7 +63,7 @@ export function resolveVersion(spec: string): string {
   const pinned = PINNED_NODE[s];
   if (!pinned) {
     throw new Error(
-      `[bench] --node ${spec}: give a major with a pinned release (${Object.keys(PINNED_NODE).join(', ')}) or an exact version like 24.21.0`,
+      `[bench] --node ${spec}: give a major with a pinned release (${Object.keys(PINNED_NODE).join(', ')}) or an exact version like 24.18.1`,
     );
   }
   return pinned;
