@@ -38,6 +38,13 @@ const PROBES_PER_S = 50;
 const log = (msg: string): void => console.log(`[sustained] ${msg}`);
 const version = packageInfo('bulwark').version;
 
+const settings = {
+  concurrency_per_process: CONCURRENCY,
+  retention: `Worker default rules (completed/cancelled: 1 day, newest 10,000; dead: 14 days, 100,000), cleanupIntervalMs ${CLEANUP_MS}; backlog kept ≤ 20,000 by an in-process producer (addBulk ×1000)`,
+  scale: `backlog ${BACKLOG} (addBulk ×1000) drained by N processes; then for ${PICKUP_MS} ms a load of half the 1-process drain rate (addBulk every ~5 ms) with ${PROBES_PER_S} timed single add()s per second among it; pickup = probe's add() called → its handler starts (wall clock, sub-ms)`,
+  stores: 'postgres: pool 10 per process, LISTEN/NOTIFY; redis: ioredis',
+};
+
 let retention: RetentionResult | undefined;
 if (parts.includes('retention') && (await serviceAvailable('postgres'))) {
   log(`(a) ${JOBS.toLocaleString('en-US')} jobs through Postgres, retention on, concurrency ${CONCURRENCY}`);
@@ -48,7 +55,7 @@ if (parts.includes('retention') && (await serviceAvailable('postgres'))) {
   log(`first tenth ${retention.first_window_per_s}/s, last tenth ${retention.last_window_per_s}/s`);
 }
 
-const scale: (ScaleResult & { system: string; version: string; node: string })[] = [];
+const scale: (ScaleResult & { system: string; version: string; node: string; settings: string })[] = [];
 if (parts.includes('scale')) {
   for (const store of stores) {
     if (!(await serviceAvailable(store))) continue;
@@ -66,7 +73,13 @@ if (parts.includes('scale')) {
         ...(ratePerS === undefined ? {} : { ratePerS }),
       });
       ratePerS ??= r.target_per_s;
-      scale.push({ system: 'bulwark', version, node: process.version, ...r });
+      scale.push({
+        system: 'bulwark',
+        version,
+        node: process.version,
+        ...r,
+        settings: `${settings.scale}; ${settings.stores}`,
+      });
       log(
         `${store} ×${processes}: drain ${r.drain_per_s}/s; pickup at ${r.offered_per_s}/s p50 ${r.pickup_p50_ms} ms, p99 ${r.pickup_p99_ms} ms`,
       );
@@ -104,12 +117,6 @@ const checks: Check[] = [
   ),
 ];
 
-const settings = {
-  concurrency_per_process: CONCURRENCY,
-  retention: `Worker default rules (completed/cancelled: 1 day, newest 10,000; dead: 14 days, 100,000), cleanupIntervalMs ${CLEANUP_MS}; backlog kept ≤ 20,000 by an in-process producer (addBulk ×1000)`,
-  scale: `backlog ${BACKLOG} (addBulk ×1000) drained by N processes; then for ${PICKUP_MS} ms a load of half the 1-process drain rate (addBulk every ~5 ms) with ${PROBES_PER_S} timed single add()s per second among it; pickup = probe's add() called → its handler starts (wall clock, sub-ms)`,
-  stores: 'postgres: pool 10 per process, LISTEN/NOTIFY; redis: ioredis',
-};
 const mb = (bytes: number): string => `${(bytes / 1_048_576).toFixed(1)} MB`;
 const markdown = [
   `# sustained: bulwark ${version} on node ${process.version}, --jobs ${JOBS.toLocaleString('en-US')}`,
@@ -134,7 +141,7 @@ const markdown = [
     ? [
         '## (b) worker processes on one store',
         '',
-        markdownTable(scale.map((s) => ({ ...s }))),
+        markdownTable(scale.map(({ settings: _, ...s }) => s)),
         '',
         `Settings: ${settings.scale}; ${settings.stores}`,
         '',
