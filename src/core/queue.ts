@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../kernel/clock.js';
 import { systemClock } from '../kernel/clock.js';
 import { NotFoundError, StateError, ValidationError } from '../kernel/errors.js';
+import { uuidv7 } from '../kernel/id.js';
 import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
 import { freshJob, toJob, type Job } from './job.js';
 import { currentJob } from '../kernel/logger.js';
@@ -227,7 +228,7 @@ export class Queue<T = unknown, R = unknown> {
         : now + (o.delayMs ?? 0);
     return {
       queue: this.name,
-      id: o.id ?? randomUUID(),
+      id: o.id ?? uuidv7(now),
       name: o.name ?? null,
       payload,
       priority: o.priority ?? d.priority ?? 0,
