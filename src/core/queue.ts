@@ -66,7 +66,7 @@ const zAddOptions = zJobDefaults
 
 /** Options of one job. Unset fields take the queue's defaults. */
 export interface AddOptions {
-  /** Idempotency key: adding an id that exists returns the existing job. @default a random UUID */
+  /** Idempotency key: adding an id that exists returns the existing job. @default a new time-ordered UUID (v7) */
   id?: string;
   /** A label for dashboards and search. */
   name?: string;
