@@ -4,6 +4,7 @@ import type { Clock } from '../kernel/clock.js';
 import { systemClock } from '../kernel/clock.js';
 import { NotFoundError, StateError, ValidationError } from '../kernel/errors.js';
 import { uuidv7 } from '../kernel/id.js';
+import { jobTracer, type JobTracer } from '../kernel/trace.js';
 import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
 import { freshJob, toJob, type Job } from './job.js';
 import { currentJob } from '../kernel/logger.js';
@@ -19,6 +20,7 @@ import { ensureInit, signalLocalReady } from './wake.js';
 import { resolveBackoff, type BackoffOptions } from '../resilience/backoff.js';
 import type {
   AddContext,
+  AddResult,
   FinalState,
   JobState,
   ListFilter,
@@ -188,7 +190,8 @@ export class Queue<T = unknown, R = unknown> {
     const scope = currentJob();
     const rows = items.map((item, i) => this.toNewJob(item, i, now, scope?.correlationId));
     await ensureInit(this.store);
-    const existing = await this.store.add(rows, ctx);
+    const tracer = jobTracer();
+    const existing = tracer ? await this.tracedAdd(tracer, rows, ctx) : await this.store.add(rows, ctx);
     const jobs: Job<T, R>[] = [];
     const created: string[] = [];
     for (let i = 0; i < rows.length; i++) {
@@ -207,6 +210,30 @@ export class Queue<T = unknown, R = unknown> {
       this.emitter.emit('job:added', { queue: this.name, ids: created });
     }
     return jobs;
+  }
+
+  /** The add inside a producer span; every job carries the span's context in `metadata.traceparent`. */
+  private async tracedAdd(
+    tracer: JobTracer,
+    rows: NewJob[],
+    ctx: AddContext | undefined,
+  ): Promise<AddResult[]> {
+    const span = tracer.send(this.name, rows.length, rows[0]?.id ?? '');
+    if (span.traceparent !== undefined) {
+      // Last, so that it wins over a traceparent copied from another job's metadata (a pipeline's).
+      const field = `"traceparent":${JSON.stringify(span.traceparent)}`;
+      for (const row of rows) {
+        row.metadata = row.metadata === '{}' ? `{${field}}` : `${row.metadata.slice(0, -1)},${field}}`;
+      }
+    }
+    try {
+      const out = await span.within(() => this.store.add(rows, ctx));
+      span.end();
+      return out;
+    } catch (e) {
+      span.end(e);
+      throw e;
+    }
   }
 
   private toNewJob(item: BulkItem<T>, index: number, now: number, inherited: string | undefined): NewJob {
