@@ -52,6 +52,8 @@ export interface JobErrorRecord {
   action: RecordedAction;
   name: string;
   message: string;
+  /** The error's stack, cut to 2,000 characters; absent for errors without one (and older records). */
+  stack?: string;
   at: number;
 }
 

@@ -82,6 +82,8 @@ export interface Fate {
 
 const MAX_SNOOZE_MS = 300_000;
 const MAX_MESSAGE = 2000;
+/** A stack kept with each error record, cut to this many characters (the frames that matter come first). */
+const MAX_STACK = 2000;
 
 export function decideFate(
   job: Job,
@@ -100,6 +102,7 @@ export function decideFate(
     action: a,
     name: error.name,
     message: error.message.length > MAX_MESSAGE ? error.message.slice(0, MAX_MESSAGE) + '…' : error.message,
+    ...(typeof error.stack === 'string' ? { stack: error.stack.slice(0, MAX_STACK) } : {}),
     at: now,
   });
   const dead = (reason: string): Fate => ({
