@@ -17,7 +17,6 @@
  * Authentication and CSRF checks belong to the server that mounts these routes (bulwark/server);
  * `readOnly` refuses every POST here as well, whoever asks.
  */
-import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
@@ -35,6 +34,8 @@ export interface DashboardOptions extends DashboardSources, FeedOptions {
   readOnly?: boolean;
   /** Shown in the page's footer and in /api/config. */
   version?: string;
+  /** The server asks for a token: the page offers to sign out. @default false */
+  signIn?: boolean;
 }
 
 /** The dashboard as routes: `handle` answers the paths it owns and resolves false for the others. */
@@ -58,6 +59,7 @@ const zOptions = z
     storeLabel: z.string().min(1).max(300).optional(),
     readOnly: z.boolean().optional(),
     version: z.string().max(100).optional(),
+    signIn: z.boolean().optional(),
     intervalMs: z.number().int().min(100).max(60_000).optional(),
     monitor: z
       .custom<NonNullable<DashboardSources['monitor']>>(
@@ -119,7 +121,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const gz = new Map<string, Buffer>();
 
   const routes: Route[] = [
-    { method: 'GET', pattern: ['config'], run: async () => ({ readOnly, version: o.version ?? null }) },
+    { method: 'GET', pattern: ['config'], run: async () => ({ readOnly, version: o.version ?? null, signIn: o.signIn === true }) },
     { method: 'GET', pattern: ['overview'], run: () => data.overview() },
     {
       method: 'GET',
@@ -263,6 +265,3 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 export const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/** A short digest, for ETags of generated pages. */
-export const digest = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);

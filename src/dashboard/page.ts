@@ -12,6 +12,7 @@ const head = (title: string, version: string): string => `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>${esc(title)}</title>
 <link rel="stylesheet" href="assets/app.css?v=${esc(version)}">
 </head>`;

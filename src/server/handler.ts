@@ -110,6 +110,7 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
         store: o.store,
         storeLabel: o.storeLabel,
         readOnly: o.readOnly,
+        signIn: o.token !== undefined,
         version: o.version,
         intervalMs: o.intervalMs,
         monitor: o.monitor,
