@@ -45,6 +45,8 @@ export interface Dashboard {
   health(): Promise<Verdict>;
   /** Open live streams. */
   readonly streams: number;
+  /** Queue entries held in memory: never more than the store's queues. */
+  readonly trackedQueues: number;
   /** Ends every open event stream and stops listening to the workers. */
   close(): void;
 }
@@ -98,7 +100,9 @@ const zJobQuery = z
 const zWatch = z
   .object({ queue: z.string().min(1).max(200).optional(), job: z.string().min(1).max(512).optional() })
   .strict();
-const zIds = z.array(z.string().min(1).max(512)).min(1).max(10_000).optional();
+const zIds = z.array(z.string().min(1).max(512)).min(1).max(10_000);
+/** The job ids of a bulk action; none means every dead job. */
+const ids = (v: unknown): string[] | undefined => (v === undefined ? undefined : parseOptions(zIds, v, 'ids'));
 
 type Json = Record<string, unknown>;
 type Route = {
@@ -159,12 +163,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     {
       method: 'POST',
       pattern: ['queues', ':q', 'dlq', 'replay'],
-      run: async ({ q, body }) => data.replay(q, parseOptions(zIds, (await body()).ids, 'ids')),
+      run: async ({ q, body }) => data.replay(q, ids((await body()).ids)),
     },
     {
       method: 'POST',
       pattern: ['queues', ':q', 'dlq', 'purge'],
-      run: async ({ q, body }) => data.purge(q, parseOptions(zIds, (await body()).ids, 'ids')),
+      run: async ({ q, body }) => data.purge(q, ids((await body()).ids)),
     },
   ];
 
@@ -254,6 +258,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     health: () => data.health(),
     get streams() {
       return feed.size;
+    },
+    get trackedQueues() {
+      return data.trackedQueues;
     },
     close() {
       feed.close();

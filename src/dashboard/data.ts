@@ -144,6 +144,10 @@ export class DashboardData {
     this.live = new LiveSource(o.workers ?? [], (q, ms) => this.series.duration(q, ms));
   }
 
+  get trackedQueues(): number {
+    return this.queues.size;
+  }
+
   /** The queue if the store has it; a 404 otherwise (no entry is made for an unknown name). */
   async queue(name: string): Promise<Queue<unknown>> {
     const q = this.queues.get(name);

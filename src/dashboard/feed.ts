@@ -30,6 +30,13 @@ export interface Watch {
   job?: string;
 }
 
+interface Snapshot {
+  overview: Overview;
+  health: Verdict;
+  breakers: { name: string; state: string }[];
+  errors: TopError[];
+}
+
 interface Stream {
   res: ServerResponse;
   watch: Watch;
@@ -60,6 +67,7 @@ export class Feed {
   private seq = 0;
   private prev:
     | {
+        snapshot: Snapshot;
         queues: Map<string, { key: string; q: QueueOverview }>;
         health: string;
         breakers: Map<string, string>;
@@ -107,16 +115,29 @@ export class Feed {
     res.on('error', drop);
     this.start();
     res.write(`retry: 2000\n\n`);
-    const hello = await this.snapshot();
+    // The hello is the feed's baseline: every later event is a change against it, so none is missed.
+    let hello = this.prev?.snapshot;
+    if (!hello) {
+      hello = await this.snapshot();
+      this.prev ??= this.baseline(hello);
+      hello = this.prev.snapshot;
+    }
     this.write(stream, frame('hello', hello, this.seq));
   }
 
-  private async snapshot(): Promise<{
-    overview: Overview;
-    health: Verdict;
-    breakers: { name: string; state: string }[];
-    errors: TopError[];
-  }> {
+  private baseline(snapshot: Snapshot): NonNullable<Feed['prev']> {
+    const { overview, health, breakers, errors } = snapshot;
+    return {
+      snapshot,
+      queues: new Map(overview.queues.map((q) => [q.name, { key: queueKey(q), q }])),
+      health: JSON.stringify([health.status, health.reasons]),
+      breakers: new Map(breakers.map((b) => [b.name, b.state])),
+      errors: JSON.stringify(errors.map((e) => [e.pattern, e.count, e.trend])),
+      storeError: overview.store.error,
+    };
+  }
+
+  private async snapshot(): Promise<Snapshot> {
     const overview = await this.data.overview();
     const [health, errors] = await Promise.all([this.data.health(), this.safeTopErrors()]);
     return { overview, health, breakers: this.data.breakers(), errors };
@@ -167,9 +188,11 @@ export class Feed {
     if (this.ticking || this.streams.size === 0) return;
     this.ticking = true;
     try {
-      const { overview, health, breakers, errors } = await this.snapshot();
+      const snapshot = await this.snapshot();
+      const { overview, health, breakers, errors } = snapshot;
       const prev = this.prev;
-      const queues = new Map(overview.queues.map((q) => [q.name, { key: queueKey(q), q }]));
+      const next = this.baseline(snapshot);
+      const queues = next.queues;
       if (prev) {
         if (overview.store.error !== prev.storeError) this.broadcast('store', overview.store);
         for (const [name, { key, q }] of queues) {
@@ -179,22 +202,14 @@ export class Feed {
           if (before) this.transitions(before, q);
         }
         for (const name of prev.queues.keys()) if (!queues.has(name)) this.broadcast('queue:removed', { name });
-        const healthText = JSON.stringify([health.status, health.reasons]);
-        if (healthText !== prev.health) this.broadcast('health', health);
+        if (next.health !== prev.health) this.broadcast('health', health);
         for (const b of breakers) {
           const from = prev.breakers.get(b.name);
           if (from !== b.state) this.broadcast('breaker', { name: b.name, from: from ?? null, to: b.state });
         }
-        const errorsText = JSON.stringify(errors.map((e) => [e.pattern, e.count, e.trend]));
-        if (errorsText !== prev.errors) this.broadcast('errors', errors);
+        if (next.errors !== prev.errors) this.broadcast('errors', errors);
       }
-      this.prev = {
-        queues,
-        health: JSON.stringify([health.status, health.reasons]),
-        breakers: new Map(breakers.map((b) => [b.name, b.state])),
-        errors: JSON.stringify(errors.map((e) => [e.pattern, e.count, e.trend])),
-        storeError: overview.store.error,
-      };
+      this.prev = next;
       this.sendJobs(this.data.live.drain());
       await this.watchJobs();
     } catch (e) {
