@@ -24,6 +24,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('resilient background jobs on SQLite, PostgreSQL or Redis')
     .version(pkg.version, '-v, --version')
     .option('--store <url>', 'the store (default: BULWARK_STORE, else sqlite:./bulwark.db)')
+    .option('--json', 'machine-readable output')
     .addHelpText('after', STORE_HELP)
     .showHelpAfterError('(run bulwark --help for usage)')
     .exitOverride()

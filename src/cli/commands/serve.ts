@@ -101,7 +101,12 @@ export function registerServe(program: Command, wire: Wire): void {
       const level = parseLevel(f.logLevel);
       const t = f.port === undefined ? undefined : token(f);
       const mod = await loadModule(modulePath as string);
-      const spec = mod.default;
+      let spec = mod.default;
+      // A .ts file outside an ESM package loads as CommonJS: its default export sits one level down.
+      const inner = spec as { default?: unknown } | undefined;
+      if (typeof inner === 'object' && inner !== null && typeof inner.default === 'object' && Object.keys(inner).every((k) => k === 'default' || k === '__esModule')) {
+        spec = inner.default;
+      }
       if (typeof spec !== 'object' || spec === null || Object.keys(spec).length === 0) {
         throw new CliError(
           `${String(modulePath)} must default-export { queueName: handler | { handler, options } }`,
