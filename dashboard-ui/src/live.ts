@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { JobChange } from '../../src/dashboard/index.js';
-import type { Overview, QueueOverview, TopError, Verdict } from './api.js';
+import type { Overview, QueueOverview, SeriesPoint, TopError, Verdict } from './api.js';
 import { api } from './api.js';
 
 export interface LiveState {
@@ -39,6 +39,7 @@ type BusEvent =
   | { type: 'job'; change: JobChange & { gone?: boolean } }
   | { type: 'jobs'; queue: string }
   | { type: 'queue'; queue: QueueOverview }
+  | { type: 'series'; queue: string; point: SeriesPoint }
   | { type: 'hello' };
 const listeners = new Set<(e: BusEvent) => void>();
 
@@ -133,6 +134,10 @@ export function watch(queue?: string, job?: string): void {
   });
   es.addEventListener('job', (e) => emit({ type: 'job', change: data<JobChange>(e) }));
   es.addEventListener('jobs', (e) => emit({ type: 'jobs', queue: data<{ queue: string }>(e).queue }));
+  es.addEventListener('series', (e) => {
+    const s = data<{ queue: string; point: SeriesPoint }>(e);
+    emit({ type: 'series', queue: s.queue, point: s.point });
+  });
   es.addEventListener('health', (e) => set({ health: data<Verdict>(e) }));
   es.addEventListener('breaker', (e) => {
     const b = data<{ name: string; from: string | null; to: string }>(e);

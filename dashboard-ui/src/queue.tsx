@@ -73,7 +73,9 @@ export function QueuePage({
   }, 400);
   useBus(
     (e) => {
-      if (e.type === 'hello') refresh();
+      if (e.type === 'series' && e.queue === name) {
+        setDetail((d) => (d && d.series.at(-1)?.t !== e.point.t ? { ...d, series: [...d.series.slice(-179), e.point] } : d));
+      } else if (e.type === 'hello') refresh();
       else if (e.type === 'queue' && e.queue.name === name) refresh();
       else if (e.type === 'jobs' && e.queue === name) refresh();
       else if (e.type === 'job' && e.change.queue === name) refresh();

@@ -140,7 +140,7 @@ export class DashboardData {
     this.store = o.store;
     this.storeLabel = o.storeLabel ?? o.store.name;
     this.intervalMs = o.intervalMs ?? 1000;
-    this.series = new Series(Math.max(this.intervalMs, 5000), 180);
+    this.series = new Series(Math.max(this.intervalMs * 5, 1000), 180);
     this.live = new LiveSource(o.workers ?? [], (q, ms) => this.series.duration(q, ms));
   }
 

@@ -11,6 +11,7 @@
  *   health         the verdict or its reasons changed
  *   breaker        a breaker went from one state to another
  *   errors         the top errors changed
+ *   series         a new chart point of the watched queue (throughput, p50 / p95 duration)
  *   store          the store stopped or started answering
  *
  * A stream may watch one queue (`?queue=`) and one job (`?job=`): job events of other queues are
@@ -19,6 +20,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { coerceError } from '../kernel/errors.js';
+import type { StoredJob } from '../store/types.js';
 import type { DashboardData, Overview, QueueOverview } from './data.js';
 import type { TopError } from './errors.js';
 import { HttpError } from './http.js';
@@ -56,6 +58,9 @@ const MAX_WATCHED_JOBS = 500;
 const frame = (event: string, data: unknown, id?: number): string =>
   `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
+const versionOf = (j: StoredJob | null): string =>
+  j === null ? 'gone' : `${j.state}|${j.updatedAt}|${j.attempts}|${j.fence}`;
+
 const queueKey = (q: QueueOverview): string =>
   JSON.stringify([q.counts, q.paused, q.pauseReason, q.throttledUntil, q.blockedBy?.dependency, q.state]);
 
@@ -76,6 +81,7 @@ export class Feed {
       }
     | undefined;
   private readonly watchedJobs = new Map<string, string>();
+  private readonly seriesSent = new Map<string, number>();
   private readonly maxStreams: number;
   private readonly heartbeatMs: number;
   private readonly maxBuffered: number;
@@ -115,6 +121,13 @@ export class Feed {
     res.on('error', drop);
     this.start();
     res.write(`retry: 2000\n\n`);
+    if (watch.queue !== undefined && watch.job !== undefined) {
+      // Read the watched job now: a change between this hello and the next tick must not be the baseline.
+      const key = `${watch.queue}\n${watch.job}`;
+      if (!this.watchedJobs.has(key) && this.watchedJobs.size < MAX_WATCHED_JOBS) {
+        this.watchedJobs.set(key, versionOf(await this.data.store.getJob(watch.queue, watch.job)));
+      }
+    }
     // The hello is the feed's baseline: every later event is a change against it, so none is missed.
     let hello = this.prev?.snapshot;
     if (!hello) {
@@ -210,6 +223,7 @@ export class Feed {
         if (next.errors !== prev.errors) this.broadcast('errors', errors);
       }
       this.prev = next;
+      this.sendSeries();
       this.sendJobs(this.data.live.drain());
       await this.watchJobs();
     } catch (e) {
@@ -232,6 +246,19 @@ export class Feed {
     if (before.blockedBy && !q.blockedBy) this.broadcast('queue:unblocked', { name });
   }
 
+  /** A new chart point of a queue goes to the streams that watch it. */
+  private sendSeries(): void {
+    const watched = new Set<string>();
+    for (const s of this.streams) if (s.watch.queue !== undefined) watched.add(s.watch.queue);
+    for (const queue of watched) {
+      const last = this.data.series.points(queue).at(-1);
+      if (!last || this.seriesSent.get(queue) === last.t) continue;
+      this.seriesSent.set(queue, last.t);
+      this.broadcast('series', { queue, point: last }, (s) => s.watch.queue === queue);
+    }
+    for (const q of this.seriesSent.keys()) if (!watched.has(q)) this.seriesSent.delete(q);
+  }
+
   private sendJobs({ changes, many }: { changes: JobChange[]; many: string[] }): void {
     for (const c of changes) this.broadcast('job', c, (s) => s.watch.queue === c.queue);
     for (const queue of many) this.broadcast('jobs', { queue }, (s) => s.watch.queue === queue);
@@ -249,7 +276,7 @@ export class Feed {
     await Promise.all(
       [...wanted].map(async ([key, { queue, id }]) => {
         const j = await this.data.store.getJob(queue, id);
-        const version = j === null ? 'gone' : `${j.state}|${j.updatedAt}|${j.attempts}|${j.fence}`;
+        const version = versionOf(j);
         const before = this.watchedJobs.get(key);
         this.watchedJobs.set(key, version);
         if (before === undefined || before === version) return;

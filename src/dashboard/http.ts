@@ -69,7 +69,7 @@ export function parseTarget(raw: string | undefined): Target {
 const SECURITY_HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
 } as const;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, head = false): void {

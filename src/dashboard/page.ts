@@ -11,7 +11,7 @@ const head = (title: string, version: string): string => `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <link rel="icon" href="data:,">
 <title>${esc(title)}</title>
 <link rel="stylesheet" href="assets/app.css?v=${esc(version)}">

@@ -72,6 +72,8 @@ export class Auth {
     if (site !== undefined && site !== 'same-origin' && site !== 'none') {
       throw new HttpError(403, `cross-site request refused (Sec-Fetch-Site: ${String(site)})`, 'CSRF');
     }
+    // The browser sets Sec-Fetch-Site itself (no page can forge it): same-origin settles it.
+    if (site === 'same-origin') return;
     const origin = req.headers.origin;
     if (origin !== undefined) {
       const host = String(req.headers.host ?? '').toLowerCase();
