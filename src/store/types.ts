@@ -55,6 +55,8 @@ export interface JobErrorRecord {
   /** The error's stack, cut to 2,000 characters; absent for errors without one (and older records). */
   stack?: string;
   at: number;
+  /** How long the job waited before its next run (retries and snoozes), in ms. */
+  delayMs?: number;
 }
 
 /** A job as the core hands it to the store. */
@@ -123,10 +125,13 @@ export interface CompleteItem {
 /**
  * What the store does with a failed attempt's job.
  * - retry: back to waiting at `runAt`, the attempt counts.
- * - snooze: back to waiting at `runAt`, the attempt is given back.
+ * - snooze: back to waiting at `runAt`, the attempt is given back, and `snoozes` grows (a rate limit
+ *   or an open breaker: the job itself could not get through).
+ * - release: back to waiting at `runAt`, the attempt is given back and `snoozes` stays (a pause, a
+ *   shutdown, a fatal stop: nothing was wrong with the job).
  * - dead: dead-lettered now.
  */
-export type StoreMove = 'retry' | 'snooze' | 'dead';
+export type StoreMove = 'retry' | 'snooze' | 'release' | 'dead';
 
 export interface FailItem {
   id: string;
@@ -168,7 +173,10 @@ export interface RetentionRule {
 }
 
 export interface ReapResult {
-  /** Jobs whose lease expired, put back to waiting (the attempt counts). */
+  /**
+   * Jobs whose lease expired, put back to waiting (the attempt counts) in their old place: their
+   * priority and run-at are kept, so they go ahead of jobs added since.
+   */
   requeued: string[];
   /** Jobs whose lease expired on their last attempt, dead-lettered. */
   dead: string[];

@@ -5,7 +5,7 @@ export const FAIL_STRIDE = 6;
 
 /**
  * Settles failed attempts. ARGV: job prefix, now, then per item: id, token, move
- * (retry|snooze|dead), runAt, error record (one line of JSON), reason.
+ * (retry|snooze|release|dead), runAt, error record (one line of JSON), reason.
  * Returns one flag per item (1 written, 0 stale).
  */
 export const FAIL = script(`
@@ -25,9 +25,9 @@ for i = 3, #ARGV, ${FAIL_STRIDE} do
     else
       local runAt = tonumber(ARGV[i + 3])
       redis.call('HSET', key, 's', 'waiting', 'r', ARGV[i + 3], 'e', errors, 'ua', now)
-      if move == 'snooze' then
+      if move ~= 'retry' then
         redis.call('HINCRBY', key, 'a', -1)
-        redis.call('HINCRBY', key, 'z', 1)
+        if move == 'snooze' then redis.call('HINCRBY', key, 'z', 1) end
       end
       ready = ready + place(waits, delays, id, tonumber(v[4]), runAt, tonumber(v[5]), now)
     end
@@ -90,7 +90,7 @@ local expired = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', '(' .. now, 'LIMIT
 local requeued, deadIds, waits, dead = {}, {}, {}, {}
 for _, id in ipairs(expired) do
   local key = JOB .. id
-  local v = redis.call('HMGET', key, 's', 'a', 'm', 'e', 'p', 'q')
+  local v = redis.call('HMGET', key, 's', 'a', 'm', 'e', 'p', 'q', 'r')
   if v[1] == 'active' then
     local attempts = tonumber(v[2] or '0')
     local last = attempts >= tonumber(v[3])
@@ -105,9 +105,10 @@ for _, id in ipairs(expired) do
       dead[#dead + 1] = id
       deadIds[#deadIds + 1] = id
     else
-      redis.call('HSET', key, 's', 'waiting', 'r', now, 'e', errors, 'ua', now)
+      -- Back in its old place: its priority and run-at, ahead of jobs added since.
+      redis.call('HSET', key, 's', 'waiting', 'e', errors, 'ua', now)
       waits[#waits + 1] = 0 - tonumber(v[5])
-      waits[#waits + 1] = member(tonumber(now), tonumber(v[6]), id)
+      waits[#waits + 1] = member(tonumber(v[7]), tonumber(v[6]), id)
       requeued[#requeued + 1] = id
     end
   end
