@@ -116,7 +116,7 @@ describe.each(cases)('CLI on $name', (c) => {
   });
 
   it.skipIf(!c.available)('jobs list, search and inspect (with attempts and stacks); unknown queue or job exit 4', async () => {
-    const q = new Queue('work', { store });
+    const q = new Queue<{ n: number; tag?: string }>('work', { store });
     await q.add({ n: 1 }, { id: 'w1', maxAttempts: 2, backoff: { delayMs: 0 } });
     await q.add({ n: 2, tag: 'needle' }, { id: 'w2' });
     const w = new Worker(

@@ -103,11 +103,11 @@ describe.each(cases)('dashboard API on $name', (c) => {
 
   it.skipIf(!c.available)('actions: pause with a reason, resume, replay and purge one or many, cancel', async () => {
     expect((await post('/api/queues/emails/pause', { reason: 'smtp migration' })).status).toBe(200);
-    let q = (await get<{ pausedBy: string; pauseReason: string }>('/api/queues/emails')).body;
-    expect(q).toMatchObject({ pausedBy: 'an operator, from the dashboard', pauseReason: 'dashboard: smtp migration' });
+    const paused = (await get<{ pausedBy: string; pauseReason: string }>('/api/queues/emails')).body;
+    expect(paused).toMatchObject({ pausedBy: 'an operator, from the dashboard', pauseReason: 'dashboard: smtp migration' });
     expect((await post('/api/queues/emails/resume')).status).toBe(200);
-    q = (await get<{ pausedBy: string | null; pauseReason: string | null }>('/api/queues/emails')).body;
-    expect(q.pausedBy).toBeNull();
+    const resumed = (await get<{ pausedBy: string | null }>('/api/queues/emails')).body;
+    expect(resumed.pausedBy).toBeNull();
     expect((await post<{ replayed: string[] }>('/api/queues/emails/jobs/e003/replay')).body).toEqual({ replayed: ['e003'] });
     expect((await post<{ replayed: string[] }>('/api/queues/emails/dlq/replay', { ids: ['e013', 'e023'] })).body.replayed.sort()).toEqual(['e013', 'e023']);
     expect((await post<{ purged: number }>('/api/queues/emails/jobs/e033/purge')).body).toEqual({ purged: 1 });

@@ -10,7 +10,7 @@ import { waitFor } from '../helpers/wait.js';
 export interface Seeded {
   emails: Queue<{ to: string; n: number }>;
   /** The worker holding the active job; `release()` lets it finish. */
-  holder: Worker;
+  holder: Worker<{ pages: number }>;
   release(): void;
   close(): Promise<void>;
 }

@@ -112,6 +112,7 @@ export function decideFate(
   const error = {
     name: storableText(String(thrownError.name)),
     message: storableText(thrownError.message),
+    stack: typeof thrownError.stack === 'string' ? storableText(thrownError.stack.slice(0, MAX_STACK)) : undefined,
   };
   const classification = classify(thrown, options.rules);
   const category = classification.category;
@@ -122,7 +123,7 @@ export function decideFate(
     action: a,
     name: error.name,
     message: error.message.length > MAX_MESSAGE ? error.message.slice(0, MAX_MESSAGE) + '…' : error.message,
-    ...(typeof error.stack === 'string' ? { stack: error.stack.slice(0, MAX_STACK) } : {}),
+    ...(error.stack === undefined ? {} : { stack: error.stack }),
     at: now,
   });
   const dead = (reason: string): Fate => ({
