@@ -323,6 +323,14 @@ export function QueuePage({
             </table>
           </div>
         )}
+        {page?.exact ? (
+          <p class="muted small">
+            That is a job's id.{' '}
+            <a href={`#/q/${encodeURIComponent(name)}?${new URLSearchParams({ ...Object.fromEntries(params), deep: '1' })}`}>
+              Search names, correlation ids and payloads as well
+            </a>
+          </p>
+        ) : null}
         {page ? (
           <nav class="row between pager" aria-label="Pages">
             <button disabled={offset === 0} onClick={() => go({ offset: String(Math.max(0, offset - limit)) })}>
@@ -376,6 +384,7 @@ function Filters({
           from: from === undefined ? undefined : String(from),
           to: to === undefined ? undefined : String(to),
           limit: f.limit === '50' ? undefined : f.limit,
+          deep: undefined,
         });
       }}
     >

@@ -7,7 +7,7 @@
  *   GET  /api/overview                       queues with counts and why a queue is not running
  *   GET  /api/health                         the verdict with reasons, breakers, top errors
  *   GET  /api/queues/:queue                  one queue with its throughput and duration series
- *   GET  /api/queues/:queue/jobs             ?state=&name=&search=&from=&to=&limit=&offset=
+ *   GET  /api/queues/:queue/jobs             ?state=&name=&search=&deep=&from=&to=&limit=&offset=
  *   GET  /api/queues/:queue/jobs/:id         one job, attempts and all
  *   POST /api/queues/:queue/pause | resume   (pause takes { reason })
  *   POST /api/queues/:queue/jobs/:id/replay | cancel | purge
@@ -41,7 +41,8 @@ export interface DashboardOptions extends DashboardSources, FeedOptions {
 /** The dashboard as routes: `handle` answers the paths it owns and resolves false for the others. */
 export interface Dashboard {
   handle(req: IncomingMessage, res: ServerResponse, target: Target): Promise<boolean>;
-  overview(): Promise<Overview>;
+  /** The overview (from the last read while it is recent; `fresh` waits for a new read). */
+  overview(o?: { fresh?: boolean }): Promise<Overview>;
   health(): Promise<Verdict>;
   /** Open live streams. */
   readonly streams: number;
@@ -93,6 +94,7 @@ const zJobQuery = z
     search: z.string().min(1).max(200).optional(),
     from: zEpoch.optional(),
     to: zEpoch.optional(),
+    deep: z.enum(['0', '1']).transform((v) => v === '1').optional(),
     limit: z.coerce.number().int().min(1).max(200).optional(),
     offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
   })
@@ -254,7 +256,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
   return {
     handle,
-    overview: () => data.overview(),
+    overview: (o) => data.overview(o),
     health: () => data.health(),
     get streams() {
       return feed.size;

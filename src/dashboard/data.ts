@@ -90,6 +90,8 @@ export interface JobPage {
   total: number | null;
   /** With name or time filters the dashboard scans the newest jobs: true when it stopped early. */
   partial: boolean;
+  /** The search text is a job's id: that job alone is the answer (ask again with `deep` for every match). */
+  exact?: boolean;
 }
 
 export interface JobQuery {
@@ -99,6 +101,8 @@ export interface JobQuery {
   /** Created at or after / before (epoch ms). */
   from?: number;
   to?: number;
+  /** Search names, correlation ids and payloads even when the text is a job's id. */
+  deep?: boolean;
   limit: number;
   offset: number;
 }
@@ -135,11 +139,15 @@ export class DashboardData {
   private last: Overview | undefined;
   private inflight: Promise<Overview> | undefined;
   private topCache: { at: number; value: TopError[] } | undefined;
+  private lastReadMs = 0;
+  /** The oldest overview a request is answered with. */
+  private readonly staleMs: number;
 
   constructor(private readonly o: DashboardSources) {
     this.store = o.store;
     this.storeLabel = o.storeLabel ?? o.store.name;
     this.intervalMs = o.intervalMs ?? 1000;
+    this.staleMs = Math.max(10_000, this.intervalMs * 10);
     this.series = new Series(Math.max(this.intervalMs * 5, 1000), 180);
     this.live = new LiveSource(o.workers ?? [], (q, ms) => this.series.duration(q, ms));
   }
@@ -176,15 +184,41 @@ export class DashboardData {
     return names;
   }
 
-  /** The overview, at most `intervalMs` old; concurrent callers share one read. */
-  overview(maxAgeMs = this.intervalMs): Promise<Overview> {
+  /**
+   * The overview. Concurrent callers share one read of the store. A request is answered from the
+   * last read while it is younger than `staleMs` (counting jobs takes a while on a large store: no
+   * request waits for it), and a read older than `intervalMs` starts the next one in the background.
+   * `fresh` waits for a read that starts now (the live feed, after an action).
+   */
+  overview(o: { fresh?: boolean } = {}): Promise<Overview> {
     const last = this.last;
-    if (last && Date.now() - last.at < maxAgeMs) return Promise.resolve(last);
+    const age = last ? Date.now() - last.at : Infinity;
+    if (!o.fresh && last && age < this.staleMs) {
+      if (age >= this.intervalMs) void this.read().catch(() => undefined);
+      return Promise.resolve(last);
+    }
+    return this.read();
+  }
+
+  private read(): Promise<Overview> {
     return (this.inflight ??= this.readOverview().finally(() => (this.inflight = undefined)));
+  }
+
+  /** How long the last overview read took, in ms (the live feed paces itself by it). */
+  get readMs(): number {
+    return this.lastReadMs;
   }
 
   private async readOverview(): Promise<Overview> {
     const t0 = Date.now();
+    try {
+      return await this.readOverviewOnce(t0);
+    } finally {
+      this.lastReadMs = Date.now() - t0;
+    }
+  }
+
+  private async readOverviewOnce(t0: number): Promise<Overview> {
     try {
       const names = await this.refreshNames();
       const latencyMs = Date.now() - t0;
@@ -315,6 +349,13 @@ export class DashboardData {
     await this.queue(name);
     const now = Date.now();
     const states = query.state ? [query.state] : undefined;
+    if (query.search !== undefined && !query.deep) {
+      // An id is what an operator pastes most: a primary-key read answers it without scanning payloads.
+      const exact = await this.store.getJob(name, query.search);
+      if (exact && (!query.state || toRow(exact, now).state === query.state) && (query.name === undefined || exact.name === query.name)) {
+        return { jobs: query.offset === 0 ? [toRow(exact, now)] : [], offset: query.offset, limit: query.limit, hasMore: false, total: 1, partial: false, exact: true };
+      }
+    }
     if (query.name === undefined && query.from === undefined && query.to === undefined) {
       const rows = await this.store.list(
         name,
@@ -396,14 +437,14 @@ export class DashboardData {
   async pause(name: string, reason: string | undefined): Promise<{ paused: boolean }> {
     const q = await this.queue(name);
     await q.pause(`dashboard${reason ? `: ${reason}` : ''}`);
-    this.last = undefined;
+    await this.read();
     return { paused: true };
   }
 
   async resume(name: string): Promise<{ resumed: boolean }> {
     const q = await this.queue(name);
     await q.resume();
-    this.last = undefined;
+    await this.read();
     return { resumed: true };
   }
 
@@ -417,7 +458,7 @@ export class DashboardData {
   async purge(name: string, ids: readonly string[] | undefined): Promise<{ purged: number }> {
     const q = await this.queue(name);
     const purged = await q.dlq.purge(ids);
-    this.last = undefined;
+    void this.read().catch(() => undefined);
     return { purged };
   }
 
@@ -429,7 +470,7 @@ export class DashboardData {
   }
 
   private changed(queue: string, ids: readonly string[], state: JobState): void {
-    this.last = undefined;
+    void this.read().catch(() => undefined);
     const at = Date.now();
     for (const id of ids) this.live.record({ queue, id, state, attempts: 0, at });
   }

@@ -69,6 +69,8 @@ export class Feed {
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private ticking = false;
+  /** Bumped by stop(): a tick of an earlier run does not schedule another. */
+  private generation = 0;
   private seq = 0;
   private prev:
     | {
@@ -150,8 +152,8 @@ export class Feed {
     };
   }
 
-  private async snapshot(): Promise<Snapshot> {
-    const overview = await this.data.overview();
+  private async snapshot(fresh = false): Promise<Snapshot> {
+    const overview = await this.data.overview({ fresh });
     const [health, errors] = await Promise.all([this.data.health(), this.safeTopErrors()]);
     return { overview, health, breakers: this.data.breakers(), errors };
   }
@@ -166,16 +168,31 @@ export class Feed {
 
   private start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.tick(), this.data.intervalMs);
-    this.timer.unref();
+    this.schedule();
     this.heartbeat = setInterval(() => {
       for (const s of this.streams) this.write(s, ': ping\n\n');
     }, this.heartbeatMs);
     this.heartbeat.unref();
   }
 
+  /**
+   * The next tick, `intervalMs` away — or twice as long as the last read of the store took, so a
+   * store slow to count (millions of jobs) spends at most half its time answering the dashboard.
+   */
+  private schedule(): void {
+    const wait = Math.max(this.data.intervalMs, 2 * this.data.readMs);
+    const generation = this.generation;
+    this.timer = setTimeout(() => {
+      void this.tick().finally(() => {
+        if (generation === this.generation && this.streams.size > 0) this.schedule();
+      });
+    }, wait);
+    this.timer.unref();
+  }
+
   private stop(): void {
-    clearInterval(this.timer);
+    this.generation++;
+    clearTimeout(this.timer);
     clearInterval(this.heartbeat);
     this.timer = this.heartbeat = undefined;
     this.prev = undefined;
@@ -201,7 +218,7 @@ export class Feed {
     if (this.ticking || this.streams.size === 0) return;
     this.ticking = true;
     try {
-      const snapshot = await this.snapshot();
+      const snapshot = await this.snapshot(true);
       const { overview, health, breakers, errors } = snapshot;
       const prev = this.prev;
       const next = this.baseline(snapshot);
