@@ -95,7 +95,11 @@ async function fill(): Promise<void> {
   console.log(`filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-async function timed(n: number, fn: (i: number) => Promise<void>, gapMs = 0): Promise<{ p50: number; p95: number; p99: number; max: number }> {
+async function timed(
+  n: number,
+  fn: (i: number) => Promise<void>,
+  gapMs = 0,
+): Promise<{ p50: number; p95: number; p99: number; max: number }> {
   const ms: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
@@ -104,7 +108,12 @@ async function timed(n: number, fn: (i: number) => Promise<void>, gapMs = 0): Pr
     if (gapMs) await sleep(gapMs);
   }
   ms.sort((a, b) => a - b);
-  return { p50: percentile(ms, 50), p95: percentile(ms, 95), p99: percentile(ms, 99), max: ms[ms.length - 1]! };
+  return {
+    p50: percentile(ms, 50),
+    p95: percentile(ms, 95),
+    p99: percentile(ms, 99),
+    max: ms[ms.length - 1]!,
+  };
 }
 
 async function getOk(url: string): Promise<void> {
@@ -159,15 +168,34 @@ async function main(): Promise<void> {
     await server.handler.dashboard!.overview({ fresh: true });
   });
   api['job list, first page'] = await timed(SAMPLES, () => getOk(`${u}/api/queues/bench/jobs?limit=50`));
-  api['job list, page 200'] = await timed(SAMPLES, () => getOk(`${u}/api/queues/bench/jobs?limit=50&offset=10000`));
-  api['job list, dead, first page'] = await timed(SAMPLES, () => getOk(`${u}/api/queues/bench/jobs?state=dead&limit=50`));
-  api['job search (an id)'] = await timed(SAMPLES, (i) => getOk(`${u}/api/queues/bench/jobs?search=job-${pick(i)}&limit=50`));
-  api['job search (payload text, every job)'] = await timed(Math.min(SAMPLES, 10), (i) => getOk(`${u}/api/queues/bench/jobs?search=user${pick(i)}%40example.com&deep=1&limit=50`));
+  api['job list, page 200'] = await timed(SAMPLES, () =>
+    getOk(`${u}/api/queues/bench/jobs?limit=50&offset=10000`),
+  );
+  api['job list, dead, first page'] = await timed(SAMPLES, () =>
+    getOk(`${u}/api/queues/bench/jobs?state=dead&limit=50`),
+  );
+  api['job search (an id)'] = await timed(SAMPLES, (i) =>
+    getOk(`${u}/api/queues/bench/jobs?search=job-${pick(i)}&limit=50`),
+  );
+  api['job search (payload text, every job)'] = await timed(Math.min(SAMPLES, 10), (i) =>
+    getOk(`${u}/api/queues/bench/jobs?search=user${pick(i)}%40example.com&deep=1&limit=50`),
+  );
   api['one job'] = await timed(SAMPLES, (i) => getOk(`${u}/api/queues/bench/jobs/job-${pick(i)}`));
-  rows.push({ measure: 'one read of the store for the overview (5 queues; informational)', p50_ms: reads.p50, p95_ms: reads.p95, p99_ms: reads.p99, goal: '' });
-  for (const [measure, t] of Object.entries(api)) rows.push({ measure, p50_ms: t.p50, p95_ms: t.p95, p99_ms: t.p99, goal: `p95 ≤ ${GOALS.apiP95Ms} ms` });
+  rows.push({
+    measure: 'one read of the store for the overview (5 queues; informational)',
+    p50_ms: reads.p50,
+    p95_ms: reads.p95,
+    p99_ms: reads.p99,
+    goal: '',
+  });
+  for (const [measure, t] of Object.entries(api))
+    rows.push({ measure, p50_ms: t.p50, p95_ms: t.p95, p99_ms: t.p99, goal: `p95 ≤ ${GOALS.apiP95Ms} ms` });
   for (const [measure, t] of Object.entries(api)) {
-    checks.push({ name: `api ${measure} p95 ≤ ${GOALS.apiP95Ms} ms (${JOBS.toLocaleString('en-US')} jobs)`, ok: t.p95 <= GOALS.apiP95Ms, detail: `p95 ${t.p95.toFixed(1)} ms` });
+    checks.push({
+      name: `api ${measure} p95 ≤ ${GOALS.apiP95Ms} ms (${JOBS.toLocaleString('en-US')} jobs)`,
+      ok: t.p95 <= GOALS.apiP95Ms,
+      detail: `p95 ${t.p95.toFixed(1)} ms`,
+    });
   }
   await server.close();
 
@@ -179,7 +207,14 @@ async function main(): Promise<void> {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     for (let i = 0; i < 5; i++) {
       const s2 = await startServer({ port: 0, store });
@@ -207,11 +242,27 @@ async function main(): Promise<void> {
     await warmServer.close();
     await browser.close();
     warm.sort((a, b) => a - b);
-    rows.push({ measure: 'page interactive in Chromium, a later visitor (informational)', p50_ms: percentile(warm, 50), p95_ms: warm.at(-1), p99_ms: '', goal: '' });
+    rows.push({
+      measure: 'page interactive in Chromium, a later visitor (informational)',
+      p50_ms: percentile(warm, 50),
+      p95_ms: warm.at(-1),
+      p99_ms: '',
+      goal: '',
+    });
     interactive = interactive.sort((a, b) => a - b);
     const median = percentile(interactive, 50);
-    rows.push({ measure: 'page interactive in Chromium, first visitor (queues shown)', p50_ms: median, p95_ms: interactive.at(-1), p99_ms: '', goal: `≤ ${GOALS.interactiveMs} ms` });
-    checks.push({ name: `dashboard page interactive ≤ ${GOALS.interactiveMs} ms (${JOBS.toLocaleString('en-US')} jobs)`, ok: median <= GOALS.interactiveMs, detail: `median ${median.toFixed(0)} ms, worst ${interactive.at(-1)!.toFixed(0)} ms of 5 (each on a server just started)` });
+    rows.push({
+      measure: 'page interactive in Chromium, first visitor (queues shown)',
+      p50_ms: median,
+      p95_ms: interactive.at(-1),
+      p99_ms: '',
+      goal: `≤ ${GOALS.interactiveMs} ms`,
+    });
+    checks.push({
+      name: `dashboard page interactive ≤ ${GOALS.interactiveMs} ms (${JOBS.toLocaleString('en-US')} jobs)`,
+      ok: median <= GOALS.interactiveMs,
+      detail: `median ${median.toFixed(0)} ms, worst ${interactive.at(-1)!.toFixed(0)} ms of 5 (each on a server just started)`,
+    });
   } else {
     checks.push({ name: 'dashboard page interactive', ok: false, detail: `no Chromium at ${CHROMIUM}` });
   }
@@ -222,7 +273,8 @@ async function main(): Promise<void> {
   await sleep(200);
   const baseline = { sockets: resources('TCPSocketWrap'), timers: resources('Timeout') };
   const streams: ClientRequest[] = [];
-  for (let i = 0; i < STREAMS; i += 50) streams.push(...(await Promise.all(Array.from({ length: 50 }, () => openStream(s3.url)))));
+  for (let i = 0; i < STREAMS; i += 50)
+    streams.push(...(await Promise.all(Array.from({ length: 50 }, () => openStream(s3.url)))));
   const connected = s3.handler.dashboard!.streams;
   const livez = await timed(200, () => getOk(`${s3.url}/livez`), 5);
   const overview = await timed(200, () => getOk(`${s3.url}/api/overview`), 5);
@@ -232,34 +284,95 @@ async function main(): Promise<void> {
   let after = { streams: -1, sockets: -1, timers: -1, connections: -1 };
   while (Date.now() < deadline) {
     const connections = await new Promise<number>((r) => s3.server.getConnections((_e, c) => r(c)));
-    after = { streams: s3.handler.dashboard!.streams, sockets: resources('TCPSocketWrap'), timers: resources('Timeout'), connections };
-    if (after.streams === 0 && connections === 0 && after.sockets <= baseline.sockets && after.timers <= baseline.timers) {
+    after = {
+      streams: s3.handler.dashboard!.streams,
+      sockets: resources('TCPSocketWrap'),
+      timers: resources('Timeout'),
+      connections,
+    };
+    if (
+      after.streams === 0 &&
+      connections === 0 &&
+      after.sockets <= baseline.sockets &&
+      after.timers <= baseline.timers
+    ) {
       released = true;
       break;
     }
     await sleep(100);
   }
   await s3.close();
-  rows.push({ measure: `/livez during ${STREAMS} SSE clients`, p50_ms: livez.p50, p95_ms: livez.p95, p99_ms: livez.p99, goal: `p99 ≤ ${GOALS.floodP99Ms} ms` });
-  rows.push({ measure: `overview during ${STREAMS} SSE clients`, p50_ms: overview.p50, p95_ms: overview.p95, p99_ms: overview.p99, goal: `p99 ≤ ${GOALS.floodP99Ms} ms` });
-  checks.push({ name: `${STREAMS} SSE clients connected`, ok: connected === STREAMS, detail: `${connected} streams open` });
-  checks.push({ name: `/livez p99 ≤ ${GOALS.floodP99Ms} ms during ${STREAMS} SSE clients`, ok: livez.p99 <= GOALS.floodP99Ms, detail: `p99 ${livez.p99.toFixed(1)} ms` });
-  checks.push({ name: `overview p99 ≤ ${GOALS.floodP99Ms} ms during ${STREAMS} SSE clients`, ok: overview.p99 <= GOALS.floodP99Ms, detail: `p99 ${overview.p99.toFixed(1)} ms` });
-  checks.push({ name: 'handles back to baseline after the SSE clients leave', ok: released, detail: `streams ${after.streams}, connections ${after.connections}, sockets ${after.sockets} (baseline ${baseline.sockets}), timers ${after.timers} (baseline ${baseline.timers})` });
+  rows.push({
+    measure: `/livez during ${STREAMS} SSE clients`,
+    p50_ms: livez.p50,
+    p95_ms: livez.p95,
+    p99_ms: livez.p99,
+    goal: `p99 ≤ ${GOALS.floodP99Ms} ms`,
+  });
+  rows.push({
+    measure: `overview during ${STREAMS} SSE clients`,
+    p50_ms: overview.p50,
+    p95_ms: overview.p95,
+    p99_ms: overview.p99,
+    goal: `p99 ≤ ${GOALS.floodP99Ms} ms`,
+  });
+  checks.push({
+    name: `${STREAMS} SSE clients connected`,
+    ok: connected === STREAMS,
+    detail: `${connected} streams open`,
+  });
+  checks.push({
+    name: `/livez p99 ≤ ${GOALS.floodP99Ms} ms during ${STREAMS} SSE clients`,
+    ok: livez.p99 <= GOALS.floodP99Ms,
+    detail: `p99 ${livez.p99.toFixed(1)} ms`,
+  });
+  checks.push({
+    name: `overview p99 ≤ ${GOALS.floodP99Ms} ms during ${STREAMS} SSE clients`,
+    ok: overview.p99 <= GOALS.floodP99Ms,
+    detail: `p99 ${overview.p99.toFixed(1)} ms`,
+  });
+  checks.push({
+    name: 'handles back to baseline after the SSE clients leave',
+    ok: released,
+    detail: `streams ${after.streams}, connections ${after.connections}, sockets ${after.sockets} (baseline ${baseline.sockets}), timers ${after.timers} (baseline ${baseline.timers})`,
+  });
 
   // 4. The assets as shipped.
   const gzip = Object.values(ASSETS).reduce((a, x) => a + gzipSync(x.body, { level: 9 }).length, 0);
-  rows.push({ measure: 'dashboard assets shipped, gzip (bytes)', p50_ms: '', p95_ms: '', p99_ms: '', goal: `≤ ${GOALS.assetsGzipBytes} bytes`, value: gzip });
-  checks.push({ name: `dashboard assets gzip ≤ ${GOALS.assetsGzipBytes / 1024} KB`, ok: gzip <= GOALS.assetsGzipBytes, detail: `${(gzip / 1024).toFixed(1)} KB` });
+  rows.push({
+    measure: 'dashboard assets shipped, gzip (bytes)',
+    p50_ms: '',
+    p95_ms: '',
+    p99_ms: '',
+    goal: `≤ ${GOALS.assetsGzipBytes} bytes`,
+    value: gzip,
+  });
+  checks.push({
+    name: `dashboard assets gzip ≤ ${GOALS.assetsGzipBytes / 1024} KB`,
+    ok: gzip <= GOALS.assetsGzipBytes,
+    detail: `${(gzip / 1024).toFixed(1)} KB`,
+  });
 
   await store.close();
   if (flag('drop')) await sql(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
 
   const table = markdownTable(rows, ['measure', 'p50_ms', 'p95_ms', 'p99_ms', 'value', 'goal']);
-  const checkTable = markdownTable(checks.map((c) => ({ check: c.name, ok: c.ok ? 'yes' : 'NO', detail: c.detail })));
+  const checkTable = markdownTable(
+    checks.map((c) => ({ check: c.name, ok: c.ok ? 'yes' : 'NO', detail: c.detail })),
+  );
   writeResults(
     'dashboard',
-    { jobs: JOBS, samples: SAMPLES, streams: STREAMS, node: process.version, api, interactiveMs: interactive, laterVisitorMs: warm, checks, rows },
+    {
+      jobs: JOBS,
+      samples: SAMPLES,
+      streams: STREAMS,
+      node: process.version,
+      api,
+      interactiveMs: interactive,
+      laterVisitorMs: warm,
+      checks,
+      rows,
+    },
     `# dashboard bench (${JOBS.toLocaleString('en-US')} jobs on Postgres, ${process.version})\n\n${table}\n\n${checkTable}`,
   );
 }

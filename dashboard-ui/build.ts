@@ -50,11 +50,15 @@ const gz = gzipSync(js, { level: 9 }).length + gzipSync(css, { level: 9 }).lengt
 if (process.argv.includes('--check')) {
   const committed = readFileSync(out, 'utf8');
   if (committed !== text) {
-    console.error('src/dashboard/assets/bundle.ts does not match dashboard-ui/src: run `npm run build:dashboard` and commit it');
+    console.error(
+      'src/dashboard/assets/bundle.ts does not match dashboard-ui/src: run `npm run build:dashboard` and commit it',
+    );
     process.exit(1);
   }
   console.log(`dashboard bundle up to date (${version}, ${(gz / 1024).toFixed(1)} KB gzip)`);
 } else {
   writeFileSync(out, text);
-  console.log(`wrote src/dashboard/assets/bundle.ts (${version}): js ${(js.length / 1024).toFixed(1)} KB, css ${(css.length / 1024).toFixed(1)} KB, ${(gz / 1024).toFixed(1)} KB gzip`);
+  console.log(
+    `wrote src/dashboard/assets/bundle.ts (${version}): js ${(js.length / 1024).toFixed(1)} KB, css ${(css.length / 1024).toFixed(1)} KB, ${(gz / 1024).toFixed(1)} KB gzip`,
+  );
 }

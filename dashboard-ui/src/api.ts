@@ -8,7 +8,17 @@ import type {
   Verdict,
 } from '../../src/dashboard/index.js';
 
-export type { JobDetail, JobPage, JobRow, Overview, QueueDetail, QueueOverview, SeriesPoint, TopError, Verdict } from '../../src/dashboard/index.js';
+export type {
+  JobDetail,
+  JobPage,
+  JobRow,
+  Overview,
+  QueueDetail,
+  QueueOverview,
+  SeriesPoint,
+  TopError,
+  Verdict,
+} from '../../src/dashboard/index.js';
 
 export interface Config {
   readOnly: boolean;
@@ -36,7 +46,10 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pr
   const r = await fetch(path, {
     method,
     credentials: 'same-origin',
-    headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+    headers:
+      body === undefined
+        ? { accept: 'application/json' }
+        : { accept: 'application/json', 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (r.status === 401) {
@@ -59,9 +72,14 @@ export const api = {
   job: (name: string, id: string) => call<JobDetail>('GET', `${q(name)}/jobs/${encodeURIComponent(id)}`),
   pause: (name: string, reason: string) => call<{ paused: boolean }>('POST', `${q(name)}/pause`, { reason }),
   resume: (name: string) => call<{ resumed: boolean }>('POST', `${q(name)}/resume`, {}),
-  replayJob: (name: string, id: string) => call<{ replayed: string[] }>('POST', `${q(name)}/jobs/${encodeURIComponent(id)}/replay`, {}),
-  cancelJob: (name: string, id: string) => call<{ cancelled: string[] }>('POST', `${q(name)}/jobs/${encodeURIComponent(id)}/cancel`, {}),
-  purgeJob: (name: string, id: string) => call<{ purged: number }>('POST', `${q(name)}/jobs/${encodeURIComponent(id)}/purge`, {}),
-  replayDead: (name: string, ids?: string[]) => call<{ replayed: string[] }>('POST', `${q(name)}/dlq/replay`, ids ? { ids } : {}),
-  purgeDead: (name: string, ids?: string[]) => call<{ purged: number }>('POST', `${q(name)}/dlq/purge`, ids ? { ids } : {}),
+  replayJob: (name: string, id: string) =>
+    call<{ replayed: string[] }>('POST', `${q(name)}/jobs/${encodeURIComponent(id)}/replay`, {}),
+  cancelJob: (name: string, id: string) =>
+    call<{ cancelled: string[] }>('POST', `${q(name)}/jobs/${encodeURIComponent(id)}/cancel`, {}),
+  purgeJob: (name: string, id: string) =>
+    call<{ purged: number }>('POST', `${q(name)}/jobs/${encodeURIComponent(id)}/purge`, {}),
+  replayDead: (name: string, ids?: string[]) =>
+    call<{ replayed: string[] }>('POST', `${q(name)}/dlq/replay`, ids ? { ids } : {}),
+  purgeDead: (name: string, ids?: string[]) =>
+    call<{ purged: number }>('POST', `${q(name)}/dlq/purge`, ids ? { ids } : {}),
 };

@@ -29,7 +29,8 @@ export function Json({ value, label }: { value: unknown; label: string }) {
     return (
       <details class="json">
         <summary>
-          {label}: {(preview.chars ?? 0).toLocaleString('en-US')} characters, too large to show whole (first 4 KB)
+          {label}: {(preview.chars ?? 0).toLocaleString('en-US')} characters, too large to show whole (first 4
+          KB)
         </summary>
         <pre>{preview.preview}</pre>
       </details>
@@ -37,11 +38,17 @@ export function Json({ value, label }: { value: unknown; label: string }) {
   }
   const text = JSON.stringify(value, null, 2) ?? 'null';
   const lines = text.split('\n').length;
-  if (text.length <= LARGE_CHARS && lines <= 40) return <pre class="json" aria-label={label}>{text}</pre>;
+  if (text.length <= LARGE_CHARS && lines <= 40)
+    return (
+      <pre class="json" aria-label={label}>
+        {text}
+      </pre>
+    );
   return (
     <details class="json">
       <summary>
-        {label}: {lines.toLocaleString('en-US')} lines, {text.length.toLocaleString('en-US')} characters (collapsed)
+        {label}: {lines.toLocaleString('en-US')} lines, {text.length.toLocaleString('en-US')} characters
+        (collapsed)
       </summary>
       <pre>{text}</pre>
     </details>
@@ -55,7 +62,17 @@ export interface Line {
 }
 
 /** A line chart in SVG (no style attributes: the page's CSP allows none). */
-export function Chart({ title, times, lines, unit }: { title: string; times: number[]; lines: Line[]; unit: string }) {
+export function Chart({
+  title,
+  times,
+  lines,
+  unit,
+}: {
+  title: string;
+  times: number[];
+  lines: Line[];
+  unit: string;
+}) {
   const w = 600;
   const h = 160;
   const pad = { l: 44, r: 8, t: 10, b: 22 };
@@ -65,7 +82,9 @@ export function Chart({ title, times, lines, unit }: { title: string; times: num
   const t1 = times[times.length - 1] ?? 1;
   const x = (t: number): number => pad.l + ((t - t0) / Math.max(1, t1 - t0)) * (w - pad.l - pad.r);
   const y = (v: number): number => h - pad.b - (v / max) * (h - pad.t - pad.b);
-  const latest = lines.map((l) => `${l.name} ${fmt([...l.values].reverse().find((v) => v !== null) ?? null)} ${unit}`).join(', ');
+  const latest = lines
+    .map((l) => `${l.name} ${fmt([...l.values].reverse().find((v) => v !== null) ?? null)} ${unit}`)
+    .join(', ');
   return (
     <figure class="chart">
       <figcaption>
@@ -81,7 +100,12 @@ export function Chart({ title, times, lines, unit }: { title: string; times: num
       {times.length < 2 ? (
         <p class="muted small">Collecting data: a point every few seconds while the dashboard is open.</p>
       ) : (
-        <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${title}: latest ${latest}`} preserveAspectRatio="none">
+        <svg
+          viewBox={`0 0 ${w} ${h}`}
+          role="img"
+          aria-label={`${title}: latest ${latest}`}
+          preserveAspectRatio="none"
+        >
           <line class="axis" x1={pad.l} y1={h - pad.b} x2={w - pad.r} y2={h - pad.b} />
           <text class="tick" x={pad.l - 4} y={pad.t + 8} text-anchor="end">
             {fmt(max)}
@@ -111,7 +135,8 @@ export function Chart({ title, times, lines, unit }: { title: string; times: num
   );
 }
 
-const fmt = (v: number | null): string => (v === null ? '–' : v >= 100 ? Math.round(v).toLocaleString('en-US') : String(Math.round(v * 10) / 10));
+const fmt = (v: number | null): string =>
+  v === null ? '–' : v >= 100 ? Math.round(v).toLocaleString('en-US') : String(Math.round(v * 10) / 10);
 
 export interface ConfirmRequest {
   title: string;
@@ -158,7 +183,12 @@ export function Confirm({ req, onClose }: { req: ConfirmRequest | null; onClose:
           {req.reason ? (
             <p>
               <label for="confirm-reason">Reason (shown to other operators)</label>
-              <input id="confirm-reason" value={reason} maxLength={500} onInput={(e) => setReason(e.currentTarget.value)} />
+              <input
+                id="confirm-reason"
+                value={reason}
+                maxLength={500}
+                onInput={(e) => setReason(e.currentTarget.value)}
+              />
             </p>
           ) : null}
           <div class="row end">
@@ -206,7 +236,8 @@ export function Why({ q }: { q: QueueOverview }) {
   if (q.blockedBy) {
     return (
       <p class="why">
-        Blocked: breaker <strong>{q.blockedBy.dependency}</strong> is open; it may take calls again <Time at={q.blockedBy.until} short />
+        Blocked: breaker <strong>{q.blockedBy.dependency}</strong> is open; it may take calls again{' '}
+        <Time at={q.blockedBy.until} short />
       </p>
     );
   }

@@ -5,7 +5,13 @@ export function relative(at: number, now = Date.now()): string {
   const s = Math.abs(d) / 1000;
   if (s < 1) return 'just now';
   const text =
-    s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${Math.round(s / 60)}m` : s < 129_600 ? `${Math.round(s / 3600)}h` : `${Math.round(s / 86_400)}d`;
+    s < 90
+      ? `${Math.round(s)}s`
+      : s < 5400
+        ? `${Math.round(s / 60)}m`
+        : s < 129_600
+          ? `${Math.round(s / 3600)}h`
+          : `${Math.round(s / 86_400)}d`;
   return d < 0 ? `${text} ago` : `in ${text}`;
 }
 

@@ -13,7 +13,8 @@ function fraction(p: unknown): number | null {
   if (typeof p === 'object' && p !== null) {
     const o = p as { percent?: unknown; done?: unknown; total?: unknown };
     if (typeof o.percent === 'number') return Math.min(1, Math.max(0, o.percent / 100));
-    if (typeof o.done === 'number' && typeof o.total === 'number' && o.total > 0) return Math.min(1, o.done / o.total);
+    if (typeof o.done === 'number' && typeof o.total === 'number' && o.total > 0)
+      return Math.min(1, o.done / o.total);
   }
   return null;
 }
@@ -37,7 +38,12 @@ export function JobPage({
         setJob(j);
         setError(null);
       },
-      (e: ApiError) => setError(e.status === 404 ? 'This job does not exist (any more): it may have been purged or removed by retention.' : e.message),
+      (e: ApiError) =>
+        setError(
+          e.status === 404
+            ? 'This job does not exist (any more): it may have been purged or removed by retention.'
+            : e.message,
+        ),
     );
   };
   useEffect(() => watch(queue, id), [queue, id]);
@@ -76,7 +82,13 @@ export function JobPage({
       </>
     );
   }
-  if (!job || job.id !== id || job.queue !== queue) return <>{crumbs}<p class="muted">Loading…</p></>;
+  if (!job || job.id !== id || job.queue !== queue)
+    return (
+      <>
+        {crumbs}
+        <p class="muted">Loading…</p>
+      </>
+    );
   const ran = job.startedAt !== null && job.finishedAt !== null ? job.finishedAt - job.startedAt : null;
   const frac = fraction(job.progress);
   const live = job.state === 'waiting' || job.state === 'delayed' || job.state === 'active';
@@ -99,7 +111,11 @@ export function JobPage({
                         title: `Replay ${job.id}?`,
                         body: 'The job goes back to waiting with its attempts reset.',
                         action: 'Replay',
-                        run: act('Replay', async () => ((await api.replayJob(queue, id)).replayed.length ? `Replayed ${id}` : `${id} was not dead any more`)),
+                        run: act('Replay', async () =>
+                          (await api.replayJob(queue, id)).replayed.length
+                            ? `Replayed ${id}`
+                            : `${id} was not dead any more`,
+                        ),
                       })
                     }
                   >
@@ -113,7 +129,11 @@ export function JobPage({
                         body: 'The job is deleted for good.',
                         action: 'Purge',
                         danger: true,
-                        run: act('Purge', async () => ((await api.purgeJob(queue, id)).purged ? `Purged ${id}` : `${id} was not dead any more`)),
+                        run: act('Purge', async () =>
+                          (await api.purgeJob(queue, id)).purged
+                            ? `Purged ${id}`
+                            : `${id} was not dead any more`,
+                        ),
                       })
                     }
                   >
@@ -127,10 +147,17 @@ export function JobPage({
                   onClick={() =>
                     confirm({
                       title: `Cancel ${job.id}?`,
-                      body: job.state === 'active' ? 'Its worker loses the lease: the handler is aborted and its result refused.' : 'It will not run.',
+                      body:
+                        job.state === 'active'
+                          ? 'Its worker loses the lease: the handler is aborted and its result refused.'
+                          : 'It will not run.',
                       action: 'Cancel job',
                       danger: true,
-                      run: act('Cancel', async () => ((await api.cancelJob(queue, id)).cancelled.length ? `Cancelled ${id}` : `${id} had already finished`)),
+                      run: act('Cancel', async () =>
+                        (await api.cancelJob(queue, id)).cancelled.length
+                          ? `Cancelled ${id}`
+                          : `${id} had already finished`,
+                      ),
                     })
                   }
                 >

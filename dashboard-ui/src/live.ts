@@ -77,7 +77,7 @@ export function useToasts(): Toast[] {
   return toasts;
 }
 
-const data = <T,>(e: Event): T => JSON.parse((e as MessageEvent<string>).data) as T;
+const data = <T>(e: Event): T => JSON.parse((e as MessageEvent<string>).data) as T;
 
 let source: EventSource | undefined;
 let watching = '';
@@ -101,7 +101,12 @@ export function watch(queue?: string, job?: string): void {
     void api.config().catch(() => undefined);
   };
   es.addEventListener('hello', (e) => {
-    const h = data<{ overview: Overview; health: Verdict; breakers: LiveState['breakers']; errors: TopError[] }>(e);
+    const h = data<{
+      overview: Overview;
+      health: Verdict;
+      breakers: LiveState['breakers'];
+      errors: TopError[];
+    }>(e);
     set({ link: 'live', overview: h.overview, health: h.health, breakers: h.breakers, errors: h.errors });
     emit({ type: 'hello' });
   });
@@ -109,7 +114,9 @@ export function watch(queue?: string, job?: string): void {
     const q = data<QueueOverview>(e);
     const o = state.overview;
     if (o) {
-      const queues = o.queues.some((x) => x.name === q.name) ? o.queues.map((x) => (x.name === q.name ? q : x)) : [...o.queues, q];
+      const queues = o.queues.some((x) => x.name === q.name)
+        ? o.queues.map((x) => (x.name === q.name ? q : x))
+        : [...o.queues, q];
       set({ overview: { ...o, queues: queues.sort((a, b) => a.name.localeCompare(b.name)) } });
     }
     emit({ type: 'queue', queue: q });

@@ -15,13 +15,16 @@ type Route =
 
 function parse(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#/, '').split('?');
-  const parts = path.split('/').filter(Boolean).map((p) => {
-    try {
-      return decodeURIComponent(p);
-    } catch {
-      return p;
-    }
-  });
+  const parts = path
+    .split('/')
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
   if (parts[0] === 'q' && parts[1] !== undefined) {
     if (parts[2] === 'job' && parts[3] !== undefined) return { view: 'job', queue: parts[1], id: parts[3] };
     return { view: 'queue', name: parts[1], params: new URLSearchParams(query) };
@@ -80,7 +83,12 @@ function App() {
     if (route.view === 'overview') watch();
   }, [route.view]);
   useEffect(() => {
-    const title = route.view === 'overview' ? 'Queues' : route.view === 'queue' ? route.name : `${route.id} · ${route.queue}`;
+    const title =
+      route.view === 'overview'
+        ? 'Queues'
+        : route.view === 'queue'
+          ? route.name
+          : `${route.id} · ${route.queue}`;
     document.title = `${title} · bulwark`;
   }, [route]);
   return (

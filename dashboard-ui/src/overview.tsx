@@ -136,14 +136,17 @@ export function OverviewPage() {
     <>
       {overview.store.error ? (
         <p class="alert" role="alert">
-          The store {overview.store.label} does not answer: {overview.store.error}. Showing the last known state.
+          The store {overview.store.label} does not answer: {overview.store.error}. Showing the last known
+          state.
         </p>
       ) : null}
       <HealthPanel />
       <section class="panel" aria-labelledby="queues-title">
         <h2 id="queues-title">Queues</h2>
         {overview.queues.length === 0 ? (
-          <Empty>No queues yet: add a job (bulwark enqueue &lt;queue&gt; '&#123;…&#125;') and it shows up here.</Empty>
+          <Empty>
+            No queues yet: add a job (bulwark enqueue &lt;queue&gt; '&#123;…&#125;') and it shows up here.
+          </Empty>
         ) : (
           <ul class="cards">
             {overview.queues.map((q) => (

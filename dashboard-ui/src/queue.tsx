@@ -1,6 +1,6 @@
 /** One queue: why it is (not) running, its actions, charts, and its jobs with filters and pages. */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, type Config, type JobPage, type QueueDetail } from './api.js';
+import { api, type ApiError, type Config, type JobPage, type QueueDetail } from './api.js';
 import { Badge, Chart, Empty, Time, Why, type ConfirmRequest } from './components.js';
 import { fromLocalInput, num, toLocalInput } from './format.js';
 import { toast, useBus, watch } from './live.js';
@@ -74,7 +74,9 @@ export function QueuePage({
   useBus(
     (e) => {
       if (e.type === 'series' && e.queue === name) {
-        setDetail((d) => (d && d.series.at(-1)?.t !== e.point.t ? { ...d, series: [...d.series.slice(-179), e.point] } : d));
+        setDetail((d) =>
+          d && d.series.at(-1)?.t !== e.point.t ? { ...d, series: [...d.series.slice(-179), e.point] } : d,
+        );
       } else if (e.type === 'hello') refresh();
       else if (e.type === 'queue' && e.queue.name === name) refresh();
       else if (e.type === 'jobs' && e.queue === name) refresh();
@@ -114,7 +116,8 @@ export function QueuePage({
   const state = params.get('state') ?? '';
   const limit = Number(params.get('limit') ?? 50);
   const offset = Number(params.get('offset') ?? 0);
-  const deadSelected = page?.jobs.filter((j) => j.state === 'dead' && selected.has(j.id)).map((j) => j.id) ?? [];
+  const deadSelected =
+    page?.jobs.filter((j) => j.state === 'dead' && selected.has(j.id)).map((j) => j.id) ?? [];
 
   return (
     <>
@@ -129,7 +132,10 @@ export function QueuePage({
           {config.readOnly ? null : (
             <div class="row actions">
               {detail.paused ? (
-                <button class="primary" onClick={act('Resume', async () => (await api.resume(name), `Resumed ${name}`))}>
+                <button
+                  class="primary"
+                  onClick={act('Resume', async () => (await api.resume(name), `Resumed ${name}`))}
+                >
                   Resume
                 </button>
               ) : (
@@ -158,7 +164,10 @@ export function QueuePage({
                     title: `Replay ${num(dead)} dead jobs?`,
                     body: `Every dead job of ${name} goes back to waiting with its attempts reset.`,
                     action: 'Replay all',
-                    run: act('Replay', async () => `Replayed ${num((await api.replayDead(name)).replayed.length)} jobs`),
+                    run: act(
+                      'Replay',
+                      async () => `Replayed ${num((await api.replayDead(name)).replayed.length)} jobs`,
+                    ),
                   })
                 }
               >
@@ -182,7 +191,11 @@ export function QueuePage({
             </div>
           )}
         </div>
-        {detail.state === 'running' ? <p class="muted">Running: workers may claim jobs.</p> : <Why q={detail} />}
+        {detail.state === 'running' ? (
+          <p class="muted">Running: workers may claim jobs.</p>
+        ) : (
+          <Why q={detail} />
+        )}
         {detail.health && detail.health.reasons.length ? (
           <ul class="reasons">
             {detail.health.reasons.map((r) => (
@@ -236,7 +249,10 @@ export function QueuePage({
                   title: `Replay ${deadSelected.length} jobs?`,
                   body: 'They go back to waiting with their attempts reset.',
                   action: 'Replay',
-                  run: act('Replay', async () => `Replayed ${(await api.replayDead(name, deadSelected)).replayed.length} jobs`),
+                  run: act(
+                    'Replay',
+                    async () => `Replayed ${(await api.replayDead(name, deadSelected)).replayed.length} jobs`,
+                  ),
                 })
               }
             >
@@ -250,7 +266,10 @@ export function QueuePage({
                   body: 'They are deleted for good.',
                   action: 'Purge',
                   danger: true,
-                  run: act('Purge', async () => `Purged ${(await api.purgeDead(name, deadSelected)).purged} jobs`),
+                  run: act(
+                    'Purge',
+                    async () => `Purged ${(await api.purgeDead(name, deadSelected)).purged} jobs`,
+                  ),
                 })
               }
             >
@@ -326,14 +345,19 @@ export function QueuePage({
         {page?.exact ? (
           <p class="muted small">
             That is a job's id.{' '}
-            <a href={`#/q/${encodeURIComponent(name)}?${new URLSearchParams({ ...Object.fromEntries(params), deep: '1' })}`}>
+            <a
+              href={`#/q/${encodeURIComponent(name)}?${new URLSearchParams({ ...Object.fromEntries(params), deep: '1' })}`}
+            >
               Search names, correlation ids and payloads as well
             </a>
           </p>
         ) : null}
         {page ? (
           <nav class="row between pager" aria-label="Pages">
-            <button disabled={offset === 0} onClick={() => go({ offset: String(Math.max(0, offset - limit)) })}>
+            <button
+              disabled={offset === 0}
+              onClick={() => go({ offset: String(Math.max(0, offset - limit)) })}
+            >
               ← Previous
             </button>
             <span>
@@ -368,7 +392,8 @@ function Filters({
     to: params.get('to') ? toLocalInput(Number(params.get('to'))) : '',
     limit: params.get('limit') ?? '50',
   });
-  const field = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
+  const field = (k: keyof typeof f) => (e: Event) =>
+    setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
   return (
     <form
       class="filters"
@@ -405,7 +430,13 @@ function Filters({
       </label>
       <label class="grow">
         Search
-        <input type="search" value={f.search} onInput={field('search')} placeholder="id, correlation id or payload text" maxLength={200} />
+        <input
+          type="search"
+          value={f.search}
+          onInput={field('search')}
+          placeholder="id, correlation id or payload text"
+          maxLength={200}
+        />
       </label>
       <label>
         Created from

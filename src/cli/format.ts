@@ -74,7 +74,10 @@ const pretty = (v: unknown, indent = '  '): string =>
     .join('\n');
 
 function attempt(e: JobErrorRecord, now: number): string {
-  const lines = [`  #${e.attempt}  ${e.category} → ${e.action}  ${when(e.at, now)}`, `      ${e.name}: ${e.message}`];
+  const lines = [
+    `  #${e.attempt}  ${e.category} → ${e.action}  ${when(e.at, now)}`,
+    `      ${e.name}: ${e.message}`,
+  ];
   const stack = (e as JobErrorRecord & { stack?: string }).stack;
   if (stack) {
     for (const l of stack.split('\n').slice(1, 12)) lines.push(`      ${l.trim()}`);
@@ -114,6 +117,7 @@ export function verdictText(v: Verdict): string {
   lines.push('dependencies:');
   for (const d of v.dependencies) lines.push(`  ${d.status.padEnd(9)} ${d.kind} ${d.name}: ${d.detail}`);
   lines.push(v.queues.length ? 'queues:' : 'queues: none yet');
-  for (const q of v.queues) lines.push(`  ${q.status.padEnd(9)} ${q.name}${q.reasons.length ? `: ${q.reasons.join('; ')}` : ''}`);
+  for (const q of v.queues)
+    lines.push(`  ${q.status.padEnd(9)} ${q.name}${q.reasons.length ? `: ${q.reasons.join('; ')}` : ''}`);
   return lines.join('\n');
 }

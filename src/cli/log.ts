@@ -13,6 +13,11 @@ export function parseLevel(text: string): LogLevel {
 export async function cliLogger(level: LogLevel, pretty: boolean): Promise<PinoLogger> {
   if (!pretty) return createLogger({ level, name: 'bulwark' });
   const { default: prettyStream } = await import('pino-pretty');
-  const destination = prettyStream({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', sync: true });
+  const destination = prettyStream({
+    colorize: true,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname',
+    sync: true,
+  });
   return createLogger({ level, name: 'bulwark', destination });
 }

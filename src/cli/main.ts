@@ -60,7 +60,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.version' || e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return EXIT.ok;
+      if (
+        e.code === 'commander.version' ||
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.help'
+      )
+        return EXIT.ok;
       // Commander has printed the problem already.
       return EXIT.usage;
     }

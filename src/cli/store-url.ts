@@ -20,7 +20,14 @@ export const DEFAULT_STORE = 'sqlite:./bulwark.db';
 
 export type StoreSpec =
   | { kind: 'sqlite'; path: string; label: string }
-  | { kind: 'postgres'; connectionString: string; schema: string | undefined; host: string; port: number; label: string }
+  | {
+      kind: 'postgres';
+      connectionString: string;
+      schema: string | undefined;
+      host: string;
+      port: number;
+      label: string;
+    }
   | { kind: 'redis'; url: string; prefix: string | undefined; host: string; port: number; label: string };
 
 const usage = (why: string): CliError =>

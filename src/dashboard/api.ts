@@ -94,7 +94,10 @@ const zJobQuery = z
     search: z.string().min(1).max(200).optional(),
     from: zEpoch.optional(),
     to: zEpoch.optional(),
-    deep: z.enum(['0', '1']).transform((v) => v === '1').optional(),
+    deep: z
+      .enum(['0', '1'])
+      .transform((v) => v === '1')
+      .optional(),
     limit: z.coerce.number().int().min(1).max(200).optional(),
     offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
   })
@@ -104,14 +107,20 @@ const zWatch = z
   .strict();
 const zIds = z.array(z.string().min(1).max(512)).min(1).max(10_000);
 /** The job ids of a bulk action; none means every dead job. */
-const ids = (v: unknown): string[] | undefined => (v === undefined ? undefined : parseOptions(zIds, v, 'ids'));
+const ids = (v: unknown): string[] | undefined =>
+  v === undefined ? undefined : parseOptions(zIds, v, 'ids');
 
 type Json = Record<string, unknown>;
 type Route = {
   method: 'GET' | 'POST';
   /** Segments after `api`; `:q` and `:id` are parameters. */
   pattern: string[];
-  run: (p: { q: string; id: string; query: Map<string, string>; body: () => Promise<Json> }) => Promise<unknown>;
+  run: (p: {
+    q: string;
+    id: string;
+    query: Map<string, string>;
+    body: () => Promise<Json>;
+  }) => Promise<unknown>;
 };
 
 /** Drops empty query values, so `?state=&search=` means "no filter" (what a plain form sends). */
@@ -127,7 +136,11 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const gz = new Map<string, Buffer>();
 
   const routes: Route[] = [
-    { method: 'GET', pattern: ['config'], run: async () => ({ readOnly, version: o.version ?? null, signIn: o.signIn === true }) },
+    {
+      method: 'GET',
+      pattern: ['config'],
+      run: async () => ({ readOnly, version: o.version ?? null, signIn: o.signIn === true }),
+    },
     { method: 'GET', pattern: ['overview'], run: () => data.overview() },
     {
       method: 'GET',
@@ -159,9 +172,21 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       },
     },
     { method: 'POST', pattern: ['queues', ':q', 'resume'], run: ({ q }) => data.resume(q) },
-    { method: 'POST', pattern: ['queues', ':q', 'jobs', ':id', 'replay'], run: ({ q, id }) => data.replay(q, [id]) },
-    { method: 'POST', pattern: ['queues', ':q', 'jobs', ':id', 'cancel'], run: ({ q, id }) => data.cancel(q, [id]) },
-    { method: 'POST', pattern: ['queues', ':q', 'jobs', ':id', 'purge'], run: ({ q, id }) => data.purge(q, [id]) },
+    {
+      method: 'POST',
+      pattern: ['queues', ':q', 'jobs', ':id', 'replay'],
+      run: ({ q, id }) => data.replay(q, [id]),
+    },
+    {
+      method: 'POST',
+      pattern: ['queues', ':q', 'jobs', ':id', 'cancel'],
+      run: ({ q, id }) => data.cancel(q, [id]),
+    },
+    {
+      method: 'POST',
+      pattern: ['queues', ':q', 'jobs', ':id', 'purge'],
+      run: ({ q, id }) => data.purge(q, [id]),
+    },
     {
       method: 'POST',
       pattern: ['queues', ':q', 'dlq', 'replay'],
@@ -243,7 +268,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         res.setHeader('allow', r.method === 'GET' ? 'GET, HEAD' : 'POST');
         throw new HttpError(405, `use ${r.method}`, 'METHOD');
       }
-      if (r.method === 'POST' && readOnly) throw new HttpError(403, 'the dashboard is read-only', 'READ_ONLY');
+      if (r.method === 'POST' && readOnly)
+        throw new HttpError(403, 'the dashboard is read-only', 'READ_ONLY');
       if (r.method === 'GET' && target.query.size > 0 && r.pattern.at(-1) !== 'jobs') {
         parseOptions(z.object({}).strict(), present(target.query), 'query');
       }

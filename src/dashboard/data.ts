@@ -160,7 +160,8 @@ export class DashboardData {
   async queue(name: string): Promise<Queue<unknown>> {
     const q = this.queues.get(name);
     if (q) return q;
-    if (!this.known.names.has(name) || Date.now() - this.known.at > this.intervalMs) await this.refreshNames();
+    if (!this.known.names.has(name) || Date.now() - this.known.at > this.intervalMs)
+      await this.refreshNames();
     if (!this.known.names.has(name)) throw new HttpError(404, `no queue ${JSON.stringify(name)}`, 'NO_QUEUE');
     return this.entry(name);
   }
@@ -232,7 +233,8 @@ export class DashboardData {
       const at = Date.now();
       for (const q of queues) {
         if (!this.series.due(q.name, at)) continue;
-        if (this.series.needsDurations(q.name) && q.counts.completed > 0) await this.sampleDurations(q.name, at);
+        if (this.series.needsDurations(q.name) && q.counts.completed > 0)
+          await this.sampleDurations(q.name, at);
         this.series.sample(q.name, q.counts, at);
       }
       this.last = { at, store: { label: this.storeLabel, latencyMs, error: null }, queues, stale: false };
@@ -291,13 +293,20 @@ export class DashboardData {
     const [overview, health] = await Promise.all([this.overview(), this.health()]);
     const q = overview.queues.find((x) => x.name === name);
     if (!q) throw new HttpError(404, `no queue ${JSON.stringify(name)}`, 'NO_QUEUE');
-    return { ...q, series: this.series.points(name), health: health.queues.find((x) => x.name === name) ?? null };
+    return {
+      ...q,
+      series: this.series.points(name),
+      health: health.queues.find((x) => x.name === name) ?? null,
+    };
   }
 
   breakers(): { name: string; state: string }[] {
     if (!this.o.breakers) return [];
     try {
-      return [...this.o.breakers()].map((b) => ({ name: String(b.name), state: normalizeBreakerState(b.state) }));
+      return [...this.o.breakers()].map((b) => ({
+        name: String(b.name),
+        state: normalizeBreakerState(b.state),
+      }));
     } catch {
       return [];
     }
@@ -352,8 +361,20 @@ export class DashboardData {
     if (query.search !== undefined && !query.deep) {
       // An id is what an operator pastes most: a primary-key read answers it without scanning payloads.
       const exact = await this.store.getJob(name, query.search);
-      if (exact && (!query.state || toRow(exact, now).state === query.state) && (query.name === undefined || exact.name === query.name)) {
-        return { jobs: query.offset === 0 ? [toRow(exact, now)] : [], offset: query.offset, limit: query.limit, hasMore: false, total: 1, partial: false, exact: true };
+      if (
+        exact &&
+        (!query.state || toRow(exact, now).state === query.state) &&
+        (query.name === undefined || exact.name === query.name)
+      ) {
+        return {
+          jobs: query.offset === 0 ? [toRow(exact, now)] : [],
+          offset: query.offset,
+          limit: query.limit,
+          hasMore: false,
+          total: 1,
+          partial: false,
+          exact: true,
+        };
       }
     }
     if (query.name === undefined && query.from === undefined && query.to === undefined) {

@@ -36,7 +36,12 @@ export function trendOf(count: number, previous: number): TopError['trend'] {
 }
 
 /** Groups dead jobs' last errors by pattern over two windows of `windowMs` ending at `now`. */
-export function topErrorsOf(dead: readonly StoredJob[], now: number, windowMs: number, limit = 10): TopError[] {
+export function topErrorsOf(
+  dead: readonly StoredJob[],
+  now: number,
+  windowMs: number,
+  limit = 10,
+): TopError[] {
   const groups = new Map<string, TopError>();
   for (const job of dead) {
     const last = job.errors[job.errors.length - 1];

@@ -231,7 +231,8 @@ export class Feed {
           this.broadcast('queue', q);
           if (before) this.transitions(before, q);
         }
-        for (const name of prev.queues.keys()) if (!queues.has(name)) this.broadcast('queue:removed', { name });
+        for (const name of prev.queues.keys())
+          if (!queues.has(name)) this.broadcast('queue:removed', { name });
         if (next.health !== prev.health) this.broadcast('health', health);
         for (const b of breakers) {
           const from = prev.breakers.get(b.name);
@@ -300,11 +301,16 @@ export class Feed {
         const change: JobChange = {
           queue,
           id,
-          state: j === null ? 'cancelled' : j.state === 'waiting' && j.runAt > Date.now() ? 'delayed' : j.state,
+          state:
+            j === null ? 'cancelled' : j.state === 'waiting' && j.runAt > Date.now() ? 'delayed' : j.state,
           attempts: j?.attempts ?? 0,
           at: Date.now(),
         };
-        this.broadcast('job', j === null ? { ...change, gone: true } : change, (s) => s.watch.queue === queue && s.watch.job === id);
+        this.broadcast(
+          'job',
+          j === null ? { ...change, gone: true } : change,
+          (s) => s.watch.queue === queue && s.watch.job === id,
+        );
       }),
     );
   }

@@ -63,7 +63,9 @@ export class LiveSource {
       w.on('job:retrying', (e) =>
         change(e.job, 'retrying', { category: e.category, message: e.error.message }),
       ),
-      w.on('job:snoozed', (e) => change(e.job, 'snoozed', { category: e.category, message: e.error.message })),
+      w.on('job:snoozed', (e) =>
+        change(e.job, 'snoozed', { category: e.category, message: e.error.message }),
+      ),
       w.on('job:dead', (e) => change(e.job, 'dead', { category: e.category, message: e.reason })),
       w.on('job:progress', (e) => change(e.job, 'active')),
       w.on('worker:blocked', (e) => {

@@ -111,7 +111,8 @@ export function evaluate(input: VerdictInput): Verdict {
         text: `paused by ${pausedBy(q.pauseReason)}${q.pauseReason ? `: ${q.pauseReason}` : ''}`,
       });
     }
-    if (q.blockedBy !== null) own.push({ status: 'DEGRADED', text: `blocked: breaker ${q.blockedBy} is open` });
+    if (q.blockedBy !== null)
+      own.push({ status: 'DEGRADED', text: `blocked: breaker ${q.blockedBy} is open` });
     if (q.throttledUntil > input.now) {
       own.push({
         status: 'HEALTHY',
@@ -135,9 +136,11 @@ export function evaluate(input: VerdictInput): Verdict {
         own.push({ status, text: `${q.recent.dead} of the last ${n} finished jobs were dead-lettered` });
       }
     }
-    let status: HealthStatus = p && p.status !== 'UNKNOWN' ? 'HEALTHY' : n >= minOutcomes ? 'HEALTHY' : 'UNKNOWN';
+    let status: HealthStatus =
+      p && p.status !== 'UNKNOWN' ? 'HEALTHY' : n >= minOutcomes ? 'HEALTHY' : 'UNKNOWN';
     for (const r of own) status = worst(status, r.status);
-    for (const r of own) if (r.status !== 'HEALTHY') reasons.push({ status: r.status, text: `queue ${q.name}: ${r.text}` });
+    for (const r of own)
+      if (r.status !== 'HEALTHY') reasons.push({ status: r.status, text: `queue ${q.name}: ${r.text}` });
     return { name: q.name, status, reasons: own.map((r) => r.text) };
   });
 

@@ -78,7 +78,8 @@ export class Auth {
     if (origin !== undefined) {
       const host = String(req.headers.host ?? '').toLowerCase();
       if (this.trustedOrigins.includes(origin)) return;
-      if (hostOf(origin) !== host) throw new HttpError(403, `cross-origin request refused (Origin: ${origin})`, 'CSRF');
+      if (hostOf(origin) !== host)
+        throw new HttpError(403, `cross-origin request refused (Origin: ${origin})`, 'CSRF');
       return;
     }
     // A browser always says where a POST comes from; a cookie without either header is not trusted.
@@ -91,7 +92,8 @@ export class Auth {
   login(token: string): boolean {
     const now = this.now();
     if (now - this.failures.at > 60_000) this.failures = { at: now, n: 0 };
-    if (this.failures.n >= 20) throw new HttpError(429, 'too many failed sign-ins: wait a minute', 'RATE_LIMITED');
+    if (this.failures.n >= 20)
+      throw new HttpError(429, 'too many failed sign-ins: wait a minute', 'RATE_LIMITED');
     if (this.token !== undefined && equal(token, this.token)) return true;
     this.failures.n++;
     return false;

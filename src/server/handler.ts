@@ -17,7 +17,15 @@ import { parseOptions } from '../kernel/validate.js';
 import type { Store } from '../store/types.js';
 import { createDashboard, type Dashboard, type DashboardOptions } from '../dashboard/api.js';
 import { ASSET_VERSION } from '../dashboard/assets/bundle.js';
-import { HttpError, parseTarget, readBody, send, sendError, statusOf, type Target } from '../dashboard/http.js';
+import {
+  HttpError,
+  parseTarget,
+  readBody,
+  send,
+  sendError,
+  statusOf,
+  type Target,
+} from '../dashboard/http.js';
 import type { WatchedWorker } from '../dashboard/live.js';
 import { loginPage } from '../dashboard/page.js';
 import { Auth, type Identity } from './auth.js';
@@ -88,13 +96,19 @@ const zServerOptions = zEndpoints
         ),
       )
       .optional(),
-    breakers: z.custom<() => Iterable<{ name: string; state: string }>>((f) => typeof f === 'function').optional(),
+    breakers: z
+      .custom<() => Iterable<{ name: string; state: string }>>((f) => typeof f === 'function')
+      .optional(),
     errors: z.custom<NonNullable<DashboardOptions['errors']>>((f) => typeof f === 'function').optional(),
     storeLabel: z.string().min(1).max(300).optional(),
     intervalMs: z.number().int().min(100).max(60_000).optional(),
     maxStreams: z.number().int().min(1).max(100_000).optional(),
-    trustedOrigins: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'an origin like https://ops.example.com')).optional(),
-    logger: z.custom<Logger>((l) => typeof (l as Logger)?.error === 'function', 'expected a logger').optional(),
+    trustedOrigins: z
+      .array(z.string().regex(/^https?:\/\/[^/]+$/, 'an origin like https://ops.example.com'))
+      .optional(),
+    logger: z
+      .custom<Logger>((l) => typeof (l as Logger)?.error === 'function', 'expected a logger')
+      .optional(),
   })
   .strict();
 
@@ -128,7 +142,13 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
   async function login(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
     if (!auth.enabled) return redirect(res, './');
     if (method === 'GET' || method === 'HEAD') {
-      return send(res, 200, 'text/html; charset=utf-8', loginPage({ version: ASSET_VERSION }), method === 'HEAD');
+      return send(
+        res,
+        200,
+        'text/html; charset=utf-8',
+        loginPage({ version: ASSET_VERSION }),
+        method === 'HEAD',
+      );
     }
     if (method !== 'POST') throw new HttpError(405, 'use GET or POST', 'METHOD');
     auth.checkOrigin(req, 'open');
@@ -142,7 +162,12 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
       }
     } else token = new URLSearchParams(text).get('token') ?? '';
     if (!auth.login(token)) {
-      return send(res, 401, 'text/html; charset=utf-8', loginPage({ version: ASSET_VERSION, error: 'That token is not valid.' }));
+      return send(
+        res,
+        401,
+        'text/html; charset=utf-8',
+        loginPage({ version: ASSET_VERSION, error: 'That token is not valid.' }),
+      );
     }
     res.setHeader('set-cookie', auth.sessionCookie(secure(req)));
     redirect(res, './');
@@ -151,9 +176,16 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
   function refuse(req: IncomingMessage, res: ServerResponse, path: string, method: string): void {
     const html = PAGE_PATHS.has(path) && (method === 'GET' || method === 'HEAD') && dashboard !== undefined;
     if (html) {
-      return send(res, 401, 'text/html; charset=utf-8', loginPage({ version: ASSET_VERSION }), method === 'HEAD', {
-        'www-authenticate': 'Bearer realm="bulwark"',
-      });
+      return send(
+        res,
+        401,
+        'text/html; charset=utf-8',
+        loginPage({ version: ASSET_VERSION }),
+        method === 'HEAD',
+        {
+          'www-authenticate': 'Bearer realm="bulwark"',
+        },
+      );
     }
     res.setHeader('www-authenticate', 'Bearer realm="bulwark"');
     throw new HttpError(401, 'a valid token is required (Authorization: Bearer <token>)', 'UNAUTHORIZED');
@@ -164,10 +196,18 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
     let target: Target = parseTarget(req.url);
     if (base !== '') {
       if (target.path !== base && !target.path.startsWith(`${base}/`)) return pass(res, next, method);
-      target = { ...target, path: target.path.slice(base.length) || '/', segments: target.segments.slice(base.split('/').length - 1) };
+      target = {
+        ...target,
+        path: target.path.slice(base.length) || '/',
+        segments: target.segments.slice(base.split('/').length - 1),
+      };
     }
     if (target.query.has('token')) {
-      throw new HttpError(400, 'the token is never accepted in the URL: send Authorization: Bearer <token>, or sign in', 'TOKEN_IN_URL');
+      throw new HttpError(
+        400,
+        'the token is never accepted in the URL: send Authorization: Bearer <token>, or sign in',
+        'TOKEN_IN_URL',
+      );
     }
     const path = target.path;
     if (probes.isPublic(path)) {
@@ -195,7 +235,13 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
 
   const pass = (res: ServerResponse, next: Next | undefined, method: string): void => {
     if (next) return next();
-    send(res, 404, 'application/json; charset=utf-8', JSON.stringify({ error: 'not found', code: 'NOT_FOUND' }), method === 'HEAD');
+    send(
+      res,
+      404,
+      'application/json; charset=utf-8',
+      JSON.stringify({ error: 'not found', code: 'NOT_FOUND' }),
+      method === 'HEAD',
+    );
   };
 
   const handler = ((req: IncomingMessage, res: ServerResponse, next?: Next): void => {
@@ -211,7 +257,10 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
     done.catch((e: unknown) => {
       try {
         if (statusOf(e) >= 500) {
-          o.logger?.error({ err: coerceError(e), method: req.method, url: String(req.url).slice(0, 300) }, 'request failed');
+          o.logger?.error(
+            { err: coerceError(e), method: req.method, url: String(req.url).slice(0, 300) },
+            'request failed',
+          );
         }
         sendError(res, e);
       } catch {

@@ -142,11 +142,22 @@ export function verdictToHealthJson(v: Verdict, version?: string): Record<string
   const checks: Record<string, CheckItem[]> = {};
   for (const d of v.dependencies) {
     checks[`${d.kind}:${d.name}`] = [
-      { componentId: d.name, componentType: d.kind, status: healthCheckStatus(d.status), time, output: d.detail },
+      {
+        componentId: d.name,
+        componentType: d.kind,
+        status: healthCheckStatus(d.status),
+        time,
+        output: d.detail,
+      },
     ];
   }
   for (const q of v.queues) {
-    const item: CheckItem = { componentId: q.name, componentType: 'queue', status: healthCheckStatus(q.status), time };
+    const item: CheckItem = {
+      componentId: q.name,
+      componentType: 'queue',
+      status: healthCheckStatus(q.status),
+      time,
+    };
     if (q.reasons.length > 0) item.output = q.reasons.join('; ');
     checks[`queue:${q.name}`] = [item];
   }

@@ -4,12 +4,7 @@
  * as a server of its own (`startServer`) or a handler to mount (`createHandler`), and draining on
  * SIGTERM.
  */
-export {
-  createHandler,
-  type BulwarkHandler,
-  type ServedWorker,
-  type ServerOptions,
-} from './handler.js';
+export { createHandler, type BulwarkHandler, type ServedWorker, type ServerOptions } from './handler.js';
 export {
   startServer,
   startHealthServer,
@@ -20,5 +15,10 @@ export {
   type StartHealthServerOptions,
   type StartServerOptions,
 } from './server.js';
-export { toHealthJson, verdictToHealthJson, healthCheckStatus, type HealthEndpointsOptions } from './health.js';
+export {
+  toHealthJson,
+  verdictToHealthJson,
+  healthCheckStatus,
+  type HealthEndpointsOptions,
+} from './health.js';
 export { storeReachable, drainOnSignal, type Drain, type DrainOptions } from './drain.js';

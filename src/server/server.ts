@@ -53,12 +53,19 @@ const zListen = z
 
 /** Starts the server: the dashboard with a store, the probes and metrics always. */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
-  const { port = 8787, host = '127.0.0.1', ...rest } = parseOptions(zListen, options, 'server options') as StartServerOptions;
+  const {
+    port = 8787,
+    host = '127.0.0.1',
+    ...rest
+  } = parseOptions(zListen, options, 'server options') as StartServerOptions;
   const handler = createHandler(rest);
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 20_000 }, (req, res) => handler(req, res));
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 20_000 }, (req, res) =>
+    handler(req, res),
+  );
   // Malformed HTTP never reaches the handler: answer it here instead of leaving the socket open.
   server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     socket.destroy();
   });
   try {

@@ -65,9 +65,16 @@ export function killAll(): void {
 }
 
 /** Starts a long-running command; resolves once its output matches `ready`. */
-export async function serve(args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<Serving> {
+export async function serve(
+  args: string[],
+  ready: RegExp,
+  env: Record<string, string> = {},
+): Promise<Serving> {
   const cli = await buildCli();
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   children.add(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

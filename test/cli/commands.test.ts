@@ -45,14 +45,21 @@ describe('CLI basics', () => {
     expect((await run(['nope'])).code).toBe(2);
     const bad = await run(['health', '--store', './bulwark.db']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^bulwark: bad store URL: "\.\/bulwark\.db" has no scheme; for a SQLite file write sqlite:\.\/bulwark\.db/);
+    expect(bad.stderr).toMatch(
+      /^bulwark: bad store URL: "\.\/bulwark\.db" has no scheme; for a SQLite file write sqlite:\.\/bulwark\.db/,
+    );
     expect(bad.stderr).not.toMatch(/\[bulwark\]/);
     expect((await run(['health', '--store', 'mysql://x'])).code).toBe(2);
   });
 
   it('a SQLite file that does not exist is an error (exit 3) and is not created, except by migrate and enqueue', async () => {
     const file = join(dir, 'typo.db');
-    for (const args of [['health'], ['jobs', 'list', 'mail'], ['dashboard', '--port', '0'], ['dlq', 'list', 'mail']]) {
+    for (const args of [
+      ['health'],
+      ['jobs', 'list', 'mail'],
+      ['dashboard', '--port', '0'],
+      ['dlq', 'list', 'mail'],
+    ]) {
       const r = await run([...args, '--store', `sqlite:${file}`]);
       expect(r.code, args.join(' ')).toBe(3);
       expect(r.stderr).toMatch(/no SQLite database at .*typo\.db/);
@@ -80,7 +87,7 @@ describe('CLI basics', () => {
 describe.each(cases)('CLI on $name', (c) => {
   let store: Store;
   const cli = (...args: string[]) => run([...args, '--store', c.url]);
-  const json = async <T,>(...args: string[]): Promise<T> => {
+  const json = async <T>(...args: string[]): Promise<T> => {
     const r = await cli(...args, '--json');
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as T;
@@ -98,56 +105,78 @@ describe.each(cases)('CLI on $name', (c) => {
     await c.cleanup();
   });
 
-  it.skipIf(!c.available)('enqueue: JSON payloads, options, stdin; bad JSON and bad options exit 2 and write nothing', async () => {
-    expect((await cli('enqueue', 'mail', '{"to":"a@b.c"}', '--id', 'm1', '--priority', '5', '--name', 'welcome')).stdout).toBe('added m1 to mail (waiting)\n');
-    expect((await run(['enqueue', 'mail', '-', '--id', 'm2', '--store', c.url], {}, '{"to":"b@c.d"}')).code).toBe(0);
-    const delayed = await json<{ state: string; priority: number }>('enqueue', 'mail', '{}', '--id', 'm3', '--delay-ms', '3600000');
-    expect(delayed.state).toBe('delayed');
-    const badJson = await cli('enqueue', 'mail', '{"to":', '--id', 'm9');
-    expect(badJson.code).toBe(2);
-    expect(badJson.stderr).toMatch(/^bulwark: payload is not valid JSON: /);
-    const badOption = await cli('enqueue', 'mail', '{}', '--priority', 'high');
-    expect(badOption.code).toBe(2);
-    expect(badOption.stderr).toMatch(/--priority must be an integer/);
-    const badId = await cli('enqueue', 'mail', '{}', '--id', 'x'.repeat(600));
-    expect(badId.code).toBe(2);
-    expect(badId.stderr).toMatch(/^bulwark: invalid job options\.id/);
-    expect((await new Queue('mail', { store }).counts())).toMatchObject({ waiting: 2, delayed: 1 });
-  });
+  it.skipIf(!c.available)(
+    'enqueue: JSON payloads, options, stdin; bad JSON and bad options exit 2 and write nothing',
+    async () => {
+      expect(
+        (await cli('enqueue', 'mail', '{"to":"a@b.c"}', '--id', 'm1', '--priority', '5', '--name', 'welcome'))
+          .stdout,
+      ).toBe('added m1 to mail (waiting)\n');
+      expect(
+        (await run(['enqueue', 'mail', '-', '--id', 'm2', '--store', c.url], {}, '{"to":"b@c.d"}')).code,
+      ).toBe(0);
+      const delayed = await json<{ state: string; priority: number }>(
+        'enqueue',
+        'mail',
+        '{}',
+        '--id',
+        'm3',
+        '--delay-ms',
+        '3600000',
+      );
+      expect(delayed.state).toBe('delayed');
+      const badJson = await cli('enqueue', 'mail', '{"to":', '--id', 'm9');
+      expect(badJson.code).toBe(2);
+      expect(badJson.stderr).toMatch(/^bulwark: payload is not valid JSON: /);
+      const badOption = await cli('enqueue', 'mail', '{}', '--priority', 'high');
+      expect(badOption.code).toBe(2);
+      expect(badOption.stderr).toMatch(/--priority must be an integer/);
+      const badId = await cli('enqueue', 'mail', '{}', '--id', 'x'.repeat(600));
+      expect(badId.code).toBe(2);
+      expect(badId.stderr).toMatch(/^bulwark: invalid job options\.id/);
+      expect(await new Queue('mail', { store }).counts()).toMatchObject({ waiting: 2, delayed: 1 });
+    },
+  );
 
-  it.skipIf(!c.available)('jobs list, search and inspect (with attempts and stacks); unknown queue or job exit 4', async () => {
-    const q = new Queue<{ n: number; tag?: string }>('work', { store });
-    await q.add({ n: 1 }, { id: 'w1', maxAttempts: 2, backoff: { delayMs: 0 } });
-    await q.add({ n: 2, tag: 'needle' }, { id: 'w2' });
-    const w = new Worker(
-      q,
-      (ctx) => {
-        if (ctx.payload.n === 1) throw new TypeError('cannot read properties of undefined');
-        return { ok: true };
-      },
-      { pollIntervalMs: 20 },
-    );
-    await waitFor(async () => (await q.counts()).dead === 1 && (await q.counts()).completed === 1, 'jobs to settle');
-    await w.close();
-    const list = await json<{ counts: { dead: number }; jobs: { id: string }[] }>('jobs', 'list', 'work');
-    expect(list.counts.dead).toBe(1);
-    expect(list.jobs.map((j) => j.id).sort()).toEqual(['w1', 'w2']);
-    const text = await cli('jobs', 'list', 'work', '--state', 'dead');
-    expect(text.stdout).toMatch(/^work: waiting 0 .* dead 1/);
-    expect(text.stdout).toMatch(/w1 +dead +2\/2 +\S+ ago +\S+: cannot read properties of undefined/);
-    const found = await json<{ id: string }[]>('jobs', 'search', 'work', 'needle');
-    expect(found.map((j) => j.id)).toEqual(['w2']);
-    const one = await cli('jobs', 'inspect', 'work', 'w1');
-    expect(one.code).toBe(0);
-    expect(one.stdout).toMatch(/^job +w1\nqueue +work\nstate +dead — /);
-    expect(one.stdout).toMatch(/created +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+s ago\)/);
-    expect(one.stdout).toMatch(/attempts that failed \(2\)\n {2}#1 +\w+ → retry/);
-    expect(one.stdout).toMatch(/TypeError: cannot read properties of undefined\n\s+at /);
-    const detail = await json<{ errors: { stack?: string }[] }>('jobs', 'inspect', 'work', 'w1');
-    expect(detail.errors[0]!.stack).toMatch(/^TypeError: cannot read/);
-    expect((await cli('jobs', 'inspect', 'work', 'nope')).code).toBe(4);
-    expect((await cli('jobs', 'list', 'nope')).code).toBe(4);
-  });
+  it.skipIf(!c.available)(
+    'jobs list, search and inspect (with attempts and stacks); unknown queue or job exit 4',
+    async () => {
+      const q = new Queue<{ n: number; tag?: string }>('work', { store });
+      await q.add({ n: 1 }, { id: 'w1', maxAttempts: 2, backoff: { delayMs: 0 } });
+      await q.add({ n: 2, tag: 'needle' }, { id: 'w2' });
+      const w = new Worker(
+        q,
+        (ctx) => {
+          if (ctx.payload.n === 1) throw new TypeError('cannot read properties of undefined');
+          return { ok: true };
+        },
+        { pollIntervalMs: 20 },
+      );
+      await waitFor(
+        async () => (await q.counts()).dead === 1 && (await q.counts()).completed === 1,
+        'jobs to settle',
+      );
+      await w.close();
+      const list = await json<{ counts: { dead: number }; jobs: { id: string }[] }>('jobs', 'list', 'work');
+      expect(list.counts.dead).toBe(1);
+      expect(list.jobs.map((j) => j.id).sort()).toEqual(['w1', 'w2']);
+      const text = await cli('jobs', 'list', 'work', '--state', 'dead');
+      expect(text.stdout).toMatch(/^work: waiting 0 .* dead 1/);
+      expect(text.stdout).toMatch(/w1 +dead +2\/2 +\S+ ago +\S+: cannot read properties of undefined/);
+      const found = await json<{ id: string }[]>('jobs', 'search', 'work', 'needle');
+      expect(found.map((j) => j.id)).toEqual(['w2']);
+      const one = await cli('jobs', 'inspect', 'work', 'w1');
+      expect(one.code).toBe(0);
+      expect(one.stdout).toMatch(/^job +w1\nqueue +work\nstate +dead — /);
+      expect(one.stdout).toMatch(/created +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+s ago\)/);
+      expect(one.stdout).toMatch(/attempts that failed \(2\)\n {2}#1 +\w+ → retry/);
+      expect(one.stdout).toMatch(/TypeError: cannot read properties of undefined\n\s+at /);
+      const detail = await json<{ errors: { stack?: string }[] }>('jobs', 'inspect', 'work', 'w1');
+      expect(detail.errors[0]!.stack).toMatch(/^TypeError: cannot read/);
+      expect((await cli('jobs', 'inspect', 'work', 'nope')).code).toBe(4);
+      expect((await cli('jobs', 'list', 'nope')).code).toBe(4);
+    },
+  );
 
   it.skipIf(!c.available)('dlq list, replay and purge (ids or --all), pause, resume, cancel', async () => {
     const q = new Queue('dl', { store });
@@ -170,34 +199,45 @@ describe.each(cases)('CLI on $name', (c) => {
     expect((await cli('cancel', 'dl', 'd1')).code).toBe(4);
   });
 
-  it.skipIf(!c.available)('health: the verdict with reasons; exit 1 while a queue is paused by an auth failure', async () => {
-    const ok = await json<{ status: string; dependencies: { kind: string; name: string }[] }>('health');
-    expect(ok.status).not.toBe('UNHEALTHY');
-    expect(ok.dependencies[0]).toMatchObject({ kind: 'store', name: expect.stringMatching(new RegExp(`^${c.name} `)) });
-    const q = new Queue('crm', { store });
-    await q.add({}, { id: 'c1' });
-    await q.pause('auth: 401 token expired');
-    const bad = await cli('health');
-    expect(bad.code).toBe(1);
-    expect(bad.stdout).toMatch(/^health: UNHEALTHY\n {2}- queue crm: paused by a worker, after an auth failure: auth: 401 token expired/);
-    await q.resume();
-    expect((await cli('health')).code).toBe(0);
-  });
+  it.skipIf(!c.available)(
+    'health: the verdict with reasons; exit 1 while a queue is paused by an auth failure',
+    async () => {
+      const ok = await json<{ status: string; dependencies: { kind: string; name: string }[] }>('health');
+      expect(ok.status).not.toBe('UNHEALTHY');
+      expect(ok.dependencies[0]).toMatchObject({
+        kind: 'store',
+        name: expect.stringMatching(new RegExp(`^${c.name} `)),
+      });
+      const q = new Queue('crm', { store });
+      await q.add({}, { id: 'c1' });
+      await q.pause('auth: 401 token expired');
+      const bad = await cli('health');
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toMatch(
+        /^health: UNHEALTHY\n {2}- queue crm: paused by a worker, after an auth failure: auth: 401 token expired/,
+      );
+      await q.resume();
+      expect((await cli('health')).code).toBe(0);
+    },
+  );
 
-  it.skipIf(!c.available)('dashboard: one server for the page, API, /healthz and /metrics; answers a malformed request line; exits 0 on SIGTERM', async () => {
-    const s = await serve(['dashboard', '--port', '0', '--store', c.url], /listening on (http:\S+)\//);
-    const url = /listening on (http:\S+)\//.exec(s.output())![1]!;
-    const overview = (await (await fetch(`${url}/api/overview`)).json()) as { queues: { name: string }[] };
-    expect(overview.queues.map((q) => q.name)).toContain('mail');
-    expect((await fetch(`${url}/healthz`)).headers.get('content-type')).toBe('application/health+json');
-    expect((await fetch(`${url}/`)).status).toBe(200);
-    const port = Number(new URL(url).port);
-    expect(await rawStatus(port, 'GET //[ HTTP/1.1')).toBe(404);
-    expect(await rawStatus(port, 'GET /api/queues/%E0%A4%A/jobs HTTP/1.1')).toBe(400);
-    expect((await fetch(`${url}/livez`)).status).toBe(200);
-    s.child.kill('SIGTERM');
-    expect(await s.exited()).toBe(0);
-  });
+  it.skipIf(!c.available)(
+    'dashboard: one server for the page, API, /healthz and /metrics; answers a malformed request line; exits 0 on SIGTERM',
+    async () => {
+      const s = await serve(['dashboard', '--port', '0', '--store', c.url], /listening on (http:\S+)\//);
+      const url = /listening on (http:\S+)\//.exec(s.output())![1]!;
+      const overview = (await (await fetch(`${url}/api/overview`)).json()) as { queues: { name: string }[] };
+      expect(overview.queues.map((q) => q.name)).toContain('mail');
+      expect((await fetch(`${url}/healthz`)).headers.get('content-type')).toBe('application/health+json');
+      expect((await fetch(`${url}/`)).status).toBe(200);
+      const port = Number(new URL(url).port);
+      expect(await rawStatus(port, 'GET //[ HTTP/1.1')).toBe(404);
+      expect(await rawStatus(port, 'GET /api/queues/%E0%A4%A/jobs HTTP/1.1')).toBe(400);
+      expect((await fetch(`${url}/livez`)).status).toBe(200);
+      s.child.kill('SIGTERM');
+      expect(await s.exited()).toBe(0);
+    },
+  );
 
   it.skipIf(!c.available)('dashboard beyond loopback needs a token', async () => {
     const r = await cli('dashboard', '--port', '0', '--host', '0.0.0.0');
@@ -205,56 +245,86 @@ describe.each(cases)('CLI on $name', (c) => {
     expect(r.stderr).toMatch(/give --token/);
   });
 
-  it.skipIf(!c.available)('start: loads a .ts module, logs job outcomes with pino, serves with --port, drains on SIGTERM', async () => {
-    const mod = join(dir, `workers-${c.name}.ts`);
-    writeFileSync(
-      mod,
-      `import type { Handler } from '${join(process.cwd(), 'src/index.ts').replaceAll('\\', '/')}';
+  it.skipIf(!c.available)(
+    'start: loads a .ts module, logs job outcomes with pino, serves with --port, drains on SIGTERM',
+    async () => {
+      const mod = join(dir, `workers-${c.name}.ts`);
+      writeFileSync(
+        mod,
+        `import type { Handler } from '${join(process.cwd(), 'src/index.ts').replaceAll('\\', '/')}';
        const double: Handler<number, number> = (ctx) => ctx.payload * 2;
        const picky = async (ctx: { payload: { ok: boolean } }): Promise<string> => {
          if (!ctx.payload.ok) throw Object.assign(new Error('unsupported input'), { status: 422 });
          return 'fine';
        };
        export default { double, picky: { handler: picky, options: { concurrency: 2 } } };\n`,
-    );
-    const q = new Queue<number>('double', { store });
-    const picky = new Queue<{ ok: boolean }>('picky', { store });
-    await q.add(21, { id: 'n21' });
-    await picky.add({ ok: false }, { id: 'p1' });
-    const s = await serve(['start', mod, '--port', '0', '--log-level', 'debug', '--store', c.url], /"msg":"started 2 worker\(s\)/);
-    await waitFor(async () => (await q.getJob('n21'))?.state === 'completed', 'the .ts handler to run', 20_000);
-    expect((await q.getJob('n21'))!.result).toBe(42);
-    await waitFor(() => /"msg":"job dead-lettered"/.test(s.output()) && /"msg":"job completed"/.test(s.output()), 'the outcome log lines', 20_000);
-    const lines = s.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'job completed', jobId: 'n21', queue: 'double' }));
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'job dead-lettered', jobId: 'p1', category: 'validation' }));
-    const url = /"url":"(http:[^"]+)"/.exec(s.output())![1]!;
-    const port = Number(new URL(url).port);
-    expect(await rawStatus(port, 'GET //[ HTTP/1.1')).toBe(404);
-    expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    expect((await fetch(`${url}/metrics`)).status).toBe(200);
-    s.child.kill('SIGTERM');
-    expect(await s.exited()).toBe(0);
-    expect(s.output()).toMatch(/"msg":"stopped"/);
-  });
+      );
+      const q = new Queue<number>('double', { store });
+      const picky = new Queue<{ ok: boolean }>('picky', { store });
+      await q.add(21, { id: 'n21' });
+      await picky.add({ ok: false }, { id: 'p1' });
+      const s = await serve(
+        ['start', mod, '--port', '0', '--log-level', 'debug', '--store', c.url],
+        /"msg":"started 2 worker\(s\)/,
+      );
+      await waitFor(
+        async () => (await q.getJob('n21'))?.state === 'completed',
+        'the .ts handler to run',
+        20_000,
+      );
+      expect((await q.getJob('n21'))!.result).toBe(42);
+      await waitFor(
+        () => /"msg":"job dead-lettered"/.test(s.output()) && /"msg":"job completed"/.test(s.output()),
+        'the outcome log lines',
+        20_000,
+      );
+      const lines = s
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toContainEqual(
+        expect.objectContaining({ msg: 'job completed', jobId: 'n21', queue: 'double' }),
+      );
+      expect(lines).toContainEqual(
+        expect.objectContaining({ msg: 'job dead-lettered', jobId: 'p1', category: 'validation' }),
+      );
+      const url = /"url":"(http:[^"]+)"/.exec(s.output())![1]!;
+      const port = Number(new URL(url).port);
+      expect(await rawStatus(port, 'GET //[ HTTP/1.1')).toBe(404);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      expect((await fetch(`${url}/metrics`)).status).toBe(200);
+      s.child.kill('SIGTERM');
+      expect(await s.exited()).toBe(0);
+      expect(s.output()).toMatch(/"msg":"stopped"/);
+    },
+  );
 
-  it.skipIf(!c.available)('start: --log-level warn hides completions; a fatal error stops every worker and exits 1', async () => {
-    const mod = join(dir, `fatal-${c.name}.mjs`);
-    writeFileSync(
-      mod,
-      `export default {
+  it.skipIf(!c.available)(
+    'start: --log-level warn hides completions; a fatal error stops every worker and exits 1',
+    async () => {
+      const mod = join(dir, `fatal-${c.name}.mjs`);
+      writeFileSync(
+        mod,
+        `export default {
          ok: () => 'done',
          broken: () => { throw Object.assign(new Error('config missing: API_KEY'), { name: 'FatalError', code: 'FATAL', category: 'fatal' }); },
        };\n`,
-    );
-    await new Queue('ok', { store }).add('x', { id: 'o1' });
-    await new Queue('broken', { store }).add('y', { id: 'b1' });
-    const s = await serve(['start', mod, '--log-level', 'warn', '--store', c.url], /worker stopped on a fatal error|"level":50|"level":60/);
-    const code = await s.exited();
-    expect(code).toBe(1);
-    expect(s.output()).toMatch(/bulwark: a worker stopped on a fatal error: fatal error in job b1: config missing: API_KEY/);
-    expect(s.output()).not.toMatch(/"msg":"job completed"/);
-    // The job went back to waiting (no attempt used), ready for a fixed deployment.
-    expect((await new Queue('broken', { store }).getJob('b1'))!.state).toBe('waiting');
-  });
+      );
+      await new Queue('ok', { store }).add('x', { id: 'o1' });
+      await new Queue('broken', { store }).add('y', { id: 'b1' });
+      const s = await serve(
+        ['start', mod, '--log-level', 'warn', '--store', c.url],
+        /worker stopped on a fatal error|"level":50|"level":60/,
+      );
+      const code = await s.exited();
+      expect(code).toBe(1);
+      expect(s.output()).toMatch(
+        /bulwark: a worker stopped on a fatal error: fatal error in job b1: config missing: API_KEY/,
+      );
+      expect(s.output()).not.toMatch(/"msg":"job completed"/);
+      // The job went back to waiting (no attempt used), ready for a fixed deployment.
+      expect((await new Queue('broken', { store }).getJob('b1'))!.state).toBe('waiting');
+    },
+  );
 });

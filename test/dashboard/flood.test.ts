@@ -44,37 +44,49 @@ function open(url: string): Promise<Stream> {
 }
 
 describe.each(cases)('SSE flood on $name', (c) => {
-  it.skipIf(!c.available)(`${STREAMS} streams: the server answers, every stream hears the change, every handle is freed after`, async () => {
-    const store = c.create();
-    const queue = new Queue('flood', { store });
-    await queue.add({ n: 0 }, { id: 'f0' });
-    const server = await startServer({ port: 0, store, intervalMs: 250 });
-    const baseline = { sockets: sockets(), timers: timers() };
-    const streams: Stream[] = [];
-    try {
-      for (let i = 0; i < STREAMS; i += 50) {
-        streams.push(...(await Promise.all(Array.from({ length: 50 }, () => open(server.url)))));
-      }
-      expect(server.handler.dashboard!.streams).toBe(STREAMS);
-      for (let i = 0; i < 10; i++) {
+  it.skipIf(!c.available)(
+    `${STREAMS} streams: the server answers, every stream hears the change, every handle is freed after`,
+    async () => {
+      const store = c.create();
+      const queue = new Queue('flood', { store });
+      await queue.add({ n: 0 }, { id: 'f0' });
+      const server = await startServer({ port: 0, store, intervalMs: 250 });
+      const baseline = { sockets: sockets(), timers: timers() };
+      const streams: Stream[] = [];
+      try {
+        for (let i = 0; i < STREAMS; i += 50) {
+          streams.push(...(await Promise.all(Array.from({ length: 50 }, () => open(server.url)))));
+        }
+        expect(server.handler.dashboard!.streams).toBe(STREAMS);
+        for (let i = 0; i < 10; i++) {
+          expect((await fetch(`${server.url}/livez`)).status).toBe(200);
+          const o = await fetch(`${server.url}/api/overview`);
+          expect(o.status).toBe(200);
+          await o.arrayBuffer();
+        }
+        await queue.add({ n: 1 }, { id: 'f1' });
+        await waitFor(
+          () => streams.every((s) => /event: queue\n.*"waiting":2/.test(s.text)),
+          'every stream to hear the new job',
+          20_000,
+        );
+        for (const s of streams) s.req.destroy();
+        await waitFor(() => server.handler.dashboard!.streams === 0, 'the streams to be released', 20_000);
+        await waitFor(
+          async () => {
+            const n = await new Promise<number>((r) => server.server.getConnections((_e, count) => r(count)));
+            return n === 0 && sockets() <= baseline.sockets && timers() <= baseline.timers;
+          },
+          'sockets and timers back to their baseline',
+          20_000,
+        );
         expect((await fetch(`${server.url}/livez`)).status).toBe(200);
-        const o = await fetch(`${server.url}/api/overview`);
-        expect(o.status).toBe(200);
-        await o.arrayBuffer();
+      } finally {
+        for (const s of streams) s.req.destroy();
+        await server.close();
+        await store.close();
       }
-      await queue.add({ n: 1 }, { id: 'f1' });
-      await waitFor(() => streams.every((s) => /event: queue\n.*"waiting":2/.test(s.text)), 'every stream to hear the new job', 20_000);
-      for (const s of streams) s.req.destroy();
-      await waitFor(() => server.handler.dashboard!.streams === 0, 'the streams to be released', 20_000);
-      await waitFor(async () => {
-        const n = await new Promise<number>((r) => server.server.getConnections((_e, count) => r(count)));
-        return n === 0 && sockets() <= baseline.sockets && timers() <= baseline.timers;
-      }, 'sockets and timers back to their baseline', 20_000);
-      expect((await fetch(`${server.url}/livez`)).status).toBe(200);
-    } finally {
-      for (const s of streams) s.req.destroy();
-      await server.close();
-      await store.close();
-    }
-  }, 90_000);
+    },
+    90_000,
+  );
 });

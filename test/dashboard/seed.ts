@@ -20,7 +20,12 @@ export async function seed(store: Store): Promise<Seeded> {
   await emails.addBulk(
     Array.from({ length: 60 }, (_, n) => ({
       payload: { to: `user${n}@example.com`, n },
-      options: { id: `e${String(n).padStart(3, '0')}`, name: n % 2 ? 'welcome' : 'digest', maxAttempts: 2, backoff: { delayMs: 0 } },
+      options: {
+        id: `e${String(n).padStart(3, '0')}`,
+        name: n % 2 ? 'welcome' : 'digest',
+        maxAttempts: 2,
+        backoff: { delayMs: 0 },
+      },
     })),
   );
   const worker = new Worker(
@@ -28,25 +33,30 @@ export async function seed(store: Store): Promise<Seeded> {
     async (ctx) => {
       await new Promise((r) => setTimeout(r, 2 + (ctx.payload.n % 7)));
       if (ctx.payload.n % 10 === 3) throw new ValidationError(`mailbox user${ctx.payload.n} does not exist`);
-      if (ctx.payload.n % 10 === 7) throw Object.assign(new Error(`SMTP 421 try again later (${ctx.payload.n})`), { code: 'ECONNRESET' });
+      if (ctx.payload.n % 10 === 7)
+        throw Object.assign(new Error(`SMTP 421 try again later (${ctx.payload.n})`), { code: 'ECONNRESET' });
       await ctx.checkpoint({ sent: true });
       return { messageId: `<${ctx.payload.n}@mail>` };
     },
     { concurrency: 8, pollIntervalMs: 20 },
   );
-  await waitFor(async () => {
-    const c = await emails.counts();
-    return c.completed + c.dead === 60;
-  }, 'the emails to settle', 30_000);
+  await waitFor(
+    async () => {
+      const c = await emails.counts();
+      return c.completed + c.dead === 60;
+    },
+    'the emails to settle',
+    30_000,
+  );
   await worker.close();
   // A retried job waiting for its next attempt, a delayed one, a cancelled one, one with a large payload.
   await emails.add({ to: 'later@example.com', n: 1000 }, { id: 'later', delayMs: 3_600_000 });
   await emails.add({ to: 'gone@example.com', n: 1001 }, { id: 'gone' });
   await emails.cancel('gone', 'the user unsubscribed');
-  await emails.add(
-    { to: 'big@example.com', n: 1002, body: 'x'.repeat(10) } as { to: string; n: number },
-    { id: 'big', metadata: { lines: Array.from({ length: 80 }, (_, i) => `line ${i}`) } },
-  );
+  await emails.add({ to: 'big@example.com', n: 1002, body: 'x'.repeat(10) } as { to: string; n: number }, {
+    id: 'big',
+    metadata: { lines: Array.from({ length: 80 }, (_, i) => `line ${i}`) },
+  });
 
   // An active job with progress, held until release().
   const reports = new Queue<{ pages: number }>('reports', { store });

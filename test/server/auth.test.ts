@@ -30,7 +30,9 @@ describe('access', () => {
   it('binds 127.0.0.1 by default and refuses weak tokens', async () => {
     expect(server.host).toBe('127.0.0.1');
     await expect(startServer({ port: 0, store, token: 'short' })).rejects.toThrow(ValidationError);
-    await expect(startServer({ port: 0, store, token: 'has spaces in the token' })).rejects.toThrow(ValidationError);
+    await expect(startServer({ port: 0, store, token: 'has spaces in the token' })).rejects.toThrow(
+      ValidationError,
+    );
   });
 
   it('probes answer without a token; everything else needs it', async () => {
@@ -48,8 +50,12 @@ describe('access', () => {
       const r = await req(server, '/api/overview', { headers: { authorization: `${scheme} ${TOKEN}` } });
       expect(r.status, scheme).toBe(200);
     }
-    expect((await req(server, '/api/overview', { headers: { authorization: `Bearer ${TOKEN}x` } })).status).toBe(401);
-    expect((await req(server, '/api/overview', { headers: { authorization: `Basic ${TOKEN}` } })).status).toBe(401);
+    expect(
+      (await req(server, '/api/overview', { headers: { authorization: `Bearer ${TOKEN}x` } })).status,
+    ).toBe(401);
+    expect(
+      (await req(server, '/api/overview', { headers: { authorization: `Basic ${TOKEN}` } })).status,
+    ).toBe(401);
   });
 
   it('never accepts the token in the URL, on any route', async () => {
@@ -81,13 +87,24 @@ describe('access', () => {
     });
     expect(ok.status).toBe(303);
     const cookie = ok.headers.get('set-cookie')!;
-    expect(cookie).toMatch(/^bulwark_session=\d+\.[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    expect(cookie).toMatch(
+      /^bulwark_session=\d+\.[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/,
+    );
     expect(cookie).not.toContain(TOKEN);
     const session = cookie.split(';')[0]!;
     expect((await req(server, '/api/overview', { headers: { cookie: session } })).status).toBe(200);
     // A forged or expired session is refused.
-    expect((await req(server, '/api/overview', { headers: { cookie: 'bulwark_session=99999999999999.abc' } })).status).toBe(401);
-    expect((await req(server, '/api/overview', { headers: { cookie: `bulwark_session=1.${session.split('.')[1]}` } })).status).toBe(401);
+    expect(
+      (await req(server, '/api/overview', { headers: { cookie: 'bulwark_session=99999999999999.abc' } }))
+        .status,
+    ).toBe(401);
+    expect(
+      (
+        await req(server, '/api/overview', {
+          headers: { cookie: `bulwark_session=1.${session.split('.')[1]}` },
+        })
+      ).status,
+    ).toBe(401);
     const out = await req(server, '/logout', { method: 'POST', headers: { cookie: session, origin } });
     expect(out.status).toBe(303);
     expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
@@ -101,7 +118,14 @@ describe('access', () => {
     });
     const session = login.headers.get('set-cookie')!.split(';')[0]!;
     const attempts: [RunningServer, Record<string, string>][] = [
-      [server, { cookie: session, origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }],
+      [
+        server,
+        {
+          cookie: session,
+          origin: 'https://evil.example',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+      ],
       [server, { cookie: session, 'sec-fetch-site': 'cross-site' }],
       [server, { cookie: session }],
       [open, { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }],
@@ -120,18 +144,31 @@ describe('access', () => {
       body: `token=${TOKEN}`,
     });
     expect(forged.status).toBe(403);
-    const same = await req(server, '/api/queues/mail/pause', { method: 'POST', headers: { cookie: session, origin: server.url, 'sec-fetch-site': 'same-origin' } });
+    const same = await req(server, '/api/queues/mail/pause', {
+      method: 'POST',
+      headers: { cookie: session, origin: server.url, 'sec-fetch-site': 'same-origin' },
+    });
     expect(same.status).toBe(200);
-    const bearer = await req(server, '/api/queues/mail/resume', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, origin: 'https://elsewhere.example' } });
+    const bearer = await req(server, '/api/queues/mail/resume', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, origin: 'https://elsewhere.example' },
+    });
     expect(bearer.status).toBe(200);
     expect((await queue.status()).paused).toBe(false);
   });
 
   it('read-only refuses every change, whoever asks', async () => {
     const headers = { authorization: `Bearer ${TOKEN}` };
-    const config = (await (await req(readOnly, '/api/config', { headers })).json()) as { readOnly: boolean; signIn: boolean };
+    const config = (await (await req(readOnly, '/api/config', { headers })).json()) as {
+      readOnly: boolean;
+      signIn: boolean;
+    };
     expect(config).toMatchObject({ readOnly: true, signIn: true });
-    for (const path of ['/api/queues/mail/pause', '/api/queues/mail/jobs/m1/cancel', '/api/queues/mail/dlq/purge']) {
+    for (const path of [
+      '/api/queues/mail/pause',
+      '/api/queues/mail/jobs/m1/cancel',
+      '/api/queues/mail/dlq/purge',
+    ]) {
       const r = await req(readOnly, path, { method: 'POST', headers });
       expect(r.status, path).toBe(403);
     }

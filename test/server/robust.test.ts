@@ -12,7 +12,12 @@ import Fastify from 'fastify';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, sqliteStore, type Store } from '../../src/index.js';
-import { createHandler, startServer, type BulwarkHandler, type RunningServer } from '../../src/server/index.js';
+import {
+  createHandler,
+  startServer,
+  type BulwarkHandler,
+  type RunningServer,
+} from '../../src/server/index.js';
 
 const TOKEN = 'robust-token-0123456789';
 let store: Store;
@@ -35,7 +40,12 @@ beforeAll(async () => {
   const plainHandler = createHandler({ store });
   handlers.push(plainHandler);
   const plain = createServer((req, res) => plainHandler(req, res));
-  mounts.push({ name: 'node:http', port: await listen(plain), prefix: '', close: () => new Promise((r) => plain.close(() => r())) });
+  mounts.push({
+    name: 'node:http',
+    port: await listen(plain),
+    prefix: '',
+    close: () => new Promise((r) => plain.close(() => r())),
+  });
 
   const expressHandler = createHandler({ store });
   handlers.push(expressHandler);
@@ -43,7 +53,12 @@ beforeAll(async () => {
   app.use('/ops', expressHandler);
   app.use((_req, res) => void res.status(418).send('app'));
   const viaExpress = createServer(app);
-  mounts.push({ name: 'express', port: await listen(viaExpress), prefix: '/ops', close: () => new Promise((r) => viaExpress.close(() => r())) });
+  mounts.push({
+    name: 'express',
+    port: await listen(viaExpress),
+    prefix: '/ops',
+    close: () => new Promise((r) => viaExpress.close(() => r())),
+  });
 
   const fastifyHandler = createHandler({ store, basePath: '/ops' });
   handlers.push(fastifyHandler);
@@ -53,7 +68,12 @@ beforeAll(async () => {
     fastifyHandler(request.raw, reply.raw);
   });
   await fastify.listen({ port: 0, host: '127.0.0.1' });
-  mounts.push({ name: 'fastify', port: (fastify.server.address() as AddressInfo).port, prefix: '/ops', close: () => fastify.close() });
+  mounts.push({
+    name: 'fastify',
+    port: (fastify.server.address() as AddressInfo).port,
+    prefix: '/ops',
+    close: () => fastify.close(),
+  });
 });
 
 afterAll(async () => {
@@ -129,11 +149,16 @@ describe('every request gets a response', () => {
     for (const m of mounts) {
       for (const line of lines) {
         const target = m.prefix && line.includes(' /') ? line.replace(' /', ` ${m.prefix}/`) : line;
-        const r = await raw(m.port, `${target}\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        const r = await raw(
+          m.port,
+          `${target}\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+        );
         expect(status(r), `${m.name}: ${target.slice(0, 60)}`).toBeGreaterThanOrEqual(200);
         expect(status(r), `${m.name}: ${target.slice(0, 60)}`).toBeLessThan(500);
       }
-      expect(status(await raw(m.port, `GET ${m.prefix}/livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`))).toBe(200);
+      expect(
+        status(await raw(m.port, `GET ${m.prefix}/livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)),
+      ).toBe(200);
     }
   });
 
@@ -147,22 +172,75 @@ describe('every request gets a response', () => {
 
   it('property: arbitrary request lines, paths, queries, bodies and headers all get an answer; the server stays up', async () => {
     const methods = fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'X', 'get');
-    const chunk = fc.string({ unit: fc.constantFrom(...'abc/%?&=#[]:@!$\'()*+,;~ .-_09AZ\u00e9\u0000\u007f'.split('')), maxLength: 40 });
-    const known = fc.constantFrom('', '/', '/api', '/api/overview', '/api/health', '/api/queues/mail', '/api/queues/mail/jobs', '/api/queues/mail/jobs/m1', '/api/queues/mail/pause', '/api/queues/mail/dlq/replay', '/api/events', '/login', '/logout', '/healthz', '/metrics', '/assets/app.js', '/api/config');
+    const chunk = fc.string({
+      unit: fc.constantFrom(..."abc/%?&=#[]:@!$'()*+,;~ .-_09AZ\u00e9\u0000\u007f".split('')),
+      maxLength: 40,
+    });
+    const known = fc.constantFrom(
+      '',
+      '/',
+      '/api',
+      '/api/overview',
+      '/api/health',
+      '/api/queues/mail',
+      '/api/queues/mail/jobs',
+      '/api/queues/mail/jobs/m1',
+      '/api/queues/mail/pause',
+      '/api/queues/mail/dlq/replay',
+      '/api/events',
+      '/login',
+      '/logout',
+      '/healthz',
+      '/metrics',
+      '/assets/app.js',
+      '/api/config',
+    );
     const request = fc.record({
       method: methods,
       path: fc.tuple(known, chunk).map(([a, b]) => `${a}${b}`),
-      query: fc.option(fc.array(fc.tuple(chunk, chunk), { maxLength: 4 }).map((kv) => kv.map(([k, v]) => `${k}=${v}`).join('&'))),
-      headers: fc.array(fc.tuple(fc.constantFrom('Authorization', 'Cookie', 'Origin', 'Content-Type', 'Accept', 'Sec-Fetch-Site', 'X-Any', 'Accept-Encoding', 'If-None-Match'), chunk), { maxLength: 5 }),
+      query: fc.option(
+        fc
+          .array(fc.tuple(chunk, chunk), { maxLength: 4 })
+          .map((kv) => kv.map(([k, v]) => `${k}=${v}`).join('&')),
+      ),
+      headers: fc.array(
+        fc.tuple(
+          fc.constantFrom(
+            'Authorization',
+            'Cookie',
+            'Origin',
+            'Content-Type',
+            'Accept',
+            'Sec-Fetch-Site',
+            'X-Any',
+            'Accept-Encoding',
+            'If-None-Match',
+          ),
+          chunk,
+        ),
+        { maxLength: 5 },
+      ),
       body: fc.oneof(fc.constant(''), chunk, fc.json({ maxDepth: 2 })),
       mount: fc.nat({ max: mounts.length - 1 }),
     });
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
         const m = mounts[r.mount]!;
-        const target = `${m.prefix}${r.path.startsWith('/') ? '' : '/'}${r.path}${r.query === null ? '' : `?${r.query}`}`.replace(/[\r\n]/g, '');
+        const target =
+          `${m.prefix}${r.path.startsWith('/') ? '' : '/'}${r.path}${r.query === null ? '' : `?${r.query}`}`.replace(
+            /[\r\n]/g,
+            '',
+          );
         const body = Buffer.from(r.body);
-        const head = [`${r.method} ${target} HTTP/1.1`, 'Host: 127.0.0.1', ...r.headers.map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, '')}`), `Content-Length: ${body.length}`, 'Connection: close', '', ''].join('\r\n');
+        const head = [
+          `${r.method} ${target} HTTP/1.1`,
+          'Host: 127.0.0.1',
+          ...r.headers.map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, '')}`),
+          `Content-Length: ${body.length}`,
+          'Connection: close',
+          '',
+          '',
+        ].join('\r\n');
         const line = await raw(m.port, Buffer.concat([Buffer.from(head, 'latin1'), body]));
         const code = status(line);
         // A stream is a 200 that stays open: the status line is the answer.
@@ -172,7 +250,10 @@ describe('every request gets a response', () => {
       { numRuns: 400, seed: 1114 },
     );
     for (const m of mounts) {
-      expect(status(await raw(m.port, `GET ${m.prefix}/livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)), m.name).toBe(200);
+      expect(
+        status(await raw(m.port, `GET ${m.prefix}/livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)),
+        m.name,
+      ).toBe(200);
     }
   }, 120_000);
 });

@@ -21,7 +21,8 @@ const states = (v: string, prev: JobState[] = []): JobState[] => {
 export async function knownQueue(ctx: Ctx, name: string): Promise<Queue> {
   const store = await ctx.store();
   const q = new Queue(name, { store });
-  if (!(await store.queues()).includes(name)) throw new CliError(`no queue ${JSON.stringify(name)} in ${ctx.spec.label}`, EXIT.notFound);
+  if (!(await store.queues()).includes(name))
+    throw new CliError(`no queue ${JSON.stringify(name)} in ${ctx.spec.label}`, EXIT.notFound);
   return q;
 }
 
@@ -39,7 +40,10 @@ export function registerReads(program: Command, wire: Wire): void {
       const { state, limit, offset } = o as { state?: JobState[]; limit: number; offset: number };
       const q = await knownQueue(ctx, name as string);
       const [counts, list] = await Promise.all([q.counts(), q.list({ states: state, limit, offset })]);
-      ctx.out({ queue: q.name, counts, jobs: list }, () => `${q.name}: ${countsLine(counts)}\n${list.length ? jobTable(list) : 'no jobs'}`);
+      ctx.out(
+        { queue: q.name, counts, jobs: list },
+        () => `${q.name}: ${countsLine(counts)}\n${list.length ? jobTable(list) : 'no jobs'}`,
+      );
       return EXIT.ok;
     },
   );
@@ -81,7 +85,9 @@ export function registerReads(program: Command, wire: Wire): void {
       try {
         const [verdict, overview] = await Promise.all([dashboard.health(), dashboard.overview()]);
         ctx.out({ ...verdict, overview: overview.queues }, () => {
-          const counts = overview.queues.map((q) => `  ${q.name}: ${countsLine(q.counts)}${q.why ? ` — ${q.why}` : ''}`);
+          const counts = overview.queues.map(
+            (q) => `  ${q.name}: ${countsLine(q.counts)}${q.why ? ` — ${q.why}` : ''}`,
+          );
           return `${verdictText(verdict)}${counts.length ? `\ncounts:\n${counts.join('\n')}` : ''}`;
         });
         return verdict.status === 'UNHEALTHY' ? EXIT.failed : EXIT.ok;

@@ -42,7 +42,8 @@ function token(f: ServeFlags): string | undefined {
       EXIT.usage,
     );
   }
-  if (f.host !== 'localhost' && isIP(f.host) === 0) throw new CliError(`--host must be an IP address or localhost`, EXIT.usage);
+  if (f.host !== 'localhost' && isIP(f.host) === 0)
+    throw new CliError(`--host must be an IP address or localhost`, EXIT.usage);
   return t;
 }
 
@@ -67,7 +68,12 @@ type HandlerSpec = Handler | { handler: Handler; options?: WorkerOptions };
 
 export function registerServe(program: Command, wire: Wire): void {
   wire(
-    serveOptions(program.command('dashboard').description('serve the dashboard, its API, /healthz and /metrics until SIGTERM'), 8787),
+    serveOptions(
+      program
+        .command('dashboard')
+        .description('serve the dashboard, its API, /healthz and /metrics until SIGTERM'),
+      8787,
+    ),
     async (ctx, o) => {
       const f = o as ServeFlags;
       const t = token(f);
@@ -104,7 +110,12 @@ export function registerServe(program: Command, wire: Wire): void {
       let spec = mod.default;
       // A .ts file outside an ESM package loads as CommonJS: its default export sits one level down.
       const inner = spec as { default?: unknown } | undefined;
-      if (typeof inner === 'object' && inner !== null && typeof inner.default === 'object' && Object.keys(inner).every((k) => k === 'default' || k === '__esModule')) {
+      if (
+        typeof inner === 'object' &&
+        inner !== null &&
+        typeof inner.default === 'object' &&
+        Object.keys(inner).every((k) => k === 'default' || k === '__esModule')
+      ) {
         spec = inner.default;
       }
       if (typeof spec !== 'object' || spec === null || Object.keys(spec).length === 0) {
@@ -153,7 +164,11 @@ export function registerServe(program: Command, wire: Wire): void {
       }
       const summary = setInterval(() => {
         for (const p of monitor.snapshot().processors) {
-          if (p.window.calls > 0) logger.info({ queue: p.name, status: p.status, successRate: p.window.successRate, calls: p.window.calls }, 'queue summary');
+          if (p.window.calls > 0)
+            logger.info(
+              { queue: p.name, status: p.status, successRate: p.window.successRate, calls: p.window.calls },
+              'queue summary',
+            );
         }
       }, 60_000);
       summary.unref();
@@ -168,8 +183,11 @@ export function registerServe(program: Command, wire: Wire): void {
       clearInterval(summary);
       server?.setDraining(true);
       logger.info({ reason: why }, 'draining');
-      const results = await Promise.allSettled(workers.map((w) => w.close({ reason: why === 'fatal' ? 'fatal error in another worker' : why })));
-      for (const r of results) if (r.status === 'rejected') logger.error({ err: coerceError(r.reason) }, 'a worker failed to close');
+      const results = await Promise.allSettled(
+        workers.map((w) => w.close({ reason: why === 'fatal' ? 'fatal error in another worker' : why })),
+      );
+      for (const r of results)
+        if (r.status === 'rejected') logger.error({ err: coerceError(r.reason) }, 'a worker failed to close');
       await server?.close();
       logger.info({}, 'stopped');
       logger.flush?.();

@@ -19,7 +19,7 @@ export function registerWrites(program: Command, wire: Wire): void {
       .option('--priority <n>', 'higher runs first', int('--priority', -1_000_000, 1_000_000))
       .option('--delay-ms <ms>', 'run no earlier than this from now', int('--delay-ms', 0))
       .option('--max-attempts <n>', 'attempts before the dead-letter queue', int('--max-attempts', 1, 10_000))
-      .option('--timeout-ms <ms>', "abort an attempt after this long", int('--timeout-ms', 1))
+      .option('--timeout-ms <ms>', 'abort an attempt after this long', int('--timeout-ms', 1))
       .option('--correlation-id <id>', 'ties log lines and jobs together')
       .option('--json', 'machine-readable output'),
     async (ctx, name, payloadText, o) => {
@@ -68,7 +68,10 @@ export function registerWrites(program: Command, wire: Wire): void {
     async (ctx, name, ids, o) => {
       const q = await knownQueue(ctx, name as string);
       const cancelled = await q.cancel(ids as string[], (o as { reason: string }).reason);
-      ctx.out({ cancelled }, () => `cancelled ${cancelled.length} of ${(ids as string[]).length}: ${cancelled.join(' ')}`);
+      ctx.out(
+        { cancelled },
+        () => `cancelled ${cancelled.length} of ${(ids as string[]).length}: ${cancelled.join(' ')}`,
+      );
       return cancelled.length === (ids as string[]).length ? EXIT.ok : EXIT.notFound;
     },
   );
@@ -97,12 +100,16 @@ export function registerWrites(program: Command, wire: Wire): void {
       async (ctx, name, ids, o) => {
         const list = ids as string[];
         const all = (o as { all?: boolean }).all === true;
-        if (list.length === 0 && !all) throw new CliError(`give job ids, or --all to ${action} every dead job`, EXIT.usage);
+        if (list.length === 0 && !all)
+          throw new CliError(`give job ids, or --all to ${action} every dead job`, EXIT.usage);
         if (list.length > 0 && all) throw new CliError('give job ids or --all, not both', EXIT.usage);
         const q = await knownQueue(ctx, name as string);
         if (action === 'replay') {
           const replayed = await q.dlq.replay(all ? undefined : list);
-          ctx.out({ replayed }, () => `replayed ${replayed.length}${replayed.length ? `: ${replayed.join(' ')}` : ''}`);
+          ctx.out(
+            { replayed },
+            () => `replayed ${replayed.length}${replayed.length ? `: ${replayed.join(' ')}` : ''}`,
+          );
         } else {
           const purged = await q.dlq.purge(all ? undefined : list);
           ctx.out({ purged }, () => `purged ${purged}`);

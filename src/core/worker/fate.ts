@@ -112,7 +112,8 @@ export function decideFate(
   const error = {
     name: storableText(String(thrownError.name)),
     message: storableText(thrownError.message),
-    stack: typeof thrownError.stack === 'string' ? storableText(thrownError.stack.slice(0, MAX_STACK)) : undefined,
+    stack:
+      typeof thrownError.stack === 'string' ? storableText(thrownError.stack.slice(0, MAX_STACK)) : undefined,
   };
   const classification = classify(thrown, options.rules);
   const category = classification.category;

@@ -155,14 +155,18 @@ export class PostgresStore implements Store {
   async init(): Promise<void> {
     if (this.closed) throw new StoreError('[bulwark] [postgres] the store is closed');
     const client = await this.pool.connect().catch((e: unknown) => {
-      throw new StoreError(`[bulwark] [postgres ${this.where}] cannot connect: ${coerceError(e).message}`, { cause: e });
+      throw new StoreError(`[bulwark] [postgres ${this.where}] cannot connect: ${coerceError(e).message}`, {
+        cause: e,
+      });
     });
     let broken: Error | undefined;
     try {
       await migrate(client, this.schema, this.quoted);
     } catch (e) {
       broken = coerceError(e);
-      throw new StoreError(`[bulwark] [postgres ${this.where}] migration failed: ${broken.message}`, { cause: e });
+      throw new StoreError(`[bulwark] [postgres ${this.where}] migration failed: ${broken.message}`, {
+        cause: e,
+      });
     } finally {
       client.release(broken);
     }
@@ -402,7 +406,9 @@ export class PostgresStore implements Store {
       const { rows } = await this.pool.query<JobRow>({ text, values, types: TYPES });
       return rows.map(fromRow);
     } catch (e) {
-      throw new StoreError(`[bulwark] [postgres ${this.where}] list failed: ${coerceError(e).message}`, { cause: e });
+      throw new StoreError(`[bulwark] [postgres ${this.where}] list failed: ${coerceError(e).message}`, {
+        cause: e,
+      });
     }
   }
 
@@ -564,7 +570,9 @@ function unheard(prefix: string): (e: Error) => void {
       skipped++;
       return;
     }
-    console.error(`${prefix} ${e.message}${skipped ? ` (${skipped} more since the last report)` : ''} (give onError to handle these)`);
+    console.error(
+      `${prefix} ${e.message}${skipped ? ` (${skipped} more since the last report)` : ''} (give onError to handle these)`,
+    );
     at = now;
     skipped = 0;
   };

@@ -31,7 +31,14 @@ export async function main(): Promise<void> {
   const monitor = new HealthMonitor({ breakers: () => registry.stats() });
   const metrics = new BulwarkMetrics({ monitor });
   instrument(worker, { monitor, metrics, logger: createLogger() });
-  const server = await startServer({ port: 0, store, token: 'a-token-of-16-chars', monitor, metrics, workers: [worker] });
+  const server = await startServer({
+    port: 0,
+    store,
+    token: 'a-token-of-16-chars',
+    monitor,
+    metrics,
+    workers: [worker],
+  });
   drainOnSignal([worker], server);
   const handler = createHandler({ store, readOnly: true });
   const verdict: Verdict = await createDashboard({ store }).health();
