@@ -106,7 +106,7 @@ export class SettleBatch {
     const { store, queue, clock } = this.env;
     const plain = (items: CompleteItem[]): Promise<boolean[]> =>
       store.complete(queue.name, items, clock.now());
-    const request = batch.length > 0 && store.completeAndClaim ? this.claimer.requestFor(batch.length) : null;
+    const request = batch.length > 0 && store.completeAndClaim ? this.claimer.requestFor() : null;
     if (!request) return this.write(batch, plain, () => 'completed');
     let claimed: StoredJob[] = [];
     let tried = false;

@@ -131,7 +131,7 @@ export class Runner<T, R> {
     if (attempt.zombie) {
       this.env.log.info({ jobId: attempt.job.id }, 'a zombie handler returned: its slot is free');
     }
-    this.claimer.handlerDone(attempt);
+    this.claimer.handlerDone(attempt, this.env.clock.now() - attempt.startedAt);
   }
 
   private finish(attempt: Attempt): void {
