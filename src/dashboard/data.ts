@@ -138,6 +138,9 @@ export class DashboardData {
   private known: { names: Set<string>; at: number } = { names: new Set(), at: 0 };
   private last: Overview | undefined;
   private inflight: Promise<Overview> | undefined;
+  private inflightGeneration = 0;
+  /** Bumped by every change made through the dashboard. */
+  private generation = 0;
   private topCache: { at: number; value: TopError[] } | undefined;
   private lastReadMs = 0;
   /** The oldest overview a request is answered with. */
@@ -201,8 +204,30 @@ export class DashboardData {
     return this.read();
   }
 
+  /**
+   * One read at a time. A read that began before a change made here (an action) cannot show it: the
+   * next caller gets a read that starts after it.
+   */
   private read(): Promise<Overview> {
-    return (this.inflight ??= this.readOverview().finally(() => (this.inflight = undefined)));
+    if (this.inflight && this.inflightGeneration === this.generation) return this.inflight;
+    const generation = this.generation;
+    const before = this.inflight ?? Promise.resolve();
+    const p = before
+      .catch(() => undefined)
+      .then(() => this.readOverview(generation))
+      .finally(() => {
+        if (this.inflight === p) this.inflight = undefined;
+      });
+    this.inflight = p;
+    this.inflightGeneration = generation;
+    return p;
+  }
+
+  /** After a change made here: no request is answered from a read older than it. */
+  private invalidate(): Promise<Overview> {
+    this.generation++;
+    this.last = undefined;
+    return this.read();
   }
 
   /** How long the last overview read took, in ms (the live feed paces itself by it). */
@@ -210,10 +235,12 @@ export class DashboardData {
     return this.lastReadMs;
   }
 
-  private async readOverview(): Promise<Overview> {
+  private async readOverview(generation: number): Promise<Overview> {
     const t0 = Date.now();
     try {
-      return await this.readOverviewOnce(t0);
+      const o = await this.readOverviewOnce(t0);
+      if (generation === this.generation) this.last = o;
+      return o;
     } finally {
       this.lastReadMs = Date.now() - t0;
     }
@@ -237,16 +264,15 @@ export class DashboardData {
           await this.sampleDurations(q.name, at);
         this.series.sample(q.name, q.counts, at);
       }
-      this.last = { at, store: { label: this.storeLabel, latencyMs, error: null }, queues, stale: false };
+      return { at, store: { label: this.storeLabel, latencyMs, error: null }, queues, stale: false };
     } catch (e) {
-      this.last = {
+      return {
         at: Date.now(),
         store: { label: this.storeLabel, latencyMs: null, error: coerceError(e).message },
         queues: this.last?.queues ?? [],
         stale: true,
       };
     }
-    return this.last;
   }
 
   /** Without an in-process worker, the durations of the latest completed jobs stand in. */
@@ -458,14 +484,14 @@ export class DashboardData {
   async pause(name: string, reason: string | undefined): Promise<{ paused: boolean }> {
     const q = await this.queue(name);
     await q.pause(`dashboard${reason ? `: ${reason}` : ''}`);
-    await this.read();
+    await this.invalidate();
     return { paused: true };
   }
 
   async resume(name: string): Promise<{ resumed: boolean }> {
     const q = await this.queue(name);
     await q.resume();
-    await this.read();
+    await this.invalidate();
     return { resumed: true };
   }
 
@@ -479,7 +505,7 @@ export class DashboardData {
   async purge(name: string, ids: readonly string[] | undefined): Promise<{ purged: number }> {
     const q = await this.queue(name);
     const purged = await q.dlq.purge(ids);
-    void this.read().catch(() => undefined);
+    void this.invalidate().catch(() => undefined);
     return { purged };
   }
 
@@ -491,7 +517,7 @@ export class DashboardData {
   }
 
   private changed(queue: string, ids: readonly string[], state: JobState): void {
-    void this.read().catch(() => undefined);
+    void this.invalidate().catch(() => undefined);
     const at = Date.now();
     for (const id of ids) this.live.record({ queue, id, state, attempts: 0, at });
   }
