@@ -15,7 +15,7 @@ import { topErrorsOf, type TopError } from './errors.js';
 import { HttpError } from './http.js';
 import { LiveSource, type Block, type WatchedWorker } from './live.js';
 import { Series, type SeriesPoint } from './series.js';
-import { evaluate, pausedBy, type Verdict } from './verdict.js';
+import { evaluate, pausedBy, shownReason, type Verdict } from './verdict.js';
 
 export interface DashboardSources {
   store: Store;
@@ -293,7 +293,8 @@ export class DashboardData {
     let why: string | null = null;
     if (status.paused) {
       state = 'paused';
-      why = `paused by ${pausedBy(status.pauseReason)}${status.pauseReason ? `: ${status.pauseReason}` : ''}`;
+      const reason = shownReason(status.pauseReason);
+      why = `paused by ${pausedBy(status.pauseReason)}${reason ? `: ${reason}` : ''}`;
     } else if (blockedBy) {
       state = 'blocked';
       why = `blocked: breaker ${blockedBy.dependency} is open until ${new Date(blockedBy.until).toISOString()}`;

@@ -63,6 +63,11 @@ export function pausedBy(reason: string | null): string {
   return 'the application';
 }
 
+/** The reason as people read it: the `dashboard:` / `cli:` tag already says who, in `pausedBy`. */
+export function shownReason(reason: string | null): string {
+  return (reason ?? '').replace(/^(dashboard|cli)(:\s*|$)/, '');
+}
+
 export function evaluate(input: VerdictInput): Verdict {
   const healthy = input.thresholds?.healthy ?? 0.95;
   const degraded = input.thresholds?.degraded ?? 0.8;
@@ -108,7 +113,7 @@ export function evaluate(input: VerdictInput): Verdict {
       const status: HealthStatus = isAuthPause(q.pauseReason) ? 'UNHEALTHY' : 'DEGRADED';
       own.push({
         status,
-        text: `paused by ${pausedBy(q.pauseReason)}${q.pauseReason ? `: ${q.pauseReason}` : ''}`,
+        text: `paused by ${pausedBy(q.pauseReason)}${shownReason(q.pauseReason) ? `: ${shownReason(q.pauseReason)}` : ''}`,
       });
     }
     if (q.blockedBy !== null)

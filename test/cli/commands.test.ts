@@ -195,7 +195,7 @@ describe.each(cases)('CLI on $name', (c) => {
     expect((await cli('pause', 'dl', '--reason', 'vendor outage')).code).toBe(0);
     expect(await q.status()).toMatchObject({ paused: true, pauseReason: 'cli: vendor outage' });
     const health = await cli('health');
-    expect(health.stdout).toMatch(/DEGRADED +dl: paused by an operator, from the CLI: cli: vendor outage/);
+    expect(health.stdout).toMatch(/DEGRADED +dl: paused by an operator, from the CLI: vendor outage/);
     expect((await cli('resume', 'dl')).code).toBe(0);
     expect((await q.status()).paused).toBe(false);
     expect((await cli('cancel', 'dl', 'd1', 'd3')).stdout).toBe('cancelled 2 of 2: d1 d3\n');
