@@ -330,6 +330,10 @@ describe.skipIf(!enabled).each(cases)('dashboard in Chromium on $name', (c) => {
     'a token: the login page instead of a raw 401; read-only hides every action',
     async () => {
       const p = await browser.newPage({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+      const seen: string[] = [];
+      p.on('response', (r) =>
+        seen.push(`${r.request().method()} ${r.url().replace(guarded.url, '')} ${r.status()}`),
+      );
       try {
         const first = await p.goto(`${guarded.url}/`);
         expect(first!.status()).toBe(401);
@@ -353,6 +357,11 @@ describe.skipIf(!enabled).each(cases)('dashboard in Chromium on $name', (c) => {
         await shot('read-only', p);
         await p.getByRole('button', { name: 'Sign out' }).click();
         await poll(() => p.locator('#token').count()).toBe(1);
+      } catch (e) {
+        // On a loaded machine this test once timed out: say where the page was and what it asked.
+        throw new Error(`${(e as Error).message}\nat ${p.url()}\nresponses: ${seen.slice(-15).join(' | ')}`, {
+          cause: e,
+        });
       } finally {
         await p.close();
       }
