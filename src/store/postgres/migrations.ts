@@ -135,6 +135,13 @@ END
 $fn$;
 `,
   },
+  {
+    version: 2,
+    name: 'newest-first index for job lists',
+    // The dashboard and `bulwark jobs list` page through a queue's jobs newest first: without this
+    // index each page sorts the whole queue (2 s over a million jobs), with it a page reads 50 entries.
+    sql: (s) => `CREATE INDEX IF NOT EXISTS jobs_newest ON ${s}.jobs (queue, created_at DESC, seq DESC);`,
+  },
 ];
 
 /** Applies pending migrations; returns the versions applied by this call. */

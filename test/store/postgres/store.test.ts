@@ -57,7 +57,7 @@ describe.skipIf(!available)('postgres store on a server', () => {
     await check.connect();
     try {
       const { rows } = await check.query(`SELECT version FROM "${s}".migrations ORDER BY version`);
-      expect(rows.map((r: { version: number }) => r.version)).toEqual([1]);
+      expect(rows.map((r: { version: number }) => r.version)).toEqual([1, 2]);
     } finally {
       await check.end();
     }
