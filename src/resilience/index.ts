@@ -33,6 +33,17 @@ export {
   type TimeoutStrategy,
 } from './timeout.js';
 export { BulkheadPolicy, bulkhead, type BulkheadEvents, type BulkheadOptions } from './bulkhead.js';
+export { AdaptivePolicy, adaptive, type AdaptiveOptions } from './adaptive.js';
+export {
+  AdaptiveLimiter,
+  adaptiveLimiter,
+  type AdaptiveLimiterEvents,
+  type AdaptiveLimiterOptions,
+  type AdaptiveLimiterStats,
+  type AdaptivePermit,
+  type LimitChange,
+} from './adaptive-limiter.js';
+export type { LimitReason } from './adaptive-vegas.js';
 export {
   RateLimiter,
   rateLimit,

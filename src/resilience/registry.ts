@@ -4,13 +4,18 @@
  * dependency's `availableInMs()` to decide whether to claim jobs that need it.
  *
  * A dependency's policies run in this order (outermost first):
- * fallback → retry → breaker → rate limit → bulkhead → timeout → fn.
+ * fallback → retry → breaker → rate limit → bulkhead → adaptive limit → timeout → fn.
+ * The adaptive limiter sits inside the breaker (an open breaker's rejections cost no permit) and
+ * outside the timeout (a try cut off by its deadline counts as congestion). Each dependency has its
+ * own limiter, so one slow service lowers only its own limit.
  */
 import { z } from 'zod';
 import { systemClock, type Clock } from '../core/clock.js';
 import { NotFoundError, StateError, type ErrorCategory } from '../core/errors.js';
 import { TypedEmitter, type Disposer, type Listener } from '../core/events.js';
 import { parseOptions } from '../core/validate.js';
+import { AdaptivePolicy, type AdaptiveOptions } from './adaptive.js';
+import type { AdaptiveLimiter, AdaptiveLimiterStats, LimitChange } from './adaptive-limiter.js';
 import type { ErrorAnalytics } from './analytics.js';
 import {
   CircuitBreaker,
@@ -42,6 +47,11 @@ export interface DependencyOptions<V = never> {
   timeout?: number | Omit<TimeoutOptions, 'name' | 'clock' | 'timers'>;
   /** Concurrency limit, as a number or options. @default none */
   bulkhead?: number | Omit<BulkheadOptions, 'name'>;
+  /**
+   * A concurrency limit found from the calls' latency and congestion errors; `true` for the
+   * defaults. Calls over the limit wait in line (see `maxQueue`). @default none
+   */
+  adaptive?: true | Omit<AdaptiveOptions, 'name' | 'classifyRules'>;
   /** Token-bucket limit. @default none */
   rateLimit?: Omit<RateLimitOptions, 'name' | 'clock'>;
   /** What to answer with when everything failed. @default none */
@@ -83,6 +93,8 @@ export interface DependencyEvents {
   }>;
   timeout: Named<{ timeoutMs: number; strategy: TimeoutStrategy; late: boolean }>;
   'bulkhead:reject': Named<{ active: number; queued: number }>;
+  /** The adaptive limit changed. */
+  'adaptive:limit': Named<LimitChange>;
   'rate_limit:reject': Named<{ retryAfterMs: number }>;
   fallback: Named<{ error: unknown; source: 'cache' | 'fn' | 'value' }>;
   /** A try failed (before retry or fallback had their say), with how the breaker counted it. */
@@ -95,6 +107,7 @@ export interface DependencyStats {
   availableInMs: number;
   breaker: BreakerStats | undefined;
   bulkhead: { active: number; queued: number; maxConcurrent: number; maxQueue: number } | undefined;
+  adaptive: AdaptiveLimiterStats | undefined;
   rateLimit: { available: number; capacity: number } | undefined;
 }
 
@@ -119,6 +132,7 @@ const zDependencyOptions = z.strictObject({
   retry: zObject.optional(),
   timeout: z.union([z.number(), zObject]).optional(),
   bulkhead: z.union([z.number(), zObject]).optional(),
+  adaptive: z.union([z.literal(true), zObject]).optional(),
   rateLimit: zObject.optional(),
   fallback: zObject.optional(),
   ignore: z.custom<(e: unknown) => boolean>((f) => typeof f === 'function').optional(),
@@ -164,6 +178,7 @@ export class Dependency<V = never> {
   readonly retry: RetryPolicy | undefined;
   readonly timeout: TimeoutPolicy | undefined;
   readonly bulkhead: BulkheadPolicy | undefined;
+  readonly adaptive: AdaptivePolicy | undefined;
   readonly rateLimiter: RateLimiter | undefined;
   readonly fallback: FallbackPolicy<V> | undefined;
   /** Everything above composed into one policy. */
@@ -177,6 +192,7 @@ export class Dependency<V = never> {
       retry?: RetryPolicy | undefined;
       timeout?: TimeoutPolicy | undefined;
       bulkhead?: BulkheadPolicy | undefined;
+      adaptive?: AdaptivePolicy | undefined;
       rateLimiter?: RateLimiter | undefined;
       fallback?: FallbackPolicy<V> | undefined;
       observer?: Policy | undefined;
@@ -187,6 +203,7 @@ export class Dependency<V = never> {
     this.retry = parts.retry;
     this.timeout = parts.timeout;
     this.bulkhead = parts.bulkhead;
+    this.adaptive = parts.adaptive;
     this.rateLimiter = parts.rateLimiter;
     this.fallback = parts.fallback;
     const chain = [
@@ -195,6 +212,7 @@ export class Dependency<V = never> {
       parts.breaker,
       parts.rateLimiter,
       parts.bulkhead,
+      parts.adaptive,
       parts.observer,
       parts.timeout,
     ].filter((p) => p !== undefined) as Policy<unknown>[];
@@ -204,6 +222,14 @@ export class Dependency<V = never> {
   /** Runs `fn` through this dependency's policies. */
   execute<T>(fn: Task<T>, signal?: AbortSignal): Promise<T | V> {
     return this.policy.execute(fn, signal);
+  }
+
+  /**
+   * The adaptive limiter, when the dependency has one: a worker reads `available` before claiming
+   * jobs that call this dependency, and a recovery action may `reduce()` it.
+   */
+  get limiter(): AdaptiveLimiter | undefined {
+    return this.adaptive?.limiter;
   }
 
   /** The breaker's state ('closed' when there is no breaker). */
@@ -233,6 +259,7 @@ export class Dependency<V = never> {
         maxConcurrent: this.bulkhead.maxConcurrent,
         maxQueue: this.bulkhead.maxQueue,
       },
+      adaptive: this.adaptive?.stats(),
       rateLimit: this.rateLimiter && {
         available: this.rateLimiter.available,
         capacity: this.rateLimiter.capacity,
@@ -245,6 +272,8 @@ export class DependencyRegistry {
   private readonly deps = new Map<string, Dependency<unknown>>();
   private readonly emitter = new TypedEmitter<DependencyEvents>();
   private readonly clock: Clock;
+  /** The clock the user gave (adaptive limiters otherwise keep their high-resolution one). */
+  private readonly givenClock: Clock | undefined;
   private readonly timers: Timers | undefined;
   private readonly rules: readonly ClassifyRule[];
   private readonly analytics: ErrorAnalytics | undefined;
@@ -252,6 +281,7 @@ export class DependencyRegistry {
   constructor(options: RegistryOptions = {}) {
     const o = parseOptions(zRegistryOptions, options, 'registry');
     this.clock = o.clock ?? systemClock;
+    this.givenClock = o.clock;
     this.timers = o.timers;
     this.rules = o.classifyRules ?? [];
     this.analytics = o.analytics;
@@ -304,6 +334,15 @@ export class DependencyRegistry {
             ...(typeof o.bulkhead === 'number' ? { maxConcurrent: o.bulkhead } : o.bulkhead),
             name: n,
           });
+    const adaptive =
+      o.adaptive === undefined
+        ? undefined
+        : new AdaptivePolicy({
+            ...(this.givenClock === undefined ? {} : { clock: this.givenClock }),
+            ...(o.adaptive === true ? {} : o.adaptive),
+            classifyRules: this.rules,
+            name: n,
+          });
     const limiter =
       o.rateLimit === undefined ? undefined : new RateLimiter({ ...o.rateLimit, name: n, clock: this.clock });
     const fb = o.fallback === undefined ? undefined : new FallbackPolicy<V>(o.fallback);
@@ -328,6 +367,7 @@ export class DependencyRegistry {
     retry?.on('give_up', (e) => emit.emit('retry:give_up', { ...e, dependency: n }));
     to?.on('timeout', (e) => emit.emit('timeout', { ...e, dependency: n }));
     bulkhead?.on('reject', (e) => emit.emit('bulkhead:reject', { ...e, dependency: n }));
+    adaptive?.on('limit', (e) => emit.emit('adaptive:limit', { ...e, dependency: n }));
     limiter?.on('reject', (e) => emit.emit('rate_limit:reject', { ...e, dependency: n }));
     fb?.on('fallback', (e) => emit.emit('fallback', { ...e, dependency: n }));
 
@@ -336,6 +376,7 @@ export class DependencyRegistry {
       retry,
       timeout: to,
       bulkhead,
+      adaptive,
       rateLimiter: limiter,
       fallback: fb,
       observer,
