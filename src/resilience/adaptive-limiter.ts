@@ -8,8 +8,11 @@
  * `clock` (a high-resolution one by default: a 5 ms call needs sub-millisecond readings).
  *
  * Samples are grouped in windows of at least `minWindowCalls` calls (and at least the limit: about
- * one round of calls); a window only counts calls started under the current limit, so the effect
- * of one change is measured before the next (as TCP changes its window once per round trip).
+ * one round of calls). After a change, calls ending within twice the longest call of the last window
+ * are not measured (they ran, or queued, under the old limit), so the effect of one change is seen
+ * before the next (as TCP changes its window once per round trip). Every call ending later counts:
+ * counting only calls started after the change would close the window on the first of them to end,
+ * the short ones, and bias the latency low.
  */
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
@@ -48,9 +51,9 @@ export interface AdaptiveLimiterOptions {
   /** Fewest calls in a measuring window. @default 10 */
   minWindowCalls?: number;
   /**
-   * How long the no-load baseline is trusted without a window coming close to it, in ms; then the
-   * limit is halved (for one window, again while that keeps cutting the latency) to measure it
-   * again. Never less than 100 times the baseline latency. @default 10000
+   * How often the no-load baseline is measured again, in ms: the limit is halved for one window
+   * (again while that keeps moving the latency), which costs about two rounds of calls at half the
+   * limit. Never less than 100 times the baseline latency. @default 10000
    */
   probeIntervalMs?: number;
   /**
@@ -115,6 +118,12 @@ const CONGESTION: ReadonlySet<ErrorCategory> = new Set(['resource', 'dependency'
 const defaultCongestion = (error: unknown, category: ErrorCategory): boolean =>
   CONGESTION.has(category) || isTimeoutError(error);
 
+/**
+ * After a change, calls ending within this many of the last window's longest call are not measured:
+ * the calls in flight at the change end within one, and calls queued behind them (first in, first
+ * out) within two.
+ */
+const SETTLE_RTTS = 2;
 /** A probe halves again while each halving moves the latency by more than this (and more than its noise). */
 const PROBE_GAIN = 0.1;
 /** Probes are at least this many baseline latencies apart (a probe costs about two rounds at half the limit). */
@@ -168,25 +177,24 @@ class Permit implements AdaptivePermit {
   constructor(
     private readonly owner: AdaptiveLimiter,
     readonly startedAt: number,
-    readonly generation: number,
   ) {}
 
   success(): void {
     if (this.done) return;
     this.done = true;
-    this.owner.settle(this.startedAt, this.generation, 'success', undefined);
+    this.owner.settle(this.startedAt, 'success', undefined);
   }
 
   failure(error: unknown): void {
     if (this.done) return;
     this.done = true;
-    this.owner.settle(this.startedAt, this.generation, 'failure', error);
+    this.owner.settle(this.startedAt, 'failure', error);
   }
 
   release(): void {
     if (this.done) return;
     this.done = true;
-    this.owner.settle(this.startedAt, this.generation, 'release', undefined);
+    this.owner.settle(this.startedAt, 'release', undefined);
   }
 }
 
@@ -210,11 +218,14 @@ export class AdaptiveLimiter {
   private line: Waiter[] = [];
   private head = 0;
   private waiting = 0;
-  /** Bumped at every limit change: permits from an older generation are not measured. */
-  private generation = 0;
+  /** Calls ending before this (twice the longest call of the last window after the last change) are not measured. */
+  private measureFrom = -Infinity;
+  /** The longest call of the last closed window, in ms. */
+  private lastMaxRttMs = 0;
   private slowStart = true;
   private baselineMs = Infinity;
-  private baselineAt = 0;
+  /** When the last probe started (or the first window closed). */
+  private probedAt = 0;
   private lastRttMs: number | null = null;
   private probing = false;
   private probeRestore = 0;
@@ -226,6 +237,7 @@ export class AdaptiveLimiter {
   private wSamples = 0;
   private wRttSum = 0;
   private wRttSqSum = 0;
+  private wRttMax = 0;
   /**
    * Calls in flight integrated over the window's busy time (Little's law wants the time average;
    * idle stretches would dilute it).
@@ -350,7 +362,7 @@ export class AdaptiveLimiter {
     this.accrue(now);
     this.running++;
     if (this.running > this.wMaxInflight) this.wMaxInflight = this.running;
-    return new Permit(this, now, this.generation);
+    return new Permit(this, now);
   }
 
   private accrue(now: number): void {
@@ -364,22 +376,21 @@ export class AdaptiveLimiter {
   }
 
   /** @internal Called once per permit, by the permit. */
-  settle(
-    startedAt: number,
-    generation: number,
-    how: 'success' | 'failure' | 'release',
-    error: unknown,
-  ): void {
+  settle(startedAt: number, how: 'success' | 'failure' | 'release', error: unknown): void {
     const now = this.clock.now();
     this.accrue(now);
     const inflight = this.running;
     this.running--;
-    if (generation === this.generation) {
+    if (now < this.measureFrom) {
+      // The calls ending now may have run (or queued) under the old limit: the window starts after them.
+      this.resetWindow();
+    } else {
       if (how === 'success') {
         this.wSamples++;
         const rtt = Math.max(0, now - startedAt);
         this.wRttSum += rtt;
         this.wRttSqSum += rtt * rtt;
+        if (rtt > this.wRttMax) this.wRttMax = rtt;
       } else if (how === 'failure' && this.isCongestion(error, classify(error, this.rules).category)) {
         this.wDrops++;
       }
@@ -402,8 +413,12 @@ export class AdaptiveLimiter {
       maxInflight: this.wMaxInflight,
       drops: this.wDrops,
     };
+    const maxRtt = this.wRttMax;
     this.resetWindow();
-    if (w.samples > 0) this.lastRttMs = w.avgRttMs;
+    if (w.samples > 0) {
+      this.lastRttMs = w.avgRttMs;
+      this.lastMaxRttMs = maxRtt;
+    }
     if (this.probing) {
       this.probing = false;
       if (w.drops === 0 && w.samples > 0) {
@@ -415,15 +430,12 @@ export class AdaptiveLimiter {
         }
         // Halving no longer helps: the queue is drained and this latency is the no-load one.
         this.baselineMs = baselineOf(w);
-        this.baselineAt = now;
         this.change(this.probeRestore, 'restore', w.avgRttMs, 0);
         return;
       }
-    } else if (w.samples > 0 && baselineOf(w) <= this.baselineMs) {
-      // Only a window at or below the baseline refreshes it: one "close to it" could be the
-      // queue the baseline already hides (a start above capacity reads that way for good).
+    } else if (w.samples > 0 && baselineOf(w) < this.baselineMs) {
+      if (!Number.isFinite(this.baselineMs)) this.probedAt = now;
       this.baselineMs = baselineOf(w);
-      this.baselineAt = now;
     }
     const d = nextLimit(this.estimate, this.baselineMs, w, this.slowStart, this.bounds);
     if (d.reason === 'congestion' || d.reason === 'queueing' || d.queue >= alphaOf(this.estimate)) {
@@ -431,7 +443,9 @@ export class AdaptiveLimiter {
     }
     const decreasing = d.reason === 'congestion' || d.reason === 'queueing';
     const interval = Math.max(this.probeIntervalMs, PROBE_RTTS * this.baselineMs);
-    if (!decreasing && w.drops === 0 && w.samples > 0 && now - this.baselineAt >= interval) {
+    // Probes run on a schedule, not when the baseline "looks stale": a baseline measured with a
+    // queue (a start above capacity) is confirmed by every later window that has the same queue.
+    if (!decreasing && w.drops === 0 && w.samples > 0 && now - this.probedAt >= interval) {
       this.startProbe(w, this.estimate, d.queue);
       return;
     }
@@ -441,6 +455,7 @@ export class AdaptiveLimiter {
   /** Halves the limit for one window; `restore` is the limit to go back to after the probe. */
   private startProbe(w: WindowStats, restore: number, queue: number): void {
     this.probing = true;
+    this.probedAt = this.clock.now();
     this.probeRestore = restore;
     this.probeRttMs = w.avgRttMs;
     this.probeStdErrMs = w.rttStdErrMs;
@@ -456,7 +471,7 @@ export class AdaptiveLimiter {
   private change(to: number, reason: LimitReason, rttMs: number | null, queue: number): void {
     const from = this.limit;
     this.estimate = to;
-    this.generation++;
+    this.measureFrom = this.clock.now() + SETTLE_RTTS * this.lastMaxRttMs;
     this.resetWindow();
     const next = this.limit;
     if (next !== from && this.events.has('limit')) {
@@ -472,7 +487,7 @@ export class AdaptiveLimiter {
   }
 
   private resetWindow(): void {
-    this.wSamples = this.wRttSum = this.wRttSqSum = this.wArea = this.wBusy = this.wDrops = 0;
+    this.wSamples = this.wRttSum = this.wRttSqSum = this.wRttMax = this.wArea = this.wBusy = this.wDrops = 0;
     this.wLastAt = this.clock.now();
     this.wMaxInflight = this.running;
   }

@@ -18,8 +18,8 @@
  * Vegas has two known weaknesses; both are handled here:
  * - A stale baseline (the dependency became slower for good; or a queue that never drains hides the
  *   true no-load latency, as does a start above the dependency's capacity). As TCP BBR does for its
- *   minimum RTT, when no window has come close to the baseline for `probeIntervalMs`, the limit is
- *   halved for one window, and halved again while that keeps moving the latency (down: a queue is
+ *   minimum RTT, every `probeIntervalMs` the limit is halved for one window, and halved again
+ *   while that keeps moving the latency (down: a queue is
  *   draining; up: the dependency changed under the probe); the latency where halving no longer
  *   moves it is the new baseline.
  * - Noisy per-call latency (documents of different sizes): one fast call would set a baseline that
@@ -71,15 +71,21 @@ export type LimitReason =
   /** Set by hand (`setLimit`, `reduce`, a recovery action). */
   | 'manual';
 
-/** `max(1, log10(limit))`: the queue allowance grows slowly with the limit (as in Netflix's Vegas). */
+/**
+ * `max(1, log10(limit))`: the queue allowance grows slowly with the limit (as in Netflix's Vegas,
+ * whose thresholds are 3 and 6 times it). Here they are 2 and 4 times it: a standing queue of 2 to
+ * 4 calls (more above a limit of 10) covers the callers' turnaround between one call and the next,
+ * so the dependency stays busy, and keeps a dependency that serves only 5 calls at once under twice
+ * its unloaded latency (Netflix's 6 would put it at 2.2×).
+ */
 export function allowance(limit: number): number {
   return Math.max(1, Math.log10(limit));
 }
 
 /** Fewest queued calls at the dependency before the limit may grow. */
-export const alphaOf = (limit: number): number => 3 * allowance(limit);
+export const alphaOf = (limit: number): number => 2 * allowance(limit);
 /** Most queued calls at the dependency before the limit shrinks. */
-export const betaOf = (limit: number): number => 6 * allowance(limit);
+export const betaOf = (limit: number): number => 4 * allowance(limit);
 
 /** How many standard errors a window's average latency is given either way. */
 export const NOISE_Z = 2;

@@ -19,22 +19,28 @@ import { BulkheadRejectedError, isBulkheadRejectedError } from '../../src/resili
 import { simulate } from './adaptive-sim.js';
 import { flush } from './fake-time.js';
 
+/** A limiter on a manual clock; probes only when a test asks for them. */
 function limiter(options: ConstructorParameters<typeof AdaptiveLimiter>[0] = {}) {
   const clock = new ManualClock(1_000);
-  const l = new AdaptiveLimiter({ clock, ...options });
+  const l = new AdaptiveLimiter({ clock, probeIntervalMs: 86_400_000, ...options });
   const changes: LimitChange[] = [];
   l.on('limit', (e) => changes.push(e));
   return { clock, l, changes };
 }
 
-/** Takes `n` permits, moves time by `ms`, and ends them all with `end`. */
+/**
+ * After an idle `gapMs` (long enough for the calls of the last change to be measured), takes `n`
+ * permits, moves time by `ms`, and ends them all with `end`.
+ */
 function round(
   l: AdaptiveLimiter,
   clock: ManualClock,
   n: number,
   ms: number,
   end: (p: AdaptivePermit) => void = (p) => p.success(),
+  gapMs = 1000,
 ): void {
+  clock.advance(gapMs);
   const permits: AdaptivePermit[] = [];
   for (let i = 0; i < n; i++) {
     const p = l.tryAcquire();
@@ -196,10 +202,10 @@ describe('adaptive limiter: decisions', () => {
       rttMs: 20,
       queue: 60,
     });
-    // 20 served + the middle of the allowance (4.5 × log10(80) ≈ 8.6) = 28.6, but at most halving.
+    // 20 served + the middle of the allowance (3 × log10(80) ≈ 5.7) = 25.7, but at most halving.
     expect(l.limit).toBe(40);
     round(l, clock, 40, 10);
-    expect(l.limit).toBe(27);
+    expect(l.limit).toBe(24);
     expect(l.stats().slowStart).toBe(false);
   });
 
@@ -238,21 +244,23 @@ describe('adaptive limiter: decisions', () => {
     expect(custom.changes.at(-1)?.reason).toBe('congestion');
   });
 
-  it('measures a window only with calls started under the current limit', () => {
+  it('after a change, does not measure calls ending within twice the longest call of the last window', () => {
     const { l, clock, changes } = limiter({ initial: 4, minWindowCalls: 4 });
-    const old = [l.tryAcquire()!, l.tryAcquire()!];
-    round(l, clock, 2, 5);
-    round(l, clock, 2, 5); // 4 samples: the window closes, the limit doubles
+    round(l, clock, 4, 5); // baseline 5 ms; doubles to 8
     expect(l.limit).toBe(8);
-    // Calls from before the change end very slowly: they must not count as queueing.
-    clock.advance(1000);
-    for (const p of old) p.success();
+    // Calls ending within 10 ms of the change may have queued under the old limit: however slow
+    // they look, they are not counted.
+    const early = [l.tryAcquire()!, l.tryAcquire()!, l.tryAcquire()!, l.tryAcquire()!];
+    clock.advance(9);
+    for (const p of early) p.success();
+    round(l, clock, 8, 0.5, undefined, 0);
+    expect(changes).toHaveLength(1);
     round(l, clock, 8, 5);
     expect(changes.map((c) => c.reason)).toEqual(['grow', 'grow']);
   });
 
-  it('probes a stale baseline: halves the limit for one window, re-measures, restores', () => {
-    const { l, clock, changes } = limiter({ initial: 10, minWindowCalls: 2, probeIntervalMs: 1000 });
+  it('re-measures the baseline every probeIntervalMs: halves the limit for one window, restores', () => {
+    const { l, clock, changes } = limiter({ initial: 10, minWindowCalls: 2, probeIntervalMs: 5000 });
     round(l, clock, 10, 5); // baseline 5; grows to 20
     // The dependency is now slower for good: every window reads 4× the baseline.
     for (let i = 0; i < 200 && !changes.some((c) => c.reason === 'probe'); i++) round(l, clock, l.limit, 20);
