@@ -80,8 +80,12 @@ export {
 } from './registry.js';
 export {
   ErrorAnalytics,
+  SEVERITIES,
   normalizeMessage,
+  severityOf,
   trendOf,
+  type Severity,
+  type SeverityRates,
   type AnalyticsSummary,
   type ErrorAnalyticsOptions,
   type ErrorRecord,
