@@ -236,3 +236,60 @@ export {
   type HealthServer,
   type StartHealthServerOptions,
 } from './server/http.js';
+
+// ---------------------------------------------------------------------------------------------
+// Issue 16 (load control, HTTP metrics, log correlation, recovery): new public names, kept in one
+// block for the lead to re-home into subpath entry points.
+// ---------------------------------------------------------------------------------------------
+export {
+  adaptive,
+  AdaptivePolicy,
+  adaptiveLimiter,
+  AdaptiveLimiter,
+  type AdaptiveOptions,
+  type AdaptiveLimiterEvents,
+  type AdaptiveLimiterOptions,
+  type AdaptiveLimiterStats,
+  type AdaptivePermit,
+  type LimitChange,
+  type LimitReason,
+  RECOVERY_TRIGGERS,
+  RecoveryRunner,
+  createRecovery,
+  Failover,
+  alert,
+  clearCache,
+  failover,
+  lowerConcurrency,
+  type BreakerEventSource,
+  type ConcurrencyControl,
+  type FailoverEvents,
+  type FailoverOptions,
+  type LowerConcurrencyOptions,
+  type RecoveryAction,
+  type RecoveryEvent,
+  type RecoveryEvents,
+  type RecoveryOptions,
+  type RecoveryOutcome,
+  type RecoveryPlan,
+  type RecoveryTrigger,
+  SEVERITIES,
+  severityOf,
+  type Severity,
+  type SeverityRates,
+} from './resilience/index.js';
+export { jobLogFields, jobLogger, jobMixin, type JobLogFields } from './observe/log.js';
+export {
+  httpMetrics,
+  HTTP_METRIC_NAMES,
+  UNMATCHED_ROUTE,
+  type ExpressLikeRequest,
+  type FastifyLike,
+  type FastifyLikePlugin,
+  type FastifyLikeReply,
+  type FastifyLikeRequest,
+  type HttpMetrics,
+  type HttpMetricsOptions,
+  type HttpRequestLabels,
+} from './observe/http-metrics.js';
+export type { HealthMonitorEvents, HealthTransition } from './observe/health.js';

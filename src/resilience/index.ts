@@ -93,3 +93,27 @@ export {
   type TopQuery,
   type Trend,
 } from './analytics.js';
+export {
+  RECOVERY_TRIGGERS,
+  RecoveryRunner,
+  createRecovery,
+  type BreakerEventSource,
+  type ConcurrencyControl,
+  type RecoveryAction,
+  type RecoveryEvent,
+  type RecoveryEvents,
+  type RecoveryOptions,
+  type RecoveryOutcome,
+  type RecoveryPlan,
+  type RecoveryTrigger,
+} from './recovery.js';
+export {
+  Failover,
+  alert,
+  clearCache,
+  failover,
+  lowerConcurrency,
+  type FailoverEvents,
+  type FailoverOptions,
+  type LowerConcurrencyOptions,
+} from './recovery-actions.js';

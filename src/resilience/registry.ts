@@ -34,6 +34,13 @@ import { FallbackPolicy, type FallbackOptions } from './fallback.js';
 import type { CallContext } from './policy.js';
 import { Policy, next, zClock, zTimers, type Task, type Timers } from './policy.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import {
+  RecoveryRunner,
+  zRecoveryPlan,
+  type RecoveryOutcome,
+  type RecoveryPlan,
+  type RecoveryTrigger,
+} from './recovery.js';
 import { RetryPolicy, type GiveUpReason, type RetryOptions } from './retry.js';
 import { TimeoutPolicy, type TimeoutOptions, type TimeoutStrategy } from './timeout.js';
 import { WrappedPolicy } from './wrap.js';
@@ -64,6 +71,12 @@ export interface DependencyOptions<V = never> {
   ignore?: (error: unknown) => boolean;
   /** Errors that prove the dependency works: they count as successes. */
   isFailure?: (error: unknown) => boolean;
+  /**
+   * What to do when the breaker changes state (or when `registry.recover()` reports a health
+   * change): `{ 'breaker:open': [failover(urls), lowerConcurrency(), alert(page)] }`. Outcomes are
+   * `recovery:action` events. @default none
+   */
+  recovery?: RecoveryPlan;
 }
 
 export interface RegistryOptions {
@@ -75,6 +88,8 @@ export interface RegistryOptions {
   classifyRules?: readonly ClassifyRule[];
   /** Where failures are recorded, with the dependency's name. */
   analytics?: ErrorAnalytics;
+  /** Longest a recovery action may run, in ms. @default 10000 */
+  recoveryTimeoutMs?: number;
 }
 
 type Named<T> = T & { dependency: string };
@@ -99,6 +114,8 @@ export interface DependencyEvents {
   fallback: Named<{ error: unknown; source: 'cache' | 'fn' | 'value' }>;
   /** A try failed (before retry or fallback had their say), with how the breaker counted it. */
   failure: Named<{ error: unknown; category: ErrorCategory; outcome: Outcome }>;
+  /** A recovery action ran (see the `recovery` option). */
+  'recovery:action': RecoveryOutcome;
 }
 
 export interface DependencyStats {
@@ -137,6 +154,7 @@ const zDependencyOptions = z.strictObject({
   fallback: zObject.optional(),
   ignore: z.custom<(e: unknown) => boolean>((f) => typeof f === 'function').optional(),
   isFailure: z.custom<(e: unknown) => boolean>((f) => typeof f === 'function').optional(),
+  recovery: zRecoveryPlan.optional(),
 });
 
 const zRegistryOptions = z.object({
@@ -146,6 +164,7 @@ const zRegistryOptions = z.object({
   analytics: z
     .custom<ErrorAnalytics>((a) => typeof (a as ErrorAnalytics | undefined)?.record === 'function')
     .optional(),
+  recoveryTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
 });
 
 /** Sees the errors of a dependency that has no breaker (one with a breaker uses its observer). */
@@ -277,6 +296,9 @@ export class DependencyRegistry {
   private readonly timers: Timers | undefined;
   private readonly rules: readonly ClassifyRule[];
   private readonly analytics: ErrorAnalytics | undefined;
+  /** Runs the dependencies' recovery plans on their breaker events. */
+  readonly recovery: RecoveryRunner;
+  private readonly plans = new Map<string, Disposer>();
 
   constructor(options: RegistryOptions = {}) {
     const o = parseOptions(zRegistryOptions, options, 'registry');
@@ -285,6 +307,23 @@ export class DependencyRegistry {
     this.timers = o.timers;
     this.rules = o.classifyRules ?? [];
     this.analytics = o.analytics;
+    this.recovery = new RecoveryRunner({
+      clock: this.clock,
+      ...(o.timers === undefined ? {} : { timers: o.timers }),
+      ...(o.recoveryTimeoutMs === undefined ? {} : { actionTimeoutMs: o.recoveryTimeoutMs }),
+      limiterOf: (name) => this.deps.get(name)?.limiter,
+    });
+    this.recovery.attach(this.emitter);
+    this.recovery.on('action', (e) => this.emitter.emit('recovery:action', e));
+  }
+
+  /**
+   * Runs the recovery actions `name` planned for `trigger` (breaker triggers run by themselves;
+   * this is for the health ones, e.g. from a HealthMonitor's `transition` event).
+   */
+  recover(name: string, trigger: RecoveryTrigger, detail?: unknown): Promise<RecoveryOutcome[]> {
+    this.get(name);
+    return this.recovery.trigger(name, trigger, detail);
   }
 
   /** Subscribes to an event of any dependency; returns a disposer. */
@@ -382,6 +421,7 @@ export class DependencyRegistry {
       observer,
     });
     this.deps.set(n, dep as Dependency<unknown>);
+    if (o.recovery !== undefined) this.plans.set(n, this.recovery.plan(n, o.recovery));
     return dep;
   }
 
@@ -396,8 +436,10 @@ export class DependencyRegistry {
     return this.deps.has(name);
   }
 
-  /** Removes a dependency (its listeners stay with the removed object). */
+  /** Removes a dependency and its recovery plan (its listeners stay with the removed object). */
   delete(name: string): boolean {
+    this.plans.get(name)?.();
+    this.plans.delete(name);
     return this.deps.delete(name);
   }
 
