@@ -166,10 +166,8 @@ export const zAdaptiveLimiterOptions = zOptions;
 
 interface Waiter {
   resolve: (permit: AdaptivePermit) => void;
-  reject: (error: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-  cancelled: boolean;
 }
 
 class Permit implements AdaptivePermit {
@@ -215,9 +213,8 @@ export class AdaptiveLimiter {
   /** The limit as a real number; `limit` is its whole part. */
   private estimate: number;
   private running = 0;
-  private line: Waiter[] = [];
-  private head = 0;
-  private waiting = 0;
+  /** Callers waiting for a permit, first in first out (a Set: leaving the line is O(1)). */
+  private readonly line = new Set<Waiter>();
   /** Calls ending before this (twice the longest call of the last window after the last change) are not measured. */
   private measureFrom = -Infinity;
   /** The longest call of the last closed window, in ms. */
@@ -283,17 +280,17 @@ export class AdaptiveLimiter {
 
   /** Callers waiting in `acquire()`. */
   get queued(): number {
-    return this.waiting;
+    return this.line.size;
   }
 
   /** Permits `tryAcquire()` would hand out now (those waiting in line come first). */
   get available(): number {
-    return Math.max(0, this.limit - this.running - this.waiting);
+    return Math.max(0, this.limit - this.running - this.line.size);
   }
 
   /** A permit if one is free now and nobody waits ahead; otherwise undefined. Never waits. */
   tryAcquire(): AdaptivePermit | undefined {
-    if (this.waiting > 0 || this.running >= this.limit) return undefined;
+    if (this.line.size > 0 || this.running >= this.limit) return undefined;
     return this.grant();
   }
 
@@ -305,21 +302,19 @@ export class AdaptiveLimiter {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const now = this.tryAcquire();
     if (now !== undefined) return Promise.resolve(now);
-    if (this.waiting >= this.maxQueue) return Promise.reject(this.rejection());
+    if (this.line.size >= this.maxQueue) return Promise.reject(this.rejection());
     return new Promise<AdaptivePermit>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, signal, onAbort: undefined, cancelled: false };
+      const w: Waiter = { resolve, signal, onAbort: undefined };
       if (signal !== undefined) {
         w.onAbort = () => {
-          w.cancelled = true;
-          this.waiting--;
+          this.line.delete(w);
           reject(abortReason(signal));
           // The caller that left may have been the one blocking those behind it.
           this.drain();
         };
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
-      this.waiting++;
-      this.line.push(w);
+      this.line.add(w);
     });
   }
 
@@ -347,7 +342,7 @@ export class AdaptiveLimiter {
     return {
       limit: this.limit,
       inflight: this.running,
-      queued: this.waiting,
+      queued: this.line.size,
       min: this.min,
       max: this.max,
       baselineMs: Number.isFinite(this.baselineMs) ? this.baselineMs : null,
@@ -494,22 +489,11 @@ export class AdaptiveLimiter {
 
   /** Hands free permits to the callers waiting in line, then tells listeners what is left. */
   private drain(): void {
-    while (this.waiting > 0 && this.running < this.limit) {
-      const w = this.line[this.head]!;
-      this.line[this.head++] = undefined as unknown as Waiter;
-      if (this.head > 1024 && this.head * 2 > this.line.length) {
-        this.line = this.line.slice(this.head);
-        this.head = 0;
-      }
-      if (w.cancelled) continue;
-      this.waiting--;
-      w.signal?.removeEventListener('abort', w.onAbort!);
+    while (this.line.size > 0 && this.running < this.limit) {
+      const w = this.line.values().next().value!;
+      this.line.delete(w);
+      if (w.onAbort !== undefined) w.signal!.removeEventListener('abort', w.onAbort);
       w.resolve(this.grant());
-    }
-    // Whatever is left in line then has left it (aborted): drop it.
-    if (this.waiting === 0 && this.line.length > 0) {
-      this.line = [];
-      this.head = 0;
     }
     if (this.events.has('available')) {
       const available = this.available;

@@ -4,16 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Queue, TransientError, ValidationError, Worker, jobScope, sqliteStore } from '../../src/index.js';
 import { jobLogFields, jobLogger, jobMixin } from '../../src/observe/log.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** A destination that keeps every line, raw and parsed. */
-function capture() {
-  const raw: string[] = [];
-  return {
-    raw,
-    lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>),
-    stream: { write: (s: string) => void raw.push(...s.split('\n').filter(Boolean)) },
-  };
-}
+import { capture } from './capture.js';
 
 /** A module of the user's app with its own logger, far from any handler. */
 function makeRepository(log: pino.Logger) {

@@ -9,6 +9,7 @@ import {
   type AdaptiveLimiterOptions,
   type AdaptivePermit,
 } from '../../src/resilience/adaptive-limiter.js';
+import { betaOf } from '../../src/resilience/adaptive-vegas.js';
 
 export interface SimOptions {
   /** Servers of the dependency, possibly changing over time. */
@@ -43,15 +44,12 @@ export interface SimResult {
   overLimit: boolean;
 }
 
-/** A small seeded generator (mulberry32), so a failing case replays. */
+/** A seeded generator (a 32-bit linear congruential one: plenty for service-time noise), so a failing case replays. */
 export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    return a / 2 ** 32;
   };
 }
 
@@ -131,3 +129,22 @@ export function throughputBetween(r: SimResult, from: number, to: number): numbe
   const n = r.calls.filter(({ at }) => at - r.origin >= from && at - r.origin < to).length;
   return (n / (to - from)) * 1000;
 }
+
+/** The mean limit over [from, to) of simulated time. */
+export function meanLimit(r: SimResult, from: number, to: number): number {
+  const limits = limitsBetween(r, from, to);
+  return limits.reduce((a, b) => a + b, 0) / limits.length;
+}
+
+/** A service time of mean `ms`, spread uniformly by ±`spread` of it. */
+export const noisy =
+  (ms: number, spread: number) =>
+  (u: number): number =>
+    ms * (1 + spread * (2 * u - 1));
+
+/**
+ * The highest mean limit expected for a dependency of `capacity`: the queue allowance (beta, at up
+ * to twice the capacity) plus what a service-time `spread` makes look like a queue.
+ */
+export const highestLimit = (capacity: number, spread: number): number =>
+  capacity * (1 + spread) + betaOf(capacity * 2) + 2;

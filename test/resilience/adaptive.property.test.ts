@@ -14,8 +14,7 @@ import {
   ValidationError,
 } from '../../src/core/errors.js';
 import { AdaptiveLimiter, type AdaptivePermit } from '../../src/resilience/adaptive-limiter.js';
-import { betaOf } from '../../src/resilience/adaptive-vegas.js';
-import { limitsBetween, seeded, simulate, throughputBetween } from './adaptive-sim.js';
+import { highestLimit, meanLimit, noisy, seeded, simulate, throughputBetween } from './adaptive-sim.js';
 import { flush } from './fake-time.js';
 
 const ERRORS = {
@@ -183,7 +182,7 @@ describe('adaptive limiter against a simulated dependency (property)', () => {
       fc.property(setup, ({ capacity, serviceMs, spread, seed }) => {
         const r = simulate({
           capacity,
-          serviceMs: (u) => serviceMs * (1 + spread * (2 * u - 1)),
+          serviceMs: noisy(serviceMs, spread),
           callers: capacity * 4,
           durationMs: serviceMs * 600,
           random: seeded(seed),
@@ -193,10 +192,7 @@ describe('adaptive limiter against a simulated dependency (property)', () => {
         const best = (capacity / serviceMs) * 1000;
         expect(r.overLimit).toBe(false);
         expect(throughputBetween(r, from, to)).toBeGreaterThanOrEqual(0.9 * best);
-        const limits = limitsBetween(r, from, to);
-        const mean = limits.reduce((a, b) => a + b, 0) / limits.length;
-        // The queue allowance (beta) plus what the service-time spread makes look like a queue.
-        expect(mean).toBeLessThanOrEqual(capacity * (1 + spread) + betaOf(capacity * 2) + 2);
+        expect(meanLimit(r, from, to)).toBeLessThanOrEqual(highestLimit(capacity, spread));
       }),
       { numRuns: 40 },
     );
@@ -209,16 +205,15 @@ describe('adaptive limiter against a simulated dependency (property)', () => {
         const dropAt = serviceMs * 200;
         const r = simulate({
           capacity: (now) => (now - 1_000 < dropAt ? capacity : after),
-          serviceMs: (u) => serviceMs * (1 + spread * (2 * u - 1)),
+          serviceMs: noisy(serviceMs, spread),
           callers: capacity * 4,
           durationMs: serviceMs * 500,
           random: seeded(seed),
         });
         // Within 100 service times of the drop, the limit is down to the new capacity's band.
-        const settled = limitsBetween(r, dropAt + serviceMs * 100, serviceMs * 500);
-        expect(settled.length).toBeGreaterThan(0);
-        const mean = settled.reduce((a, b) => a + b, 0) / settled.length;
-        expect(mean).toBeLessThanOrEqual(after * (1 + spread) + betaOf(after * 2) + 2);
+        expect(meanLimit(r, dropAt + serviceMs * 100, serviceMs * 500)).toBeLessThanOrEqual(
+          highestLimit(after, spread),
+        );
         expect(throughputBetween(r, dropAt + serviceMs * 100, serviceMs * 500)).toBeGreaterThanOrEqual(
           0.85 * (after / serviceMs) * 1000,
         );
@@ -232,15 +227,15 @@ describe('adaptive limiter against a simulated dependency (property)', () => {
       fc.property(setup, fc.integer({ min: 2, max: 5 }), ({ capacity, serviceMs, spread, seed }, times) => {
         const r = simulate({
           capacity,
-          serviceMs: (u) => serviceMs * (1 + spread * (2 * u - 1)),
+          serviceMs: noisy(serviceMs, spread),
           callers: capacity * 8,
           durationMs: serviceMs * 3000,
           random: seeded(seed),
           limiter: { initial: capacity * times, probeIntervalMs: serviceMs * 100 },
         });
-        const limits = limitsBetween(r, serviceMs * 2000, serviceMs * 3000);
-        const mean = limits.reduce((a, b) => a + b, 0) / limits.length;
-        expect(mean).toBeLessThanOrEqual(capacity * (1 + spread) + betaOf(capacity * 2) + 2);
+        expect(meanLimit(r, serviceMs * 2000, serviceMs * 3000)).toBeLessThanOrEqual(
+          highestLimit(capacity, spread),
+        );
         expect(r.limiter.stats().baselineMs).toBeLessThanOrEqual(serviceMs * (1 + spread) * 1.2);
       }),
       { numRuns: 30 },

@@ -153,22 +153,28 @@ describe('ErrorAnalytics', () => {
 });
 
 describe('severity', () => {
-  it('comes from the category (floor and ceiling) and the rate per minute', () => {
-    expect(severityOf('transient', 0.1)).toBe('low');
-    expect(severityOf('transient', 1)).toBe('medium');
-    expect(severityOf('transient', 10)).toBe('high');
+  it.each([
+    ['transient', 0.1, 'low'],
+    ['transient', 1, 'medium'],
+    ['transient', 10, 'high'],
     // Handled by design: a flood is high, never critical.
-    expect(severityOf('transient', 10_000)).toBe('high');
-    expect(severityOf('validation', 500)).toBe('high');
-    expect(severityOf('rate_limit', 0)).toBe('low');
-    expect(severityOf('unknown', 0)).toBe('medium');
-    expect(severityOf('dependency', 0.5)).toBe('medium');
-    expect(severityOf('dependency', 100)).toBe('critical');
-    expect(severityOf('auth', 0)).toBe('high');
-    expect(severityOf('resource', 0)).toBe('high');
-    expect(severityOf('resource', 100)).toBe('critical');
-    expect(severityOf('fatal', 0)).toBe('critical');
+    ['transient', 10_000, 'high'],
+    ['validation', 500, 'high'],
+    ['rate_limit', 0, 'low'],
+    ['unknown', 0, 'medium'],
+    ['dependency', 0.5, 'medium'],
+    ['dependency', 100, 'critical'],
+    ['auth', 0, 'high'],
+    ['resource', 0, 'high'],
+    ['resource', 100, 'critical'],
+    ['fatal', 0, 'critical'],
+  ] as const)('%s at %d per minute is %s', (category, perMinute, severity) => {
+    expect(severityOf(category, perMinute)).toBe(severity);
+  });
+
+  it('takes its rates from the options', () => {
     expect(severityOf('transient', 3, { medium: 5, high: 6, critical: 7 })).toBe('low');
+    expect(severityOf('transient', 6, { medium: 5, high: 6, critical: 7 })).toBe('high');
   });
 
   it('is on every pattern of top(), from its rate in the window; minSeverity filters', () => {
