@@ -27,7 +27,7 @@ import {
   nextLimit,
   type LimitReason,
   type VegasBounds,
-  type WindowStats,
+  type VegasWindow,
 } from './adaptive-vegas.js';
 import { classify, type ClassifyRule } from './classify.js';
 import { BulkheadRejectedError } from './errors.js';
@@ -400,7 +400,7 @@ export class AdaptiveLimiter {
     const n = this.wSamples;
     const mean = n > 0 ? this.wRttSum / n : 0;
     const variance = n > 1 ? Math.max(0, (this.wRttSqSum - n * mean * mean) / (n - 1)) : 0;
-    const w: WindowStats = {
+    const w: VegasWindow = {
       samples: n,
       avgRttMs: mean,
       rttStdErrMs: n > 1 ? Math.sqrt(variance / n) : 0,
@@ -448,7 +448,7 @@ export class AdaptiveLimiter {
   }
 
   /** Halves the limit for one window; `restore` is the limit to go back to after the probe. */
-  private startProbe(w: WindowStats, restore: number, queue: number): void {
+  private startProbe(w: VegasWindow, restore: number, queue: number): void {
     this.probing = true;
     this.probedAt = this.clock.now();
     this.probeRestore = restore;
@@ -458,7 +458,7 @@ export class AdaptiveLimiter {
   }
 
   /** Whether the probe window's latency differs from the one before beyond noise and PROBE_GAIN. */
-  private probeMoved(w: WindowStats): boolean {
+  private probeMoved(w: VegasWindow): boolean {
     const noise = NOISE_Z * Math.hypot(w.rttStdErrMs, this.probeStdErrMs);
     return Math.abs(w.avgRttMs - this.probeRttMs) > Math.max(PROBE_GAIN * this.probeRttMs, noise);
   }

@@ -35,7 +35,7 @@
  */
 
 /** What one closed window of calls measured. */
-export interface WindowStats {
+export interface VegasWindow {
   /** Successful calls measured (latency samples). */
   samples: number;
   /** Their average latency, in ms. */
@@ -91,9 +91,9 @@ export const betaOf = (limit: number): number => 4 * allowance(limit);
 export const NOISE_Z = 2;
 
 /** What a window offers as the no-load latency: its average, taken at the high end of its noise. */
-export const baselineOf = (w: WindowStats): number => w.avgRttMs + NOISE_Z * w.rttStdErrMs;
+export const baselineOf = (w: VegasWindow): number => w.avgRttMs + NOISE_Z * w.rttStdErrMs;
 /** The window's latency for judging queueing: its average, taken at the low end of its noise. */
-export const latencyOf = (w: WindowStats): number => Math.max(0, w.avgRttMs - NOISE_Z * w.rttStdErrMs);
+export const latencyOf = (w: VegasWindow): number => Math.max(0, w.avgRttMs - NOISE_Z * w.rttStdErrMs);
 
 /** The estimated queue at the dependency: calls in flight beyond those it serves at no-load speed. */
 export function queueEstimate(avgInflight: number, baselineMs: number, avgRttMs: number): number {
@@ -116,7 +116,7 @@ export interface Decision {
 export function nextLimit(
   limit: number,
   baselineMs: number,
-  w: WindowStats,
+  w: VegasWindow,
   slowStart: boolean,
   b: VegasBounds,
 ): Decision {
