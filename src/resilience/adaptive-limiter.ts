@@ -161,9 +161,6 @@ const zOptions = z
     { message: 'initial must be between min and max', path: ['initial'] },
   );
 
-/** @internal Exported for the schema of the options that embed these (registry, worker). */
-export const zAdaptiveLimiterOptions = zOptions;
-
 interface Waiter {
   resolve: (permit: AdaptivePermit) => void;
   signal: AbortSignal | undefined;
