@@ -226,6 +226,8 @@ export class AdaptiveLimiter {
   /** The latency (and its standard error) of the window before the probe's last halving. */
   private probeRttMs = 0;
   private probeStdErrMs = 0;
+  /** The last three windows, one bit each (1: it showed a queue), the latest lowest. */
+  private queued3 = 0;
 
   // The open window.
   private wSamples = 0;
@@ -433,6 +435,12 @@ export class AdaptiveLimiter {
     if (d.reason === 'congestion' || d.reason === 'queueing' || d.queue >= alphaOf(this.estimate)) {
       this.slowStart = false;
     }
+    // A queue must show in two of the last three windows. A caller whose event loop stalls sees the
+    // whole round of calls in flight late, all at once: one window that looks queued (however long
+    // the stall, since no call starts during it); a dependency that really queues keeps doing so.
+    this.queued3 = ((this.queued3 << 1) | (d.reason === 'queueing' ? 1 : 0)) & 0b111;
+    const queuedWindows = (this.queued3 & 1) + ((this.queued3 >> 1) & 1) + (this.queued3 >> 2);
+    if (d.reason === 'queueing' && queuedWindows < 2) return;
     const decreasing = d.reason === 'congestion' || d.reason === 'queueing';
     const interval = Math.max(this.probeIntervalMs, PROBE_RTTS * this.baselineMs);
     // Probes run on a schedule, not when the baseline "looks stale": a baseline measured with a
@@ -462,6 +470,8 @@ export class AdaptiveLimiter {
 
   private change(to: number, reason: LimitReason, rttMs: number | null, queue: number): void {
     const from = this.limit;
+    // A queue that outlives the decrease it caused needs no second confirmation.
+    if (reason !== 'queueing') this.queued3 = 0;
     this.estimate = to;
     this.measureFrom = this.clock.now() + SETTLE_RTTS * this.lastMaxRttMs;
     this.resetWindow();

@@ -15,7 +15,7 @@
  *   best) with a small, bounded queue (latency close to unloaded), which is what a job queue wants
  *   from the services its handlers call.
  *
- * Vegas has two known weaknesses; both are handled here:
+ * Vegas has known weaknesses; each is handled here:
  * - A stale baseline (the dependency became slower for good; or a queue that never drains hides the
  *   true no-load latency, as does a start above the dependency's capacity). As TCP BBR does for its
  *   minimum RTT, every `probeIntervalMs` the limit is halved for one window, and halved again
@@ -28,6 +28,10 @@
  *   read as a standing queue and hold the limit under capacity), each average is taken with its
  *   noise: a window offers `mean + 2 standard errors` as a baseline, and only the latency above
  *   `mean − 2 standard errors` counts as queueing. With exact latencies both are the mean.
+ * - The caller's own stalls (a busy event loop, a GC pause): the calls in flight are all seen late,
+ *   together, and fill one window that looks queued, however long the stall. The limit is lowered
+ *   for a queue only when two of the last three windows show it; a dependency that queues keeps
+ *   queueing.
  *
  * Errors: a congestion error (by default `resource`, `dependency` and timeouts) in a window cuts the
  * limit by `backoffRatio` (the AIMD reaction: overload that shows as errors rather than latency);

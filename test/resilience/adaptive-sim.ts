@@ -22,6 +22,11 @@ export interface SimOptions {
   durationMs: number;
   /** Deterministic randomness for the service time. @default a fixed-seed generator */
   random?: () => number;
+  /**
+   * Time between the dependency answering and the caller seeing it, in ms, as a function of a
+   * random number in [0, 1): a busy caller's event loop. @default none
+   */
+  lagMs?: (u: number, now: number) => number;
   /** Called with the clock time on each completed call (to change things mid-run). */
   onTick?: (now: number) => void;
   limiter?: AdaptiveLimiterOptions;
@@ -67,8 +72,19 @@ export function simulate(o: SimOptions): SimResult {
   const random = o.random ?? seeded(42);
   const capacity = typeof o.capacity === 'number' ? () => o.capacity as number : o.capacity;
   const service = typeof o.serviceMs === 'number' ? () => o.serviceMs as number : o.serviceMs;
-  // Completions, kept sorted by time (a binary insert; a few hundred pending at most).
-  const pending: { at: number; call: Call }[] = [];
+  // Events kept sorted by time (a binary insert; a few hundred pending at most): the dependency
+  // answers ('done'), then the caller sees the answer ('seen').
+  const pending: { at: number; call: Call; kind: 'done' | 'seen' }[] = [];
+  const schedule = (at: number, call: Call, kind: 'done' | 'seen'): void => {
+    let lo = 0;
+    let hi = pending.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (pending[mid]!.at <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    pending.splice(lo, 0, { at, call, kind });
+  };
   const line: Call[] = [];
   let busy = 0;
   let active = 0;
@@ -80,15 +96,7 @@ export function simulate(o: SimOptions): SimResult {
 
   const serve = (call: Call): void => {
     busy++;
-    const at = clock.now() + service(random());
-    let lo = 0;
-    let hi = pending.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (pending[mid]!.at <= at) lo = mid + 1;
-      else hi = mid;
-    }
-    pending.splice(lo, 0, { at, call });
+    schedule(clock.now() + service(random()), call, 'done');
   };
   const start = (): void => {
     while (active < o.callers) {
@@ -105,10 +113,16 @@ export function simulate(o: SimOptions): SimResult {
 
   start();
   while (pending.length > 0 && clock.now() < end) {
-    const { at, call } = pending.shift()!;
+    const { at, call, kind } = pending.shift()!;
     clock.set(at);
-    busy--;
-    while (line.length > 0 && busy < capacity(clock.now())) serve(line.shift()!);
+    if (kind === 'done') {
+      busy--;
+      while (line.length > 0 && busy < capacity(clock.now())) serve(line.shift()!);
+      if (o.lagMs !== undefined) {
+        schedule(at + o.lagMs(random(), at), call, 'seen');
+        continue;
+      }
+    }
     active--;
     calls.push({ at, ms: at - call.startedAt });
     call.permit.success();
@@ -144,7 +158,8 @@ export const noisy =
 
 /**
  * The highest mean limit expected for a dependency of `capacity`: the queue allowance (beta, at up
- * to twice the capacity) plus what a service-time `spread` makes look like a queue.
+ * to twice the capacity), what a service-time `spread` makes look like a queue, and a few calls
+ * more since the limit is lowered only for a queue seen in two windows of three.
  */
 export const highestLimit = (capacity: number, spread: number): number =>
-  capacity * (1 + spread) + betaOf(capacity * 2) + 2;
+  capacity * (1 + spread) + betaOf(capacity * 2) + 4;

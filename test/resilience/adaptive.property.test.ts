@@ -241,4 +241,38 @@ describe('adaptive limiter against a simulated dependency (property)', () => {
       { numRuns: 30 },
     );
   });
+
+  it("does not mistake the caller's own stalls for a queue at the dependency", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 8, max: 80 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.nat(),
+        (capacity, serviceMs, seed) => {
+          // The caller's event loop stalls for 4 service times once every 20, at a random moment:
+          // the calls in flight are seen late, all together.
+          const period = serviceMs * 20;
+          const stall = serviceMs * 4;
+          const phase = seeded(seed);
+          const starts: number[] = [];
+          const lag = (_u: number, now: number): number => {
+            const k = Math.floor(now / period);
+            while (starts.length <= k) starts.push(starts.length * period + phase() * (period - stall));
+            const a = starts[k]!;
+            return now >= a && now < a + stall ? a + stall - now : 0;
+          };
+          const r = simulate({
+            capacity,
+            serviceMs,
+            callers: capacity * 4,
+            durationMs: serviceMs * 3000,
+            random: seeded(seed),
+            lagMs: lag,
+          });
+          expect(meanLimit(r, serviceMs * 1500, serviceMs * 3000)).toBeGreaterThanOrEqual(capacity * 0.8);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
 });

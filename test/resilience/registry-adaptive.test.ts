@@ -48,6 +48,7 @@ describe('registry: adaptive limits', () => {
     // no-load speed; the limit would go to 4 + the middle of the allowance (3 × log10(16)) = 7.6,
     // but one window never more than halves it.
     await round(slow, clock, 16, 20);
+    await round(slow, clock, 16, 20);
     await round(fast, clock, 16, 5);
 
     expect(changes.filter((c) => c.dependency === 'slow').map((c) => [c.from, c.to, c.reason])).toEqual([
