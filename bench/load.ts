@@ -11,6 +11,7 @@
  * Writes bench/results/load.json and .md. The issue's "tracing on vs off" goal is not measured
  * here yet (tracing comes with the worker refactor); it is listed under `deferred`.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { betaOf } from '../src/resilience/adaptive-vegas.js';
 import { markdownTable, writeResults } from './lib.js';
 import { httpCaller } from './load/client.js';
@@ -117,6 +118,7 @@ function settleTime(limits: LimitSample[], dropAtMs: number, endMs: number, capa
 }
 
 async function main(): Promise<void> {
+  const loadBefore = loadavg()[0]!;
   const dep = await startDependency({ capacity: CAPACITY, serviceMs: SERVICE_MS });
   const client = httpCaller(dep.url);
   const plan = { call: client.call, warmupMs: T.warmupMs, measureMs: T.measureMs };
@@ -212,8 +214,11 @@ async function main(): Promise<void> {
       },
     ];
 
+    // Other work on the machine shows as caller stalls: say how busy it was.
+    const machineLoad = { before: loadBefore, after: loadavg()[0]!, cores: availableParallelism() };
     const settings = {
       node: process.version,
+      machineLoad,
       dependency: {
         capacity: CAPACITY,
         serviceMs: SERVICE_MS,
@@ -229,7 +234,7 @@ async function main(): Promise<void> {
     const md = [
       `# load: adaptive concurrency against a simulated dependency${quick ? ' (quick)' : ''}`,
       '',
-      `${process.version}; the dependency (its own process, 127.0.0.1) serves ${CAPACITY} requests at once for ${SERVICE_MS} ms each and queues the rest; keep-alive HTTP; latency is the call alone (time waiting for a permit is not the dependency's).`,
+      `${process.version}, load average ${machineLoad.before.toFixed(1)} → ${machineLoad.after.toFixed(1)} on ${machineLoad.cores} cores; the dependency (its own process, 127.0.0.1) serves ${CAPACITY} requests at once for ${SERVICE_MS} ms each and queues the rest; keep-alive HTTP; latency is the call alone (time waiting for a permit is not the dependency's).`,
       '',
       markdownTable(rows as unknown as Record<string, unknown>[]),
       '',
