@@ -81,7 +81,8 @@ const row = (run: string, callers: number, d: LoadDriver, r: RunResult): Row => 
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
 /** The limit at each moment from `from` to `to` (ms), sampled every `stepMs`, from its changes. */
