@@ -53,7 +53,7 @@ export interface AdaptiveLimiterOptions {
   /**
    * How often the no-load baseline is measured again, in ms: the limit is halved for one window
    * (again while that keeps moving the latency), which costs about two rounds of calls at half the
-   * limit. Never less than 100 times the baseline latency. @default 10000
+   * limit. Never less than 200 times the baseline latency. @default 10000
    */
   probeIntervalMs?: number;
   /**
@@ -124,10 +124,12 @@ const defaultCongestion = (error: unknown, category: ErrorCategory): boolean =>
  * out) within two.
  */
 const SETTLE_RTTS = 2;
+/** Weight of the newest window in the smoothed latency the baseline is taken from. */
+const SMOOTHING = 0.25;
 /** A probe halves again while each halving moves the latency by more than this (and more than its noise). */
 const PROBE_GAIN = 0.1;
 /** Probes are at least this many baseline latencies apart (a probe costs about two rounds at half the limit). */
-const PROBE_RTTS = 100;
+const PROBE_RTTS = 200;
 
 const zLimit = z.number().int().positive().max(1_000_000);
 const zOptions = z
@@ -218,6 +220,8 @@ export class AdaptiveLimiter {
   private lastMaxRttMs = 0;
   private slowStart = true;
   private baselineMs = Infinity;
+  /** The windows' latency (as offered for the baseline), smoothed across windows. */
+  private smoothedMs = Infinity;
   /** When the last probe started (or the first window closed). */
   private probedAt = 0;
   private lastRttMs: number | null = null;
@@ -423,17 +427,30 @@ export class AdaptiveLimiter {
           return;
         }
         // Halving no longer helps: the queue is drained and this latency is the no-load one.
-        this.baselineMs = baselineOf(w);
+        this.baselineMs = this.smoothedMs = baselineOf(w);
         this.change(this.probeRestore, 'restore', w.avgRttMs, 0);
         return;
       }
-    } else if (w.samples > 0 && baselineOf(w) < this.baselineMs) {
-      if (!Number.isFinite(this.baselineMs)) this.probedAt = now;
-      this.baselineMs = baselineOf(w);
+    } else if (w.samples > 0) {
+      // The baseline is the lowest *smoothed* latency: one calm window among noisy ones (a caller
+      // busy at times) must not set a baseline that every ordinary window then reads as a queue.
+      const b = baselineOf(w);
+      this.smoothedMs = Number.isFinite(this.smoothedMs)
+        ? this.smoothedMs + SMOOTHING * (b - this.smoothedMs)
+        : b;
+      if (this.smoothedMs < this.baselineMs) {
+        if (!Number.isFinite(this.baselineMs)) this.probedAt = now;
+        this.baselineMs = this.smoothedMs;
+      }
     }
     const d = nextLimit(this.estimate, this.baselineMs, w, this.slowStart, this.bounds);
-    if (d.reason === 'congestion' || d.reason === 'queueing' || d.queue >= alphaOf(this.estimate)) {
+    if (
+      this.slowStart &&
+      (d.reason === 'congestion' || d.reason === 'queueing' || d.queue >= alphaOf(this.estimate))
+    ) {
       this.slowStart = false;
+      // The baseline so far comes from the first, smallest windows: measure it again soon.
+      this.probedAt = -Infinity;
     }
     // A queue must show in two of the last three windows. A caller whose event loop stalls sees the
     // whole round of calls in flight late, all at once: one window that looks queued (however long

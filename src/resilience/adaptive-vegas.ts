@@ -23,8 +23,9 @@
  *   draining; up: the dependency changed under the probe); the latency where halving no longer
  *   moves it is the new baseline.
  * - Noisy per-call latency (documents of different sizes): one fast call would set a baseline that
- *   every later window looks congested against. The baseline is the lowest window *average*, not
- *   the lowest call; and since the lowest of many noisy averages is itself biased low (which would
+ *   every later window looks congested against. The baseline is the lowest *smoothed* window
+ *   average, not the lowest call (and is measured again by a probe as soon as the first, smallest
+ *   windows of the start are behind); and since the lowest of many noisy averages is biased low (which would
  *   read as a standing queue and hold the limit under capacity), each average is taken with its
  *   noise: a window offers `mean + 2 standard errors` as a baseline, and only the latency above
  *   `mean − 2 standard errors` counts as queueing. With exact latencies both are the mean.
