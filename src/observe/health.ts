@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { systemClock, type Clock } from '../kernel/clock.js';
 import { ValidationError } from '../kernel/errors.js';
-import type { Disposer } from '../kernel/events.js';
+import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
 import type { Queue } from '../core/queue.js';
 import { parseOptions, zPositiveInt } from '../kernel/validate.js';
 import type { Worker } from '../core/worker/worker.js';
@@ -82,6 +82,14 @@ export interface ProcessorHealth {
   /** The sliding window: calls, successes, failures, success rate, average and p95 time in ms. */
   window: WindowStats;
   totals: { calls: number; successes: number; failures: number };
+  /**
+   * Warnings recorded since start (or `reset()`): things that went wrong without failing a call,
+   * such as a snoozed attempt or a lost lease of a watched worker, or `warn()` calls.
+   */
+  warnings: number;
+  lastWarning: string | null;
+  /** Epoch ms (monitor clock) of the last warning; null if none yet. */
+  lastWarningAt: number | null;
   /** Epoch ms (monitor clock) of the last success / failure; null if none yet. */
   lastSuccessAt: number | null;
   lastFailureAt: number | null;
@@ -107,6 +115,10 @@ export interface SystemHealth {
   status: HealthStatus;
   /** Epoch ms (monitor clock). */
   checkedAt: number;
+  /** Successes over calls in every processor's window together; null without calls. */
+  successRate: number | null;
+  /** Warnings of every processor together (each processor has its own count). */
+  warnings: number;
   /** Processors by status. */
   counts: Record<HealthStatus, number>;
   processors: ProcessorHealth[];
@@ -123,6 +135,7 @@ export interface SystemHealth {
 export interface HealthCheckRecord {
   checkedAt: number;
   status: HealthStatus;
+  successRate: number | null;
   counts: Record<HealthStatus, number>;
   unhealthy: string[];
   degraded: string[];
@@ -145,7 +158,7 @@ export function normalizeBreakerState(state: unknown): string {
     .replace(/^_+|_+$/g, '');
 }
 
-function message(error: unknown): string {
+function text(error: unknown): string {
   const text =
     error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
   return (text ?? String(error)).slice(0, MAX_ERROR_CHARS);
@@ -158,6 +171,20 @@ const emptyCounts = (): Record<HealthStatus, number> => ({
   UNKNOWN: 0,
 });
 
+/** A status that changed between two `check()`s: of one processor, or of the whole system. */
+export interface HealthTransition {
+  /** The processor's name, or null for the system status. */
+  processor: string | null;
+  from: HealthStatus;
+  to: HealthStatus;
+  checkedAt: number;
+  reasons: string[];
+}
+
+export interface HealthMonitorEvents {
+  transition: HealthTransition;
+}
+
 /** Health of one processor (a queue's handler, or a pipeline stage). Record into it on the hot path. */
 export class ProcessorMonitor {
   private calls = 0;
@@ -165,6 +192,9 @@ export class ProcessorMonitor {
   private lastSuccessAt: number | null = null;
   private lastFailureAt: number | null = null;
   private lastError: string | null = null;
+  private warnings = 0;
+  private lastWarning: string | null = null;
+  private lastWarningAt: number | null = null;
 
   /** @internal */
   constructor(
@@ -186,8 +216,15 @@ export class ProcessorMonitor {
     const now = this.clock.now();
     this.calls++;
     this.lastFailureAt = now;
-    if (error !== undefined) this.lastError = message(error);
+    if (error !== undefined) this.lastError = text(error);
     this.window.push(false, durationMs, now);
+  }
+
+  /** Records a warning: something went wrong without failing a call (it does not move the status). */
+  warning(message?: unknown): void {
+    this.warnings++;
+    this.lastWarningAt = this.clock.now();
+    if (message !== undefined) this.lastWarning = text(message);
   }
 
   health(): ProcessorHealth {
@@ -197,18 +234,21 @@ export class ProcessorMonitor {
       status: this.statusOf(window.successRate),
       window,
       totals: { calls: this.calls, successes: this.successes, failures: this.calls - this.successes },
+      warnings: this.warnings,
+      lastWarning: this.lastWarning,
+      lastWarningAt: this.lastWarningAt,
       lastSuccessAt: this.lastSuccessAt,
       lastFailureAt: this.lastFailureAt,
       lastError: this.lastError,
     };
   }
 
-  /** Forgets the window and the totals. */
+  /** Forgets the window, the totals and the warnings. */
   reset(): void {
     this.window.clear();
-    this.calls = this.successes = 0;
-    this.lastSuccessAt = this.lastFailureAt = null;
-    this.lastError = null;
+    this.calls = this.successes = this.warnings = 0;
+    this.lastSuccessAt = this.lastFailureAt = this.lastWarningAt = null;
+    this.lastError = this.lastWarning = null;
   }
 }
 
@@ -239,6 +279,9 @@ export class HealthMonitor {
   private readonly processors = new Map<string, ProcessorMonitor>();
   private readonly queues = new Map<string, TrackedQueue>();
   private readonly records: HealthCheckRecord[] = [];
+  private readonly events = new TypedEmitter<HealthMonitorEvents>();
+  /** Statuses at the last check, to tell transitions (null key: the system). */
+  private readonly lastStatuses = new Map<string | null, HealthStatus>();
 
   constructor(options: HealthMonitorOptions = {}) {
     const o = parseOptions(zOptions, options, 'health monitor options');
@@ -286,6 +329,19 @@ export class HealthMonitor {
     return p;
   }
 
+  /**
+   * Subscribes to status changes, seen at each `check()` (a processor's or the system's; a
+   * processor's first check is a change from UNKNOWN). Returns a disposer.
+   */
+  on<K extends keyof HealthMonitorEvents>(event: K, listener: Listener<HealthMonitorEvents[K]>): Disposer {
+    return this.events.on(event, listener);
+  }
+
+  /** Records a warning for processor `name` (created on first use). */
+  warn(name: string, message?: unknown): void {
+    this.processor(name).warning(message);
+  }
+
   /** Records one call of `name`. */
   record(name: string, outcome: { ok: boolean; durationMs: number; error?: unknown }): void {
     if (typeof outcome !== 'object' || outcome === null || !Number.isFinite(outcome.durationMs)) {
@@ -313,8 +369,8 @@ export class HealthMonitor {
   }
 
   /**
-   * Follows a worker: completed jobs are successes, retried and dead-lettered ones failures (snoozes
-   * are not: no attempt was judged). Its queue's auth pauses make the system UNHEALTHY until the
+   * Follows a worker: completed jobs are successes, retried and dead-lettered ones failures; snoozes
+   * (no attempt was judged) and lost leases are warnings. Its queue's auth pauses make the system UNHEALTHY until the
    * queue is resumed (seen through the worker's Queue object, or read from the store by `check()`).
    */
   watch(worker: WatchedWorker, options: { name?: string } = {}): Disposer {
@@ -332,6 +388,11 @@ export class HealthMonitor {
       worker.on('job:completed', (e) => p.success(e.durationMs)),
       worker.on('job:retrying', (e) => p.failure(elapsed(e.job.startedAt), e.error)),
       worker.on('job:dead', (e) => p.failure(elapsed(e.job.startedAt), e.error)),
+      worker.on('job:snoozed', (e) => p.warning(`snoozed (${e.category}): ${e.error.message}`)),
+      worker.on('job:stale', (e) => p.warning(`job ${e.job.id} lost its lease`)),
+      worker.on('queue:paused', (e) => this.setPaused(e.queue, true, e.reason)),
+      worker.queue.on('queue:paused', (e) => this.setPaused(e.queue, true, e.reason)),
+      worker.queue.on('queue:resumed', (e) => this.setPaused(e.queue, false, null)),
     ];
     return once(() => {
       for (const off of offs) off();
@@ -382,6 +443,14 @@ export class HealthMonitor {
   /** The health of every processor, breaker and queue as of now (queues as last known). */
   snapshot(): SystemHealth {
     const processors = [...this.processors.values()].map((p) => p.health());
+    let calls = 0;
+    let successes = 0;
+    let warnings = 0;
+    for (const p of processors) {
+      calls += p.window.calls;
+      successes += p.window.successes;
+      warnings += p.warnings;
+    }
     const counts = emptyCounts();
     const unhealthy: string[] = [];
     const degraded: string[] = [];
@@ -414,6 +483,8 @@ export class HealthMonitor {
     return {
       status,
       checkedAt: this.clock.now(),
+      successRate: calls === 0 ? null : successes / calls,
+      warnings,
       counts,
       processors,
       unhealthy,
@@ -435,7 +506,7 @@ export class HealthMonitor {
         if (open) reasons.push(`breaker ${b.name} is ${state}`);
       }
     } catch (e) {
-      reasons.push(`breakers could not be read: ${message(e)}`);
+      reasons.push(`breakers could not be read: ${text(e)}`);
     }
     return out;
   }
@@ -456,9 +527,11 @@ export class HealthMonitor {
       }),
     );
     const h = this.snapshot();
+    this.transitions(h);
     this.records.push({
       checkedAt: h.checkedAt,
       status: h.status,
+      successRate: h.successRate,
       counts: h.counts,
       unhealthy: h.unhealthy,
       degraded: h.degraded,
@@ -467,6 +540,38 @@ export class HealthMonitor {
     if (this.records.length > this.historySize)
       this.records.splice(0, this.records.length - this.historySize);
     return h;
+  }
+
+  private transitions(h: SystemHealth): void {
+    const changed = (key: string | null, to: HealthStatus): HealthStatus | undefined => {
+      const from = this.lastStatuses.get(key) ?? 'UNKNOWN';
+      this.lastStatuses.set(key, to);
+      return from === to ? undefined : from;
+    };
+    const emit = this.events.has('transition');
+    for (const p of h.processors) {
+      const from = changed(p.name, p.status);
+      if (from !== undefined && emit) {
+        const reasons = h.reasons.filter((r) => r.startsWith(`processor ${p.name} `));
+        this.events.emit('transition', {
+          processor: p.name,
+          from,
+          to: p.status,
+          checkedAt: h.checkedAt,
+          reasons,
+        });
+      }
+    }
+    const from = changed(null, h.status);
+    if (from !== undefined && emit) {
+      this.events.emit('transition', {
+        processor: null,
+        from,
+        to: h.status,
+        checkedAt: h.checkedAt,
+        reasons: h.reasons,
+      });
+    }
   }
 
   /** Past checks, oldest first (at most `historySize`). */
@@ -497,14 +602,16 @@ const time = (t: number | null): string => (t === null ? 'never' : new Date(t).t
 export function formatHealth(h: SystemHealth): string {
   const c = h.counts;
   const lines = [
-    `system: ${h.status} at ${time(h.checkedAt)} — processors: ${c.HEALTHY} healthy, ${c.DEGRADED} degraded, ${c.UNHEALTHY} unhealthy, ${c.UNKNOWN} unknown`,
+    `system: ${h.status} at ${time(h.checkedAt)} — ${pct(h.successRate)} success, ${h.warnings} warnings — processors: ${c.HEALTHY} healthy, ${c.DEGRADED} degraded, ${c.UNHEALTHY} unhealthy, ${c.UNKNOWN} unknown`,
   ];
   for (const p of h.processors) {
     const w = p.window;
     lines.push(
       `  processor ${p.name}: ${p.status}, ${pct(w.successRate)} of ${w.calls} calls (${w.failures} failed), avg ${ms(w.avgMs)}, p95 ${ms(w.p95Ms)}; ` +
         `total ${p.totals.calls} (${p.totals.failures} failed); last success ${time(p.lastSuccessAt)}, last failure ${time(p.lastFailureAt)}` +
-        (p.lastError === null ? '' : `: ${p.lastError}`),
+        (p.lastError === null ? '' : `: ${p.lastError}`) +
+        `; ${p.warnings} warnings` +
+        (p.lastWarning === null ? '' : ` (last: ${p.lastWarning})`),
     );
   }
   for (const b of h.breakers) lines.push(`  breaker ${b.name}: ${b.state} (${b.status})`);

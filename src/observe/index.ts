@@ -10,7 +10,9 @@ export {
   type BreakerProvider,
   type BreakerSource,
   type HealthCheckRecord,
+  type HealthMonitorEvents,
   type HealthMonitorOptions,
+  type HealthTransition,
   type HealthStatus,
   type HealthThresholds,
   type HealthWindow,
@@ -28,6 +30,29 @@ export {
   type CacheSource,
   type MetricsOptions,
 } from './metrics.js';
-export { createLogger, logJobEvents, LOG_LEVELS, type LogLevel, type LogOptions } from './log.js';
+export {
+  createLogger,
+  jobLogFields,
+  jobLogger,
+  jobMixin,
+  logJobEvents,
+  LOG_LEVELS,
+  type JobLogFields,
+  type LogLevel,
+  type LogOptions,
+} from './log.js';
+export {
+  httpMetrics,
+  HTTP_METRIC_NAMES,
+  UNMATCHED_ROUTE,
+  type ExpressLikeRequest,
+  type FastifyLike,
+  type FastifyLikePlugin,
+  type FastifyLikeReply,
+  type FastifyLikeRequest,
+  type HttpMetrics,
+  type HttpMetricsOptions,
+  type HttpRequestLabels,
+} from './http-metrics.js';
 export { instrument, type Instrumentation } from './instrument.js';
 export { enableTracing, traceStore, type TracerProviderLike, type TracingOptions } from './tracing.js';

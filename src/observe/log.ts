@@ -1,7 +1,9 @@
 /**
  * Structured logs with pino. Every line written while a job runs carries its correlation id, job id,
  * queue, attempt and stage, read from the job scope (AsyncLocalStorage), so a log call anywhere
- * inside a handler, however deep, is tied to the job without passing a logger around.
+ * inside a handler, however deep, is tied to the job without passing a logger around. Loggers made
+ * by `createLogger()` do it by themselves; your own pino does it with `mixin: jobMixin`, and any
+ * other logger with `jobLogger(logger)` or `jobLogFields()`.
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import { z } from 'zod';
@@ -51,9 +53,16 @@ const zOptions = z
 
 /** Keys a pino logger already binds (cached per instance): the mixin leaves them out, so no line repeats a key. */
 const kBound = Symbol('bulwark.boundKeys');
-type Marked = PinoLogger & { [kBound]?: Set<string> };
+/** What the mixin needs of the logger pino hands it: its bindings (any pino logger has them). */
+interface Bindable {
+  bindings?(): Record<string, unknown>;
+}
+type Marked = Bindable & { [kBound]?: Set<string> };
 
-function boundKeys(logger: Marked): Set<string> {
+const NO_KEYS: ReadonlySet<string> = new Set();
+
+function boundKeys(logger: Marked | undefined): ReadonlySet<string> {
+  if (typeof logger !== 'object' || logger === null || typeof logger.bindings !== 'function') return NO_KEYS;
   // Children inherit from their parent's object: only an own property belongs to this instance.
   if (Object.hasOwn(logger, kBound)) return logger[kBound]!;
   const keys = new Set(Object.keys(logger.bindings()));
@@ -61,19 +70,56 @@ function boundKeys(logger: Marked): Set<string> {
   return keys;
 }
 
-/** The job fields of the running job, minus those the logger already binds. */
-function jobFields(_merge: object, _level: number, logger: PinoLogger): object {
+/** The job fields a log line carries. */
+export interface JobLogFields {
+  correlationId?: string;
+  jobId?: string;
+  queue?: string;
+  attempt?: number;
+  stage?: string;
+}
+
+/** The running job's fields minus `bound`, in a fresh object ({} outside a job). */
+function fieldsOf(bound: ReadonlySet<string>): JobLogFields {
   const s = jobScope.getStore();
   // pino's merge writes into the returned object: it must be a fresh one every time.
   if (s === undefined) return {};
-  const bound = boundKeys(logger);
-  const out: Record<string, unknown> = {};
+  const out: JobLogFields = {};
   if (!bound.has('correlationId')) out.correlationId = s.correlationId;
   if (!bound.has('jobId')) out.jobId = s.jobId;
   if (!bound.has('queue')) out.queue = s.queue;
   if (!bound.has('attempt')) out.attempt = s.attempt;
   if (s.stage !== undefined && !bound.has('stage')) out.stage = s.stage;
   return out;
+}
+
+/**
+ * A pino `mixin` for your own logger: `pino({ mixin: jobMixin })`. Every line written while a job
+ * runs (however deep inside its handler) carries the job's correlation id, job id, queue, attempt
+ * and stage; keys the logger already binds are left out, and fields given in the call win. Outside a
+ * job it adds nothing. With a mixin of your own, call it from yours:
+ * `mixin: (o, level, logger) => ({ ...jobMixin(o, level, logger), app: 'api' })`.
+ */
+export function jobMixin<L = PinoLogger>(_mergeObject: object, _level: number, logger?: L): JobLogFields {
+  // Generic in the logger so that `pino({ mixin: jobMixin })` infers pino's own type parameters.
+  return fieldsOf(boundKeys(logger as Bindable | undefined));
+}
+
+/** The running job's log fields ({} outside a job), for any logger: `log.info({ ...jobLogFields(), step })`. */
+export function jobLogFields(): JobLogFields {
+  return fieldsOf(NO_KEYS);
+}
+
+/**
+ * A child of `logger` bound to the running job's fields (`logger` itself outside a job). For loggers
+ * without a mixin hook (winston, bunyan, …) or to bind the fields once for a long piece of work.
+ */
+export function jobLogger<L extends { child(bindings: Record<string, unknown>): L }>(logger: L): L {
+  if (typeof (logger as { child?: unknown } | null)?.child !== 'function') {
+    throw new ValidationError('[bulwark] [log] jobLogger expects a logger with child()', { path: 'logger' });
+  }
+  const fields = fieldsOf(boundKeys(logger as Bindable));
+  return Object.keys(fields).length === 0 ? logger : logger.child(fields as Record<string, unknown>);
 }
 
 /**
@@ -90,7 +136,7 @@ export function createLogger(options: LogOptions = {}): PinoLogger {
       ...(o.name === undefined ? {} : { name: o.name }),
       ...(o.base === undefined ? {} : { base: o.base }),
       ...(o.redact === undefined ? {} : { redact: { paths: o.redact, censor: o.censor ?? '[Redacted]' } }),
-      mixin: jobFields,
+      mixin: jobMixin,
     },
     destination,
   );

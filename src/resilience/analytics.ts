@@ -1,8 +1,8 @@
 /**
  * Error analytics: every failure is reduced to a normalized pattern (numbers, ids, UUIDs, URLs,
  * e-mails, IPv4 addresses and quoted values replaced by placeholders) and counted per time bucket, per queue and per
- * dependency. `top()` answers "what is failing now, and is it getting worse"; `summary()` gives the
- * totals by category. Memory is bounded: a fixed number of buckets per pattern, and at most
+ * dependency. `top()` answers "what is failing now, is it getting worse, and how bad is it" (each
+ * pattern has a severity from its category and rate); `summary()` gives the totals by category. Memory is bounded: a fixed number of buckets per pattern, and at most
  * `maxPatterns` patterns (the least recently seen is evicted first).
  */
 import { z } from 'zod';
@@ -12,6 +12,20 @@ import { parseOptions } from '../kernel/validate.js';
 import { zClock } from './policy.js';
 
 export type Trend = 'rising' | 'steady' | 'falling';
+
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+/** How urgent an error pattern is, from its category and its rate (see `severityOf`). */
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Occurrences per minute at which a pattern reaches medium, high and critical severity. */
+export interface SeverityRates {
+  /** @default 1 */
+  medium?: number;
+  /** @default 10 */
+  high?: number;
+  /** @default 100 */
+  critical?: number;
+}
 
 export interface ErrorAnalyticsOptions {
   /** Width of one counting bucket. @default 60000 */
@@ -24,6 +38,8 @@ export interface ErrorAnalyticsOptions {
   maxMessageLength?: number;
   /** Window used by `top()` and `summary()` when none is given. @default 600000 (10 min) */
   defaultWindowMs?: number;
+  /** Rates (per minute) where a pattern's severity rises. @default { medium: 1, high: 10, critical: 100 } */
+  severityRates?: SeverityRates;
   /** @default systemClock */
   clock?: Clock;
 }
@@ -44,6 +60,8 @@ export interface TopQuery {
   limit?: number;
   /** The window counted (the trend compares it with the window before). @default defaultWindowMs */
   windowMs?: number;
+  /** Only patterns at least this severe. @default 'low' (all) */
+  minSeverity?: Severity;
 }
 
 export interface PatternStats {
@@ -59,6 +77,8 @@ export interface PatternStats {
   /** Occurrences since first seen (while tracked). */
   total: number;
   trend: Trend;
+  /** From the category and the rate in the window (see `severityOf`). */
+  severity: Severity;
   /** The latest raw message of this pattern. */
   example: string;
   firstSeen: number;
@@ -79,7 +99,16 @@ export interface AnalyticsSummary {
   patterns: number;
 }
 
+const zRate = z.number().positive().finite();
 const zOptions = z.object({
+  severityRates: z
+    .object({ medium: zRate.optional(), high: zRate.optional(), critical: zRate.optional() })
+    .strict()
+    .refine(
+      (r) => (r.medium ?? 1) <= (r.high ?? 10) && (r.high ?? 10) <= (r.critical ?? 100),
+      'rates must rise: medium ≤ high ≤ critical',
+    )
+    .optional(),
   bucketMs: z.number().int().positive().optional(),
   buckets: z.number().int().min(2).max(10_000).optional(),
   maxPatterns: z.number().int().positive().max(1_000_000).optional(),
@@ -101,7 +130,47 @@ const zQuery = z.object({
   dependency: z.string().optional(),
   limit: z.number().int().positive().max(10_000).optional(),
   windowMs: z.number().int().positive().optional(),
+  minSeverity: z.enum(SEVERITIES).optional(),
 });
+
+/**
+ * Per category: the severity a pattern has at any rate (floor) and the most it can reach by rate
+ * alone (ceiling). A fatal error stops a worker: critical at once. Auth pauses a queue and resource
+ * exhaustion threatens the process: high at once. An unclassified error deserves a look: medium.
+ * Errors bulwark handles by design (a retried transient, a snoozed rate limit, a dead-lettered
+ * invalid job) start low and, however frequent, reach high, never critical: a flood of them is a
+ * problem to look at, not an outage by itself.
+ */
+const CATEGORY_SEVERITY: Readonly<Record<ErrorCategory, { floor: Severity; ceiling: Severity }>> = {
+  fatal: { floor: 'critical', ceiling: 'critical' },
+  auth: { floor: 'high', ceiling: 'critical' },
+  resource: { floor: 'high', ceiling: 'critical' },
+  dependency: { floor: 'medium', ceiling: 'critical' },
+  unknown: { floor: 'medium', ceiling: 'critical' },
+  transient: { floor: 'low', ceiling: 'high' },
+  rate_limit: { floor: 'low', ceiling: 'high' },
+  validation: { floor: 'low', ceiling: 'high' },
+  permanent: { floor: 'low', ceiling: 'high' },
+};
+
+const rank = (s: Severity): number => SEVERITIES.indexOf(s);
+
+/**
+ * A pattern's severity: the level its rate reaches (`rates` per minute: below `medium` is low),
+ * raised to its category's floor and capped at its category's ceiling (see CATEGORY_SEVERITY).
+ */
+export function severityOf(category: ErrorCategory, perMinute: number, rates: SeverityRates = {}): Severity {
+  const byRate: Severity =
+    perMinute >= (rates.critical ?? 100)
+      ? 'critical'
+      : perMinute >= (rates.high ?? 10)
+        ? 'high'
+        : perMinute >= (rates.medium ?? 1)
+          ? 'medium'
+          : 'low';
+  const { floor, ceiling } = CATEGORY_SEVERITY[category];
+  return SEVERITIES[Math.min(rank(ceiling), Math.max(rank(floor), rank(byRate)))]!;
+}
 
 /** A rising or falling trend needs the count to change by this factor… */
 const TREND_RATIO = 1.5;
@@ -178,6 +247,7 @@ export class ErrorAnalytics {
   private readonly maxPatterns: number;
   private readonly maxLength: number;
   private readonly defaultWindowMs: number;
+  private readonly severityRates: SeverityRates;
   private readonly clock: Clock;
   /** Insertion order is recency order: a touched entry is moved to the end. */
   private readonly entries = new Map<string, Entry>();
@@ -192,6 +262,7 @@ export class ErrorAnalytics {
     this.maxPatterns = o.maxPatterns ?? 1000;
     this.maxLength = o.maxMessageLength ?? 300;
     this.defaultWindowMs = o.defaultWindowMs ?? 600_000;
+    this.severityRates = o.severityRates ?? {};
     this.clock = o.clock ?? systemClock;
     this.catCounts = new Float64Array(this.buckets * ERROR_CATEGORIES.length);
     this.catStamps = new Float64Array(this.buckets).fill(-1);
@@ -265,7 +336,9 @@ export class ErrorAnalytics {
   top(query: TopQuery = {}): PatternStats[] {
     const q = parseOptions(zQuery, query, 'query');
     const limit = q.limit ?? 10;
-    const { from, to, nb } = this.range(q.windowMs);
+    const { from, to, nb, windowMs } = this.range(q.windowMs);
+    const minutes = windowMs / 60_000;
+    const minRank = rank(q.minSeverity ?? 'low');
     // The window before, as far as the history reaches: a window over half the history has a shorter
     // one before it (none at all when it spans the whole history), and its count is scaled to match.
     const before = Math.min(nb, this.buckets - nb);
@@ -286,6 +359,7 @@ export class ErrorAnalytics {
           previousCount: 0,
           total: 0,
           trend: 'steady',
+          severity: 'low',
           example: e.example,
           firstSeen: e.firstSeen,
           lastSeen: e.lastSeen,
@@ -310,10 +384,13 @@ export class ErrorAnalytics {
     const out: PatternStats[] = [];
     for (const g of groups.values()) {
       if (g.count === 0) continue;
+      const severity = severityOf(g.category, g.count / minutes, this.severityRates);
+      if (rank(severity) < minRank) continue;
       const { q: queues, d: deps, ...stats } = g;
       out.push({
         ...stats,
         trend: before > 0 ? trendOf(g.count, (g.previousCount * nb) / before) : 'steady',
+        severity,
         queues: [...queues],
         dependencies: [...deps],
       });

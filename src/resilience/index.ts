@@ -76,6 +76,17 @@ export {
   type TimeoutStrategy,
 } from './timeout.js';
 export { BulkheadPolicy, bulkhead, type BulkheadEvents, type BulkheadOptions } from './bulkhead.js';
+export { AdaptivePolicy, adaptive, type AdaptiveOptions } from './adaptive.js';
+export {
+  AdaptiveLimiter,
+  adaptiveLimiter,
+  type AdaptiveLimiterEvents,
+  type AdaptiveLimiterOptions,
+  type AdaptiveLimiterStats,
+  type AdaptivePermit,
+  type LimitChange,
+} from './adaptive-limiter.js';
+export type { LimitReason } from './adaptive-vegas.js';
 export {
   RateLimiter,
   rateLimit,
@@ -112,6 +123,10 @@ export {
 } from './registry.js';
 export {
   ErrorAnalytics,
+  SEVERITIES,
+  severityOf,
+  type Severity,
+  type SeverityRates,
   type AnalyticsSummary,
   type ErrorAnalyticsOptions,
   type ErrorRecord,
@@ -119,3 +134,27 @@ export {
   type TopQuery,
   type Trend,
 } from './analytics.js';
+export {
+  RECOVERY_TRIGGERS,
+  RecoveryRunner,
+  createRecovery,
+  type BreakerEventSource,
+  type ConcurrencyControl,
+  type RecoveryAction,
+  type RecoveryEvent,
+  type RecoveryEvents,
+  type RecoveryOptions,
+  type RecoveryOutcome,
+  type RecoveryPlan,
+  type RecoveryTrigger,
+} from './recovery.js';
+export {
+  Failover,
+  alert,
+  clearCache,
+  failover,
+  lowerConcurrency,
+  type FailoverEvents,
+  type FailoverOptions,
+  type LowerConcurrencyOptions,
+} from './recovery-actions.js';

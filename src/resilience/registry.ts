@@ -4,13 +4,18 @@
  * dependency's `availableInMs()` to decide whether to claim jobs that need it.
  *
  * A dependency's policies run in this order (outermost first):
- * fallback → retry → breaker → rate limit → bulkhead → timeout → fn.
+ * fallback → retry → breaker → rate limit → bulkhead → adaptive limit → timeout → fn.
+ * The adaptive limiter sits inside the breaker (an open breaker's rejections cost no permit) and
+ * outside the timeout (a try cut off by its deadline counts as congestion). Each dependency has its
+ * own limiter, so one slow service lowers only its own limit.
  */
 import { z } from 'zod';
 import { systemClock, type Clock } from '../kernel/clock.js';
 import { NotFoundError, StateError, type ErrorCategory } from '../kernel/errors.js';
 import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
 import { parseOptions } from '../kernel/validate.js';
+import { AdaptivePolicy, type AdaptiveOptions } from './adaptive.js';
+import type { AdaptiveLimiter, AdaptiveLimiterStats, LimitChange } from './adaptive-limiter.js';
 import type { ErrorAnalytics } from './analytics.js';
 import {
   CircuitBreaker,
@@ -29,6 +34,13 @@ import { FallbackPolicy, type FallbackOptions } from './fallback.js';
 import type { CallContext } from './policy.js';
 import { Policy, next, zClock, zTimers, type Task, type Timers } from './policy.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import {
+  RecoveryRunner,
+  zRecoveryPlan,
+  type RecoveryOutcome,
+  type RecoveryPlan,
+  type RecoveryTrigger,
+} from './recovery.js';
 import { RetryPolicy, type GiveUpReason, type RetryOptions } from './retry.js';
 import { TimeoutPolicy, type TimeoutOptions, type TimeoutStrategy } from './timeout.js';
 import { WrappedPolicy } from './wrap.js';
@@ -42,6 +54,11 @@ export interface DependencyOptions<V = never> {
   timeout?: number | Omit<TimeoutOptions, 'name' | 'clock' | 'timers'>;
   /** Concurrency limit, as a number or options. @default none */
   bulkhead?: number | Omit<BulkheadOptions, 'name'>;
+  /**
+   * A concurrency limit found from the calls' latency and congestion errors; `true` for the
+   * defaults. Calls over the limit wait in line (see `maxQueue`). @default none
+   */
+  adaptive?: true | Omit<AdaptiveOptions, 'name' | 'classifyRules'>;
   /** Token-bucket limit. @default none */
   rateLimit?: Omit<RateLimitOptions, 'name' | 'clock'>;
   /** What to answer with when everything failed. @default none */
@@ -54,6 +71,12 @@ export interface DependencyOptions<V = never> {
   ignore?: (error: unknown) => boolean;
   /** Errors that prove the dependency works: they count as successes. */
   isFailure?: (error: unknown) => boolean;
+  /**
+   * What to do when the breaker changes state (or when `registry.recover()` reports a health
+   * change): `{ 'breaker:open': [failover(urls), lowerConcurrency(), alert(page)] }`. Outcomes are
+   * `recovery:action` events. @default none
+   */
+  recovery?: RecoveryPlan;
 }
 
 export interface RegistryOptions {
@@ -65,6 +88,8 @@ export interface RegistryOptions {
   classifyRules?: readonly ClassifyRule[];
   /** Where failures are recorded, with the dependency's name. */
   analytics?: ErrorAnalytics;
+  /** Longest a recovery action may run, in ms. @default 10000 */
+  recoveryTimeoutMs?: number;
 }
 
 type Named<T> = T & { dependency: string };
@@ -83,10 +108,14 @@ export interface DependencyEvents {
   }>;
   timeout: Named<{ timeoutMs: number; strategy: TimeoutStrategy; late: boolean }>;
   'bulkhead:reject': Named<{ active: number; queued: number }>;
+  /** The adaptive limit changed. */
+  'adaptive:limit': Named<LimitChange>;
   'rate_limit:reject': Named<{ retryAfterMs: number }>;
   fallback: Named<{ error: unknown; source: 'cache' | 'fn' | 'value' }>;
   /** A try failed (before retry or fallback had their say), with how the breaker counted it. */
   failure: Named<{ error: unknown; category: ErrorCategory; outcome: Outcome }>;
+  /** A recovery action ran (see the `recovery` option). */
+  'recovery:action': RecoveryOutcome;
 }
 
 export interface DependencyStats {
@@ -95,6 +124,7 @@ export interface DependencyStats {
   availableInMs: number;
   breaker: BreakerStats | undefined;
   bulkhead: { active: number; queued: number; maxConcurrent: number; maxQueue: number } | undefined;
+  adaptive: AdaptiveLimiterStats | undefined;
   rateLimit: { available: number; capacity: number } | undefined;
 }
 
@@ -119,10 +149,12 @@ const zDependencyOptions = z.strictObject({
   retry: zObject.optional(),
   timeout: z.union([z.number(), zObject]).optional(),
   bulkhead: z.union([z.number(), zObject]).optional(),
+  adaptive: z.union([z.literal(true), zObject]).optional(),
   rateLimit: zObject.optional(),
   fallback: zObject.optional(),
   ignore: z.custom<(e: unknown) => boolean>((f) => typeof f === 'function').optional(),
   isFailure: z.custom<(e: unknown) => boolean>((f) => typeof f === 'function').optional(),
+  recovery: zRecoveryPlan.optional(),
 });
 
 const zRegistryOptions = z.object({
@@ -132,6 +164,7 @@ const zRegistryOptions = z.object({
   analytics: z
     .custom<ErrorAnalytics>((a) => typeof (a as ErrorAnalytics | undefined)?.record === 'function')
     .optional(),
+  recoveryTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
 });
 
 /** Sees the errors of a dependency that has no breaker (one with a breaker uses its observer). */
@@ -164,6 +197,7 @@ export class Dependency<V = never> {
   readonly retry: RetryPolicy | undefined;
   readonly timeout: TimeoutPolicy | undefined;
   readonly bulkhead: BulkheadPolicy | undefined;
+  readonly adaptive: AdaptivePolicy | undefined;
   readonly rateLimiter: RateLimiter | undefined;
   readonly fallback: FallbackPolicy<V> | undefined;
   /** Everything above composed into one policy. */
@@ -177,6 +211,7 @@ export class Dependency<V = never> {
       retry?: RetryPolicy | undefined;
       timeout?: TimeoutPolicy | undefined;
       bulkhead?: BulkheadPolicy | undefined;
+      adaptive?: AdaptivePolicy | undefined;
       rateLimiter?: RateLimiter | undefined;
       fallback?: FallbackPolicy<V> | undefined;
       observer?: Policy | undefined;
@@ -187,6 +222,7 @@ export class Dependency<V = never> {
     this.retry = parts.retry;
     this.timeout = parts.timeout;
     this.bulkhead = parts.bulkhead;
+    this.adaptive = parts.adaptive;
     this.rateLimiter = parts.rateLimiter;
     this.fallback = parts.fallback;
     const chain = [
@@ -195,6 +231,7 @@ export class Dependency<V = never> {
       parts.breaker,
       parts.rateLimiter,
       parts.bulkhead,
+      parts.adaptive,
       parts.observer,
       parts.timeout,
     ].filter((p) => p !== undefined) as Policy<unknown>[];
@@ -204,6 +241,14 @@ export class Dependency<V = never> {
   /** Runs `fn` through this dependency's policies. */
   execute<T>(fn: Task<T>, signal?: AbortSignal): Promise<T | V> {
     return this.policy.execute(fn, signal);
+  }
+
+  /**
+   * The adaptive limiter, when the dependency has one: a worker reads `available` before claiming
+   * jobs that call this dependency, and a recovery action may `reduce()` it.
+   */
+  get limiter(): AdaptiveLimiter | undefined {
+    return this.adaptive?.limiter;
   }
 
   /** The breaker's state ('closed' when there is no breaker). */
@@ -233,6 +278,7 @@ export class Dependency<V = never> {
         maxConcurrent: this.bulkhead.maxConcurrent,
         maxQueue: this.bulkhead.maxQueue,
       },
+      adaptive: this.adaptive?.stats(),
       rateLimit: this.rateLimiter && {
         available: this.rateLimiter.available,
         capacity: this.rateLimiter.capacity,
@@ -245,16 +291,39 @@ export class DependencyRegistry {
   private readonly deps = new Map<string, Dependency<unknown>>();
   private readonly emitter = new TypedEmitter<DependencyEvents>();
   private readonly clock: Clock;
+  /** The clock the user gave (adaptive limiters otherwise keep their high-resolution one). */
+  private readonly givenClock: Clock | undefined;
   private readonly timers: Timers | undefined;
   private readonly rules: readonly ClassifyRule[];
   private readonly analytics: ErrorAnalytics | undefined;
+  /** Runs the dependencies' recovery plans on their breaker events. */
+  readonly recovery: RecoveryRunner;
+  private readonly plans = new Map<string, Disposer>();
 
   constructor(options: RegistryOptions = {}) {
     const o = parseOptions(zRegistryOptions, options, 'registry');
     this.clock = o.clock ?? systemClock;
+    this.givenClock = o.clock;
     this.timers = o.timers;
     this.rules = o.classifyRules ?? [];
     this.analytics = o.analytics;
+    this.recovery = new RecoveryRunner({
+      clock: this.clock,
+      ...(o.timers === undefined ? {} : { timers: o.timers }),
+      ...(o.recoveryTimeoutMs === undefined ? {} : { actionTimeoutMs: o.recoveryTimeoutMs }),
+      limiterOf: (name) => this.deps.get(name)?.limiter,
+    });
+    this.recovery.attach(this.emitter);
+    this.recovery.on('action', (e) => this.emitter.emit('recovery:action', e));
+  }
+
+  /**
+   * Runs the recovery actions `name` planned for `trigger` (breaker triggers run by themselves;
+   * this is for the health ones, e.g. from a HealthMonitor's `transition` event).
+   */
+  recover(name: string, trigger: RecoveryTrigger, detail?: unknown): Promise<RecoveryOutcome[]> {
+    this.get(name);
+    return this.recovery.trigger(name, trigger, detail);
   }
 
   /** Subscribes to an event of any dependency; returns a disposer. */
@@ -304,6 +373,15 @@ export class DependencyRegistry {
             ...(typeof o.bulkhead === 'number' ? { maxConcurrent: o.bulkhead } : o.bulkhead),
             name: n,
           });
+    const adaptive =
+      o.adaptive === undefined
+        ? undefined
+        : new AdaptivePolicy({
+            ...(this.givenClock === undefined ? {} : { clock: this.givenClock }),
+            ...(o.adaptive === true ? {} : o.adaptive),
+            classifyRules: this.rules,
+            name: n,
+          });
     const limiter =
       o.rateLimit === undefined ? undefined : new RateLimiter({ ...o.rateLimit, name: n, clock: this.clock });
     const fb = o.fallback === undefined ? undefined : new FallbackPolicy<V>(o.fallback);
@@ -328,6 +406,7 @@ export class DependencyRegistry {
     retry?.on('give_up', (e) => emit.emit('retry:give_up', { ...e, dependency: n }));
     to?.on('timeout', (e) => emit.emit('timeout', { ...e, dependency: n }));
     bulkhead?.on('reject', (e) => emit.emit('bulkhead:reject', { ...e, dependency: n }));
+    adaptive?.on('limit', (e) => emit.emit('adaptive:limit', { ...e, dependency: n }));
     limiter?.on('reject', (e) => emit.emit('rate_limit:reject', { ...e, dependency: n }));
     fb?.on('fallback', (e) => emit.emit('fallback', { ...e, dependency: n }));
 
@@ -336,11 +415,13 @@ export class DependencyRegistry {
       retry,
       timeout: to,
       bulkhead,
+      adaptive,
       rateLimiter: limiter,
       fallback: fb,
       observer,
     });
     this.deps.set(n, dep as Dependency<unknown>);
+    if (o.recovery !== undefined) this.plans.set(n, this.recovery.plan(n, o.recovery));
     return dep;
   }
 
@@ -355,8 +436,10 @@ export class DependencyRegistry {
     return this.deps.has(name);
   }
 
-  /** Removes a dependency (its listeners stay with the removed object). */
+  /** Removes a dependency and its recovery plan (its listeners stay with the removed object). */
   delete(name: string): boolean {
+    this.plans.get(name)?.();
+    this.plans.delete(name);
     return this.deps.delete(name);
   }
 

@@ -5,16 +5,7 @@ import { jobScope } from '../../src/kernel/logger.js';
 import { HealthMonitor } from '../../src/observe/health.js';
 import { createLogger, logJobEvents } from '../../src/observe/log.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** A destination that keeps every line, raw and parsed. */
-function capture() {
-  const raw: string[] = [];
-  return {
-    raw,
-    lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>),
-    stream: { write: (s: string) => void raw.push(...s.split('\n').filter(Boolean)) },
-  };
-}
+import { capture } from './capture.js';
 
 /** Logs through the root logger from a helper far from the handler: no logger is passed down. */
 async function deepHelper(log: ReturnType<typeof createLogger>, step: string): Promise<void> {

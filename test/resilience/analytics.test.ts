@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/kernel/clock.js';
 import { ValidationError } from '../../src/kernel/errors.js';
-import { ErrorAnalytics, normalizeMessage, trendOf } from '../../src/resilience/analytics.js';
+import { ErrorAnalytics, normalizeMessage, severityOf, trendOf } from '../../src/resilience/analytics.js';
 
 const MIN = 60_000;
 
@@ -163,5 +163,57 @@ describe('ErrorAnalytics', () => {
     expect(() => a.top({ limit: 0 })).toThrow(ValidationError);
     expect(() => new ErrorAnalytics({ buckets: 1 })).toThrow(ValidationError);
     expect(a.summary().allTime.total).toBe(0);
+  });
+});
+
+describe('severity', () => {
+  it.each([
+    ['transient', 0.1, 'low'],
+    ['transient', 1, 'medium'],
+    ['transient', 10, 'high'],
+    // Handled by design: a flood is high, never critical.
+    ['transient', 10_000, 'high'],
+    ['validation', 500, 'high'],
+    ['rate_limit', 0, 'low'],
+    ['unknown', 0, 'medium'],
+    ['dependency', 0.5, 'medium'],
+    ['dependency', 100, 'critical'],
+    ['auth', 0, 'high'],
+    ['resource', 0, 'high'],
+    ['resource', 100, 'critical'],
+    ['fatal', 0, 'critical'],
+  ] as const)('%s at %d per minute is %s', (category, perMinute, severity) => {
+    expect(severityOf(category, perMinute)).toBe(severity);
+  });
+
+  it('takes its rates from the options', () => {
+    expect(severityOf('transient', 3, { medium: 5, high: 6, critical: 7 })).toBe('low');
+    expect(severityOf('transient', 6, { medium: 5, high: 6, critical: 7 })).toBe('high');
+  });
+
+  it('is on every pattern of top(), from its rate in the window; minSeverity filters', () => {
+    const clock = new ManualClock(100 * MIN);
+    const a = new ErrorAnalytics({ clock, bucketMs: MIN, defaultWindowMs: 10 * MIN });
+    for (let i = 0; i < 120; i++) a.record({ category: 'transient', error: new Error('upstream 502') });
+    for (let i = 0; i < 5; i++) a.record({ category: 'validation', error: new Error('bad row') });
+    a.record({ category: 'auth', error: new Error('token expired') });
+    a.record({ category: 'fatal', error: new Error('config missing') });
+    // Over 10 minutes: 12/min transient (high), 0.5/min validation (low).
+    expect(Object.fromEntries(a.top().map((p) => [p.category, p.severity]))).toEqual({
+      transient: 'high',
+      validation: 'low',
+      auth: 'high',
+      fatal: 'critical',
+    });
+    // Over one minute the same 120 are 120/min, but transient stays at most high.
+    expect(a.top({ windowMs: MIN })[0]).toMatchObject({ category: 'transient', severity: 'high' });
+    expect(a.top({ minSeverity: 'high' }).map((p) => p.category)).toEqual(['transient', 'auth', 'fatal']);
+    expect(a.top({ minSeverity: 'critical' }).map((p) => p.category)).toEqual(['fatal']);
+  });
+
+  it('rejects bad severity options with a ValidationError', () => {
+    expect(() => new ErrorAnalytics({ severityRates: { medium: 10, high: 5 } })).toThrow(ValidationError);
+    expect(() => new ErrorAnalytics({ severityRates: { critical: -1 } })).toThrow(ValidationError);
+    expect(() => new ErrorAnalytics().top({ minSeverity: 'urgent' as never })).toThrow(ValidationError);
   });
 });
