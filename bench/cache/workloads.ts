@@ -7,11 +7,19 @@ import { createGunzip } from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Where the traces live: BULWARK_TRACES, else ../shared/traces next to the repository. */
+/**
+ * Where the traces live: BULWARK_TRACES, else the nearest `shared/traces` above the repository (a
+ * checkout's sibling, or one level further up for a git worktree).
+ */
 export function tracesDir(): string {
   const fromEnv = process.env.BULWARK_TRACES;
   if (fromEnv) return fromEnv;
-  return join(here, '..', '..', '..', 'shared', 'traces');
+  const repo = join(here, '..', '..');
+  for (const up of ['..', join('..', '..')]) {
+    const dir = join(repo, up, 'shared', 'traces');
+    if (existsSync(dir)) return dir;
+  }
+  return join(repo, '..', 'shared', 'traces');
 }
 
 /**
