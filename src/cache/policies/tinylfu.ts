@@ -7,11 +7,16 @@ const PROTECTED = 2;
 export const TINYLFU_LISTS = 3;
 /**
  * The policy's words in each list node (see SlotLists): the key's hash, and its state, which holds
- * the region in its low 2 bits and, above them, `sketch.epoch + 1` once the key's estimate saturated
- * in that epoch: until the next aging its counts cannot change, so hits on hot entries skip the sketch.
+ * the region in its low 2 bits, REUSED in bit 2, and above them `sketch.epoch + 1` once the key's
+ * estimate saturated in that epoch: until the next aging its counts cannot change, so hits on hot
+ * entries skip the sketch.
  */
 const HASH = 2;
 const STATE = 3;
+const REGION = 3;
+/** Set when the entry was requested again while in the window. */
+const REUSED = 4;
+const TAG_SHIFT = 3;
 /** Share of the main space reserved for entries hit at least twice (the segmented LRU's protected part). */
 const PROTECTED_SHARE = 0.8;
 /** Most window entries moved to probation per insert while the window is over its share. */
@@ -97,27 +102,33 @@ export class WindowTinyLfu implements EvictionPolicy {
   access(slot: number): void {
     const links = this.lists.links;
     const at = 4 * (slot + TINYLFU_LISTS);
-    const state = links[at + STATE]!;
+    let state = links[at + STATE]!;
     if (this.counting) {
       const sketch = this.sketch;
-      const saturatedTag = (sketch.epoch + 1) << 2;
-      if ((state & ~3) !== saturatedTag && sketch.increment(links[at + HASH]!)) {
-        links[at + STATE] = (state & 3) | saturatedTag;
+      const saturatedTag = (sketch.epoch + 1) << TAG_SHIFT;
+      if ((state >> TAG_SHIFT) << TAG_SHIFT !== saturatedTag && sketch.increment(links[at + HASH]!)) {
+        state = (state & (REGION | REUSED)) | saturatedTag;
       }
     }
     const n = slot + TINYLFU_LISTS;
-    const r = state & 3;
+    const r = state & REGION;
     if (r === WINDOW) {
+      links[at + STATE] = state | REUSED;
       this.lists.moveToEnd(WINDOW, n);
-    } else if (this.windowCount < this.windowMax) {
+      return;
+    }
+    if (this.windowCount < this.windowMax) {
       // The window is growing: an entry of main in use moves to it, so main drains by its unused
       // entries and the cache converges to the new share's state (recency order, at 100%: LRU).
+      links[at + STATE] = (state & ~REGION) | WINDOW | REUSED;
       this.lists.unlink(n);
       this.lists.push(WINDOW, n);
-      this.setRegion(n, WINDOW);
       this.windowCount++;
       if (r === PROTECTED) this.protectedCount--;
-    } else if (r === PROTECTED) {
+      return;
+    }
+    links[at + STATE] = state;
+    if (r === PROTECTED) {
       this.lists.moveToEnd(PROTECTED, n);
     } else {
       // A second hit while on probation proves the entry worth protecting.
@@ -131,7 +142,7 @@ export class WindowTinyLfu implements EvictionPolicy {
 
   remove(slot: number): void {
     this.lists.unlink(slot + TINYLFU_LISTS);
-    const r = this.lists.links[4 * (slot + TINYLFU_LISTS) + STATE]! & 3;
+    const r = this.lists.links[4 * (slot + TINYLFU_LISTS) + STATE]! & REGION;
     if (r === WINDOW) this.windowCount--;
     else if (r === PROTECTED) this.protectedCount--;
     if (slot === this.candidate) this.candidate = NIL;
@@ -146,7 +157,7 @@ export class WindowTinyLfu implements EvictionPolicy {
     let victim = lists.oldest(PROBATION);
     const candidate = this.candidate;
     this.candidate = NIL;
-    if (candidate !== NIL && (lists.links[4 * (candidate + TINYLFU_LISTS) + STATE]! & 3) === PROBATION) {
+    if (candidate !== NIL && (lists.links[4 * (candidate + TINYLFU_LISTS) + STATE]! & REGION) === PROBATION) {
       // The entry that just left the window competes with main's least valuable entry: TinyLFU admission.
       if (victim === candidate + TINYLFU_LISTS) victim = lists.after(victim);
       if (victim === PROBATION) victim = lists.oldest(PROTECTED);
@@ -201,9 +212,19 @@ export class WindowTinyLfu implements EvictionPolicy {
     this.protectedMax = Math.floor((cap - this.windowMax) * PROTECTED_SHARE);
   }
 
+  /**
+   * TinyLFU admission, plus one rule: a candidate requested again while in the window is admitted
+   * whatever its estimate. A re-reference within a window's worth of misses is direct evidence of
+   * reuse (the evidence S3-FIFO and ARC admit on), while the sketch's estimate is an average over
+   * ten capacities of requests that lags behind it when popularity changes: after a shift, the old
+   * hot keys' counts would keep refusing the new ones for several agings. Keys of a loop longer than
+   * the window, or of a scan, are never re-referenced there, so they still face the sketch.
+   */
   private admit(candidate: number, victim: number): boolean {
     const links = this.lists.links;
-    const c = this.sketch.frequency(links[4 * (candidate + TINYLFU_LISTS) + HASH]!);
+    const at = 4 * (candidate + TINYLFU_LISTS);
+    if ((links[at + STATE]! & REUSED) !== 0) return true;
+    const c = this.sketch.frequency(links[at + HASH]!);
     const v = this.sketch.frequency(links[4 * (victim + TINYLFU_LISTS) + HASH]!);
     if (c > v) return true;
     // An attacker who keeps a victim's estimate high could lock every newcomer out; admitting a warm
@@ -217,10 +238,10 @@ export class WindowTinyLfu implements EvictionPolicy {
     return (x & 127) === 0;
   }
 
-  /** Sets node `n`'s region, keeping its saturation tag. */
+  /** Sets node `n`'s region, keeping its other state. */
   private setRegion(n: number, region: number): void {
     const links = this.lists.links;
-    links[4 * n + STATE] = (links[4 * n + STATE]! & ~3) | region;
+    links[4 * n + STATE] = (links[4 * n + STATE]! & ~REGION) | region;
   }
 
   /** Moves list node `n` from the window to probation's newest end; returns its slot. */
