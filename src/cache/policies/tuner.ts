@@ -36,12 +36,16 @@ export class WindowTuner {
   private readonly k = SHARES.length;
   /**
    * For each pair i < j at i * k + j: the decayed number of requests miniature i hit and j missed,
-   * minus the reverse (`lead`), and of requests where they differed at all (`differ`).
+   * minus the reverse (`lead`), and the variance of that lead under "no difference" (`variance`).
    */
   private readonly lead: Float64Array;
-  private readonly differ: Float64Array;
+  private readonly variance: Float64Array;
+  /** Length of the pair's current run of differences in one direction (0 when it last agreed). */
+  private readonly run: Int32Array;
   /** Differences of each pair since its evidence was last halved. */
   private readonly since: Int32Array;
+  /** Which miniatures hit on the previous sampled request. */
+  private previous = 0;
   private readonly memory: number;
   private readonly confidence: number;
   /** The index in SHARES the cache uses. */
@@ -54,7 +58,8 @@ export class WindowTuner {
     this.sketch = new FrequencySketch(entries);
     this.minis = SHARES.map((share) => new Miniature(entries, share, this.sketch));
     this.lead = new Float64Array(this.k * this.k);
-    this.differ = new Float64Array(this.k * this.k);
+    this.variance = new Float64Array(this.k * this.k);
+    this.run = new Int32Array(this.k * this.k);
     this.since = new Int32Array(this.k * this.k);
     this.memory = settings.memory;
     this.confidence = settings.confidence;
@@ -66,6 +71,8 @@ export class WindowTuner {
     let mask = 0;
     const k = this.k;
     for (let i = 0; i < k; i++) if (this.minis[i]!.request(h)) mask |= 1 << i;
+    const previous = this.previous;
+    this.previous = mask;
     // Requests on which every miniature agrees carry no information about which share is better.
     if (mask === 0 || mask === (1 << k) - 1) return false;
     for (let i = 0; i < k; i++) {
@@ -73,12 +80,18 @@ export class WindowTuner {
       for (let j = i + 1; j < k; j++) {
         if (((mask >>> j) & 1) === hit) continue;
         const at = i * k + j;
+        // Differences come in runs (a miniature holding a block of keys the other does not hits
+        // them one after another): a run is one coin flip of its length, so it adds its length
+        // squared to the variance, not its length.
+        const same = ((previous >>> i) & 1) === hit && ((previous >>> j) & 1) !== hit;
+        const run = same ? this.run[at]! + 1 : 1;
+        this.run[at] = run;
         this.lead[at]! += hit === 1 ? 1 : -1;
-        this.differ[at]!++;
+        this.variance[at]! += 2 * run - 1;
         if (++this.since[at]! >= this.memory) {
           this.since[at] = 0;
           this.lead[at]! *= 0.5;
-          this.differ[at]! *= 0.5;
+          this.variance[at]! *= 0.5;
         }
       }
     }
@@ -89,15 +102,18 @@ export class WindowTuner {
     for (const m of this.minis) m.clear();
     this.sketch.clear();
     this.lead.fill(0);
-    this.differ.fill(0);
+    this.variance.fill(0);
+    this.run.fill(0);
     this.since.fill(0);
+    this.previous = 0;
     this.choice = INITIAL_CHOICE;
   }
 
   /**
    * Moves to the share that beats the current one with the most confidence, if that is more than
-   * `confidence` standard deviations. Under "no difference", each request on which the two differ is
-   * a fair coin, so the lead over `n` of them has a standard deviation of √n (a sign test).
+   * `confidence` standard deviations. Under "no difference", the direction of each run of
+   * differences is a fair coin, so the lead has a variance of the sum of the runs' squared lengths
+   * (a sign test on runs).
    */
   private decide(): boolean {
     const c = this.choice;
@@ -107,10 +123,10 @@ export class WindowTuner {
     for (let j = 0; j < k; j++) {
       if (j === c) continue;
       const at = j < c ? j * k + c : c * k + j;
-      const n = this.differ[at]!;
-      if (n === 0) continue;
+      const variance = this.variance[at]!;
+      if (variance === 0) continue;
       // The lead of j over c.
-      const z = ((j < c ? 1 : -1) * this.lead[at]!) / Math.sqrt(n);
+      const z = ((j < c ? 1 : -1) * this.lead[at]!) / Math.sqrt(variance);
       if (z > bestZ) {
         bestZ = z;
         best = j;
