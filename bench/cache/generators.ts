@@ -194,3 +194,130 @@ export function phaseMix(o: {
   }
   return { keys, universe: fresh };
 }
+
+/**
+ * Requests drawn from several sources at once: source `i` is picked with probability `weights[i]`
+ * (normalized) and gives its next key; each source's keys are renumbered above the previous ones.
+ */
+export function mixture(
+  sources: readonly { next: () => number; universe: number }[],
+  weights: readonly number[],
+  length: number,
+  seed: number,
+): Stream {
+  const random = rng(seed);
+  const total = weights.reduce((a, b) => a + b, 0);
+  const bases: number[] = [];
+  let universe = 0;
+  for (const s of sources) {
+    bases.push(universe);
+    universe += s.universe;
+  }
+  const keys = new Int32Array(length);
+  for (let i = 0; i < length; i++) {
+    let u = random() * total;
+    let s = 0;
+    while (s < sources.length - 1 && u >= weights[s]!) u -= weights[s++]!;
+    keys[i] = bases[s]! + sources[s]!.next();
+  }
+  return { keys, universe };
+}
+
+/** A key source cycling through `n` keys in order. */
+export function loopSource(n: number): { next: () => number; universe: number } {
+  let i = 0;
+  return {
+    next: () => {
+      const k = i;
+      i = i + 1 === n ? 0 : i + 1;
+      return k;
+    },
+    universe: n,
+  };
+}
+
+/** A key source of Zipf(`s`) popularity over `n` keys in a random order. */
+export function zipfSource(n: number, s: number, random: () => number): { next: () => number; universe: number } {
+  const rank = zipf(n, s, random);
+  const ids = permutation(n, random);
+  return { next: () => ids[rank()]!, universe: n };
+}
+
+/** A key source drawing uniformly from `n` keys. */
+export function uniformSource(n: number, random: () => number): { next: () => number; universe: number } {
+  return { next: () => Math.floor(random() * n), universe: n };
+}
+
+/**
+ * Bursty references: keys have a long-term Zipf popularity, and every request of a key is followed,
+ * with probability `burst`, by another request of it a few requests later (within `gap` requests),
+ * so reuse comes in short bursts as it does for sessions and retries.
+ */
+export function bursty(o: {
+  keys: number;
+  skew: number;
+  burst: number;
+  gap: number;
+  length: number;
+  seed: number;
+}): Stream {
+  const random = rng(o.seed);
+  const source = zipfSource(o.keys, o.skew, random);
+  const keys = new Int32Array(o.length);
+  // Pending re-requests, by due position (a ring of the next `gap` positions, up to 4 keys each).
+  const slots = 4;
+  const due = new Int32Array(o.gap * slots).fill(-1);
+  for (let i = 0; i < o.length; i++) {
+    const at = (i % o.gap) * slots;
+    let key = -1;
+    for (let j = 0; j < slots; j++) {
+      if (due[at + j]! >= 0) {
+        key = due[at + j]!;
+        due[at + j] = -1;
+        break;
+      }
+    }
+    if (key < 0) key = source.next();
+    keys[i] = key;
+    if (random() < o.burst) {
+      const when = ((i + 1 + Math.floor(random() * o.gap)) % o.gap) * slots;
+      for (let j = 0; j < slots; j++) {
+        if (due[when + j]! < 0) {
+          due[when + j] = key;
+          break;
+        }
+      }
+    }
+  }
+  return { keys, universe: o.keys };
+}
+
+/** Zipf popularity where, every `period` requests, a share `fraction` of the ranking is reshuffled. */
+export function partialShifts(o: {
+  keys: number;
+  skew: number;
+  period: number;
+  fraction: number;
+  length: number;
+  seed: number;
+}): Stream {
+  const random = rng(o.seed);
+  const rank = zipf(o.keys, o.skew, random);
+  const ids = permutation(o.keys, random);
+  const keys = new Int32Array(o.length);
+  for (let i = 0; i < o.length; i++) {
+    if (i > 0 && i % o.period === 0) {
+      // Swap a random share of ranks with random others: some hot keys cool down, some cold ones heat up.
+      const swaps = Math.round(o.fraction * o.keys);
+      for (let s = 0; s < swaps; s++) {
+        const a = Math.floor(random() * Math.min(o.keys, swaps * 4));
+        const b = Math.floor(random() * o.keys);
+        const t = ids[a]!;
+        ids[a] = ids[b]!;
+        ids[b] = t;
+      }
+    }
+    keys[i] = ids[rank()]!;
+  }
+  return { keys, universe: o.keys };
+}

@@ -27,7 +27,7 @@ export class FrequencySketch {
 
   constructor(
     capacity: number,
-    private readonly ageFactor = Number(process.env.AGE ?? 10),
+    private readonly ageFactor = 10,
   ) {
     this.ensureCapacity(capacity);
   }

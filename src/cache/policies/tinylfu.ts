@@ -54,6 +54,10 @@ export class WindowTinyLfu implements EvictionPolicy {
   private lastMissHash = 0;
   private hasLastMiss = false;
   private random = 0x2545f491;
+  /** The victim of the last contest it won, its hash and its estimate then. */
+  private frontVictim = NIL;
+  private frontHash = 0;
+  private frontEstimate = 0;
 
   /**
    * @param share the window's share of the capacity.
@@ -117,9 +121,10 @@ export class WindowTinyLfu implements EvictionPolicy {
       this.lists.moveToEnd(WINDOW, n);
       return;
     }
-    if (this.windowCount < this.windowMax) {
-      // The window is growing: an entry of main in use moves to it, so main drains by its unused
-      // entries and the cache converges to the new share's state (recency order, at 100%: LRU).
+    if (this.windowMax === this.capacity && this.windowCount < this.windowMax) {
+      // The window grows to the whole capacity (LRU): main must vanish, and an entry of main in use
+      // moves to the window rather than waiting to be evicted, so main drains by its unused entries
+      // and the cache converges to LRU's state.
       links[at + STATE] = (state & ~REGION) | WINDOW | REUSED;
       this.lists.unlink(n);
       this.lists.push(WINDOW, n);
@@ -227,8 +232,17 @@ export class WindowTinyLfu implements EvictionPolicy {
     const c = this.sketch.frequency(links[at + HASH]!);
     const v = this.sketch.frequency(links[4 * (victim + TINYLFU_LISTS) + HASH]!);
     if (c > v) return true;
-    // An attacker who keeps a victim's estimate high could lock every newcomer out; admitting a warm
-    // candidate now and then, at random, breaks that (Caffeine does the same).
+    // The victim is at the front of probation, so it has not been requested since it got there (a
+    // request would have promoted it). If its estimate rose since its last contest, other keys'
+    // counts did it (collisions, of which some entry among many always has its share): it loses.
+    // Otherwise such an entry would win every contest and keep every newcomer out of main.
+    const vh = links[4 * (victim + TINYLFU_LISTS) + HASH]!;
+    if (victim === this.frontVictim && vh === this.frontHash && v > this.frontEstimate) return true;
+    this.frontVictim = victim;
+    this.frontHash = vh;
+    this.frontEstimate = v;
+    // An attacker who keeps a victim's estimate saturated could lock every newcomer out; admitting a
+    // warm candidate now and then, at random, breaks that (Caffeine does the same).
     if (c < 6 || v < 15) return false;
     let x = this.random;
     x ^= x << 13;

@@ -6,13 +6,21 @@ import { Miniature } from './miniature.js';
  * everything: loops, scans, skew) to the whole capacity (exactly LRU: recency decides everything).
  */
 export const SHARES = [0.01, 0.032, 0.1, 0.32, 1] as const;
-/** Where the cache starts before there is any evidence: the middle of the grid. */
+/**
+ * Where the cache starts, before there is any evidence: the 1% window. Leaving a wrong start is
+ * cheap in that direction: a window that grows drains main by its unused entries within a capacity
+ * of misses, whereas a cache that starts as LRU on a loop keeps the loop's recency order in its
+ * frequency counts (every key of the pass under way counts one more than the keys still to come)
+ * and takes several passes to settle into the stable subset that frequency admission keeps.
+ */
 export const INITIAL_CHOICE = 0;
 
 export interface TunerSettings {
   /** Entries of a miniature; the sample rate is this over the capacity (at most 1). */
   miniatureEntries: number;
-  /** Half-life of the evidence, in requests on which the two compared miniatures differ. */
+  /** Sampled requests per batch, as a share of a miniature's capacity. */
+  batchShare: number;
+  /** Half-life of the evidence of a pair of miniatures, in batches in which they differed. */
   memory: number;
   /** Standard deviations by which a share must beat the current one before the cache moves to it. */
   confidence: number;
@@ -20,7 +28,8 @@ export interface TunerSettings {
 
 export const DEFAULT_TUNER: TunerSettings = {
   miniatureEntries: 1024,
-  memory: 512,
+  batchShare: 1 / 32,
+  memory: 32,
   confidence: 3,
 };
 
@@ -34,18 +43,16 @@ export class WindowTuner {
   private readonly minis: Miniature[];
   private readonly sketch: FrequencySketch;
   private readonly k = SHARES.length;
-  /**
-   * For each pair i < j at i * k + j: the decayed number of requests miniature i hit and j missed,
-   * minus the reverse (`lead`), and the variance of that lead under "no difference" (`variance`).
-   */
+  /** For each pair i < j at i * k + j: requests of this batch miniature i hit and j missed, minus the reverse. */
+  private readonly batchLead: Int32Array;
+  /** For each pair: the decayed sum of its batch leads, and of their squares. */
   private readonly lead: Float64Array;
   private readonly variance: Float64Array;
-  /** Length of the pair's current run of differences in one direction (0 when it last agreed). */
-  private readonly run: Int32Array;
-  /** Differences of each pair since its evidence was last halved. */
+  /** Batches in which each pair differed since its evidence was last halved. */
   private readonly since: Int32Array;
-  /** Which miniatures hit on the previous sampled request. */
-  private previous = 0;
+  private readonly batchSize: number;
+  private inBatch = 0;
+  private differed = false;
   private readonly memory: number;
   private readonly confidence: number;
   /** The index in SHARES the cache uses. */
@@ -57,10 +64,12 @@ export class WindowTuner {
     this.sampleBound = rate >= 1 ? 0x1_0000_0000 : Math.floor(rate * 0x1_0000_0000);
     this.sketch = new FrequencySketch(entries);
     this.minis = SHARES.map((share) => new Miniature(entries, share, this.sketch));
-    this.lead = new Float64Array(this.k * this.k);
-    this.variance = new Float64Array(this.k * this.k);
-    this.run = new Int32Array(this.k * this.k);
-    this.since = new Int32Array(this.k * this.k);
+    const pairs = this.k * this.k;
+    this.batchLead = new Int32Array(pairs);
+    this.lead = new Float64Array(pairs);
+    this.variance = new Float64Array(pairs);
+    this.since = new Int32Array(pairs);
+    this.batchSize = Math.max(8, Math.round(entries * settings.batchShare));
     this.memory = settings.memory;
     this.confidence = settings.confidence;
   }
@@ -71,23 +80,45 @@ export class WindowTuner {
     let mask = 0;
     const k = this.k;
     for (let i = 0; i < k; i++) if (this.minis[i]!.request(h)) mask |= 1 << i;
-    const previous = this.previous;
-    this.previous = mask;
     // Requests on which every miniature agrees carry no information about which share is better.
-    if (mask === 0 || mask === (1 << k) - 1) return false;
+    if (mask !== 0 && mask !== (1 << k) - 1) {
+      this.differed = true;
+      for (let i = 0; i < k; i++) {
+        const hit = (mask >>> i) & 1;
+        for (let j = i + 1; j < k; j++) {
+          if (((mask >>> j) & 1) !== hit) this.batchLead[i * k + j]! += hit === 1 ? 1 : -1;
+        }
+      }
+    }
+    if (++this.inBatch < this.batchSize) return false;
+    this.inBatch = 0;
+    if (!this.differed) return false;
+    this.differed = false;
+    return this.endBatch();
+  }
+
+  clear(): void {
+    for (const m of this.minis) m.clear();
+    this.sketch.clear();
+    this.batchLead.fill(0);
+    this.lead.fill(0);
+    this.variance.fill(0);
+    this.since.fill(0);
+    this.inBatch = 0;
+    this.differed = false;
+    this.choice = INITIAL_CHOICE;
+  }
+
+  private endBatch(): boolean {
+    const k = this.k;
     for (let i = 0; i < k; i++) {
-      const hit = (mask >>> i) & 1;
       for (let j = i + 1; j < k; j++) {
-        if (((mask >>> j) & 1) === hit) continue;
         const at = i * k + j;
-        // Differences come in runs (a miniature holding a block of keys the other does not hits
-        // them one after another): a run is one coin flip of its length, so it adds its length
-        // squared to the variance, not its length.
-        const same = ((previous >>> i) & 1) === hit && ((previous >>> j) & 1) !== hit;
-        const run = same ? this.run[at]! + 1 : 1;
-        this.run[at] = run;
-        this.lead[at]! += hit === 1 ? 1 : -1;
-        this.variance[at]! += 2 * run - 1;
+        const b = this.batchLead[at]!;
+        if (b === 0) continue;
+        this.batchLead[at] = 0;
+        this.lead[at]! += b;
+        this.variance[at]! += b * b;
         if (++this.since[at]! >= this.memory) {
           this.since[at] = 0;
           this.lead[at]! *= 0.5;
@@ -98,22 +129,15 @@ export class WindowTuner {
     return this.decide();
   }
 
-  clear(): void {
-    for (const m of this.minis) m.clear();
-    this.sketch.clear();
-    this.lead.fill(0);
-    this.variance.fill(0);
-    this.run.fill(0);
-    this.since.fill(0);
-    this.previous = 0;
-    this.choice = INITIAL_CHOICE;
-  }
-
   /**
    * Moves to the share that beats the current one with the most confidence, if that is more than
-   * `confidence` standard deviations. Under "no difference", the direction of each run of
-   * differences is a fair coin, so the lead has a variance of the sum of the runs' squared lengths
-   * (a sign test on runs).
+   * `confidence` standard deviations. Outcomes of nearby requests are not independent (a miniature
+   * that holds a block of keys the other does not hits them one after another), so the unit of
+   * evidence is a batch: under "no difference" each batch's lead is as likely negative as positive,
+   * and the lead summed over batches, divided by the root of the sum of their squares, is a
+   * self-normalized statistic of about unit variance. It grows like the root of the number of
+   * batches that agree, so a burst confined to one batch can never pass, and a difference that holds
+   * in every batch passes after about ten.
    */
   private decide(): boolean {
     const c = this.choice;
