@@ -39,47 +39,17 @@
  * sampled and each costs five miniature lookups; the others cost one comparison. Memory grows with
  * what the miniatures hold, at most five times `miniatureEntries` entries of a few words.
  */
-import { WindowTinyLfu, TINYLFU_LISTS } from './tinylfu.js';
+import { WindowTinyLfu } from './tinylfu.js';
 import { DEFAULT_TUNER, INITIAL_CHOICE, SHARES, WindowTuner, type TunerSettings } from './tuner.js';
 
-export class AdaptivePolicy extends WindowTinyLfu {
-  private tuner: WindowTuner;
-  private sampleBound: number;
-  private readonly settings: TunerSettings;
-
-  constructor(slots: number, maxEntries: number, settings: TunerSettings = DEFAULT_TUNER) {
-    const capacity = Number.isFinite(maxEntries) ? maxEntries : slots;
-    super(slots, capacity, SHARES[INITIAL_CHOICE]);
-    this.settings = settings;
-    this.tuner = new WindowTuner(capacity, settings);
-    this.sampleBound = this.tuner.sampleBound;
-  }
-
-  override insert(slot: number, hash: number): void {
-    super.insert(slot, hash);
-    if (hash >>> 0 < this.sampleBound) this.sample(hash);
-  }
-
-  override access(slot: number): void {
-    super.access(slot);
-    const hash = this.lists.links[4 * (slot + TINYLFU_LISTS) + 2]!;
-    if (hash >>> 0 < this.sampleBound) this.sample(hash);
-  }
-
-  override clear(): void {
-    super.clear();
-    this.tuner.clear();
-    this.setWindowShare(SHARES[INITIAL_CHOICE]);
-  }
-
-  protected override rescale(capacity: number): void {
-    super.rescale(capacity);
-    // The sample rate follows the capacity: start a new experiment at the new scale.
-    this.tuner = new WindowTuner(capacity, this.settings);
-    this.sampleBound = this.tuner.sampleBound;
-  }
-
-  private sample(hash: number): void {
-    if (this.tuner.record(hash)) this.setWindowShare(SHARES[this.tuner.choice]!);
-  }
+/** The default policy: a W-TinyLFU cache with a window tuner attached. @internal */
+export function createAdaptivePolicy(
+  slots: number,
+  maxEntries: number,
+  settings: TunerSettings = DEFAULT_TUNER,
+): WindowTinyLfu {
+  const capacity = Number.isFinite(maxEntries) ? maxEntries : slots;
+  const policy = new WindowTinyLfu(slots, capacity, SHARES[INITIAL_CHOICE]);
+  policy.attach(new WindowTuner(capacity, settings), SHARES[INITIAL_CHOICE]);
+  return policy;
 }

@@ -23,8 +23,22 @@ const PROTECTED_SHARE = 0.8;
 const DRAIN_PER_INSERT = 64;
 
 /**
+ * Watches a sample of the requests and decides the window share (see tuner.ts). @internal
+ */
+export interface WindowSampler {
+  /** Hashes below this, as unsigned 32-bit numbers, are sampled. */
+  readonly bound: number;
+  /** One request of a sampled key; the window share to use from now on, or -1 to keep the current one. */
+  sample(hash: number): number;
+  /** The capacity changed (learned under a byte limit); returns the share to use. */
+  rescale(capacity: number): number;
+  /** The cache was cleared; returns the share to start again with. */
+  clear(): number;
+}
+
+/**
  * W-TinyLFU (Einziger, Friedman & Manes, "TinyLFU: A Highly Efficient Cache Admission Policy",
- * 2017) with a window whose size the owner may change at any time. @internal
+ * 2017) with a window whose size may change at any time. @internal
  *
  * New entries enter an LRU *window*; when the window overflows, its oldest entry moves to the *main*
  * space (a segmented LRU: probation + protected) as a *candidate*, and once the cache is full it
@@ -33,14 +47,16 @@ const DRAIN_PER_INSERT = 64;
  * keeps recency: a window of the whole capacity is exactly LRU.
  *
  * The same class runs the cache and the miniature simulations that choose its window (see
- * adaptive.ts); a miniature shares its owner's sampled sketch and so does not count requests itself.
+ * adaptive.ts): the cache's instance has a sampler attached, which sees the requests of sampled keys;
+ * a miniature shares its tuner's sketch and does not count requests itself. One class for both keeps
+ * the hot methods monomorphic.
  */
 export class WindowTinyLfu implements EvictionPolicy {
   readonly usesHash = true;
-  protected readonly lists: SlotLists;
+  private readonly lists: SlotLists;
   readonly sketch: FrequencySketch;
   /** Entries the cache holds when full: `maxEntries`, or under a byte limit what fits (learned at evictions). */
-  protected capacity: number;
+  private capacity: number;
   private share: number;
   private readonly counting: boolean;
 
@@ -54,6 +70,9 @@ export class WindowTinyLfu implements EvictionPolicy {
   private lastMissHash = 0;
   private hasLastMiss = false;
   private random = 0x2545f491;
+  private sampler: WindowSampler | undefined = undefined;
+  /** `sampler.bound`, or 0 (no hash is below it) without a sampler. */
+  private sampleBound = 0;
   /** The victim of the last contest it won, its hash and its estimate then. */
   private frontVictim = NIL;
   private frontHash = 0;
@@ -70,6 +89,13 @@ export class WindowTinyLfu implements EvictionPolicy {
     this.counting = sketch === undefined;
     this.sketch = sketch ?? new FrequencySketch(capacity);
     this.resize();
+  }
+
+  /** Lets `sampler` see the requests of sampled keys and choose the window share. */
+  attach(sampler: WindowSampler, share: number): void {
+    this.sampler = sampler;
+    this.sampleBound = sampler.bound;
+    this.setWindowShare(share);
   }
 
   grow(slots: number): void {
@@ -101,16 +127,18 @@ export class WindowTinyLfu implements EvictionPolicy {
       do this.candidate = this.moveToProbation(this.lists.oldest(WINDOW));
       while (++moved < DRAIN_PER_INSERT && this.windowCount > this.windowMax);
     }
+    if (hash >>> 0 < this.sampleBound) this.sampled(hash);
   }
 
   access(slot: number): void {
     const links = this.lists.links;
     const at = 4 * (slot + TINYLFU_LISTS);
     let state = links[at + STATE]!;
+    const hash = links[at + HASH]!;
     if (this.counting) {
       const sketch = this.sketch;
       const saturatedTag = (sketch.epoch + 1) << TAG_SHIFT;
-      if ((state >> TAG_SHIFT) << TAG_SHIFT !== saturatedTag && sketch.increment(links[at + HASH]!)) {
+      if ((state & ~(REGION | REUSED)) !== saturatedTag && sketch.increment(hash)) {
         state = (state & (REGION | REUSED)) | saturatedTag;
       }
     }
@@ -119,30 +147,13 @@ export class WindowTinyLfu implements EvictionPolicy {
     if (r === WINDOW) {
       links[at + STATE] = state | REUSED;
       this.lists.moveToEnd(WINDOW, n);
-      return;
-    }
-    if (this.windowMax === this.capacity && this.windowCount < this.windowMax) {
-      // The window grows to the whole capacity (LRU): main must vanish, and an entry of main in use
-      // moves to the window rather than waiting to be evicted, so main drains by its unused entries
-      // and the cache converges to LRU's state.
-      links[at + STATE] = (state & ~REGION) | WINDOW | REUSED;
-      this.lists.unlink(n);
-      this.lists.push(WINDOW, n);
-      this.windowCount++;
-      if (r === PROTECTED) this.protectedCount--;
-      return;
-    }
-    links[at + STATE] = state;
-    if (r === PROTECTED) {
+    } else if (r === PROTECTED && this.windowCount >= this.windowMax) {
+      links[at + STATE] = state;
       this.lists.moveToEnd(PROTECTED, n);
     } else {
-      // A second hit while on probation proves the entry worth protecting.
-      this.lists.unlink(n);
-      this.lists.push(PROTECTED, n);
-      this.setRegion(n, PROTECTED);
-      this.protectedCount++;
-      this.demoteProtected();
+      this.promote(n, state);
     }
+    if (hash >>> 0 < this.sampleBound) this.sampled(hash);
   }
 
   remove(slot: number): void {
@@ -186,6 +197,8 @@ export class WindowTinyLfu implements EvictionPolicy {
     this.protectedCount = 0;
     this.hasLastMiss = false;
     this.candidate = NIL;
+    this.frontVictim = NIL;
+    if (this.sampler !== undefined) this.setWindowShare(this.sampler.clear());
   }
 
   /** The hash stored with the entry in `slot`. */
@@ -205,10 +218,41 @@ export class WindowTinyLfu implements EvictionPolicy {
   }
 
   /** The capacity changed (a byte limit turned out to fit a different number of entries). */
-  protected rescale(capacity: number): void {
+  private rescale(capacity: number): void {
     this.capacity = capacity;
     if (this.counting) this.sketch.ensureCapacity(capacity);
+    if (this.sampler !== undefined) {
+      this.share = this.sampler.rescale(capacity);
+      this.sampleBound = this.sampler.bound;
+    }
     this.resize();
+  }
+
+  private sampled(hash: number): void {
+    const share = this.sampler!.sample(hash);
+    if (share >= 0) this.setWindowShare(share);
+  }
+
+  /** A hit on an entry of main (`n` its node, `state` its state word) that is not a plain protected hit. */
+  private promote(n: number, state: number): void {
+    const links = this.lists.links;
+    const r = state & REGION;
+    this.lists.unlink(n);
+    if (this.windowMax === this.capacity && this.windowCount < this.windowMax) {
+      // The window grows to the whole capacity (LRU): main must vanish, and an entry of main in use
+      // moves to the window rather than waiting to be evicted, so main drains by its unused entries
+      // and the cache converges to LRU's state.
+      links[4 * n + STATE] = (state & ~REGION) | WINDOW | REUSED;
+      this.lists.push(WINDOW, n);
+      this.windowCount++;
+      if (r === PROTECTED) this.protectedCount--;
+      return;
+    }
+    this.lists.push(PROTECTED, n);
+    links[4 * n + STATE] = (state & ~REGION) | PROTECTED;
+    if (r === PROTECTED) return;
+    // A second hit while on probation proves the entry worth protecting; protected's oldest make room.
+    if (++this.protectedCount > this.protectedMax) this.demoteProtected();
   }
 
   private resize(): void {

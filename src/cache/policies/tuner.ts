@@ -1,5 +1,6 @@
 import { FrequencySketch } from '../sketch.js';
 import { Miniature } from './miniature.js';
+import type { WindowSampler } from './tinylfu.js';
 
 /**
  * Window shares the miniatures try, geometrically spaced from a 1% window (frequency decides nearly
@@ -37,11 +38,10 @@ export const DEFAULT_TUNER: TunerSettings = {
  * Chooses the window share by running one miniature cache per share of {@link SHARES} side by side on
  * the same sampled requests (see adaptive.ts for the reasoning). @internal
  */
-export class WindowTuner {
-  /** Hashes below this (as unsigned 32-bit numbers) are sampled. */
-  readonly sampleBound: number;
-  private readonly minis: Miniature[];
-  private readonly sketch: FrequencySketch;
+export class WindowTuner implements WindowSampler {
+  bound = 0;
+  private minis: Miniature[] = [];
+  private sketch: FrequencySketch = new FrequencySketch(16);
   private readonly k = SHARES.length;
   /** For each pair i < j at i * k + j: requests of this batch miniature i hit and j missed, minus the reverse. */
   private readonly batchLead: Int32Array;
@@ -50,7 +50,7 @@ export class WindowTuner {
   private readonly variance: Float64Array;
   /** Batches in which each pair differed since its evidence was last halved. */
   private readonly since: Int32Array;
-  private readonly batchSize: number;
+  private batchSize = 0;
   private inBatch = 0;
   private differed = false;
   private readonly memory: number;
@@ -58,20 +58,35 @@ export class WindowTuner {
   /** The index in SHARES the cache uses. */
   choice = INITIAL_CHOICE;
 
-  constructor(capacity: number, settings: TunerSettings = DEFAULT_TUNER) {
-    const entries = Math.max(1, Math.min(capacity, settings.miniatureEntries));
-    const rate = entries / capacity;
-    this.sampleBound = rate >= 1 ? 0x1_0000_0000 : Math.floor(rate * 0x1_0000_0000);
-    this.sketch = new FrequencySketch(entries);
-    this.minis = SHARES.map((share) => new Miniature(entries, share, this.sketch));
+  constructor(
+    capacity: number,
+    private readonly settings: TunerSettings = DEFAULT_TUNER,
+  ) {
     const pairs = this.k * this.k;
     this.batchLead = new Int32Array(pairs);
     this.lead = new Float64Array(pairs);
     this.variance = new Float64Array(pairs);
     this.since = new Int32Array(pairs);
-    this.batchSize = Math.max(8, Math.round(entries * settings.batchShare));
     this.memory = settings.memory;
     this.confidence = settings.confidence;
+    this.build(capacity);
+  }
+
+  sample(hash: number): number {
+    return this.record(hash) ? SHARES[this.choice]! : -1;
+  }
+
+  /** A new experiment at the new scale (the sample rate follows the capacity); the choice stays. */
+  rescale(capacity: number): number {
+    this.build(capacity);
+    this.reset();
+    return SHARES[this.choice]!;
+  }
+
+  clear(): number {
+    this.reset();
+    this.choice = INITIAL_CHOICE;
+    return SHARES[this.choice]!;
   }
 
   /** One request of a sampled key. Returns true when the choice changed. */
@@ -97,7 +112,16 @@ export class WindowTuner {
     return this.endBatch();
   }
 
-  clear(): void {
+  private build(capacity: number): void {
+    const entries = Math.max(1, Math.min(capacity, this.settings.miniatureEntries));
+    const rate = entries / capacity;
+    this.bound = rate >= 1 ? 0x1_0000_0000 : Math.floor(rate * 0x1_0000_0000);
+    this.sketch = new FrequencySketch(entries);
+    this.minis = SHARES.map((share) => new Miniature(entries, share, this.sketch));
+    this.batchSize = Math.max(8, Math.round(entries * this.settings.batchShare));
+  }
+
+  private reset(): void {
     for (const m of this.minis) m.clear();
     this.sketch.clear();
     this.batchLead.fill(0);
@@ -106,7 +130,6 @@ export class WindowTuner {
     this.since.fill(0);
     this.inBatch = 0;
     this.differed = false;
-    this.choice = INITIAL_CHOICE;
   }
 
   private endBatch(): boolean {
