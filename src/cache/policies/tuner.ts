@@ -19,6 +19,11 @@ export const INITIAL_CHOICE = 0;
 export interface TunerSettings {
   /** Entries of a miniature; the sample rate is this over the capacity (at most 1). */
   miniatureEntries: number;
+  /**
+   * The least share of requests sampled, which makes miniatures of big caches bigger than
+   * `miniatureEntries`: the evidence a capacity of requests yields grows with the miniatures' size.
+   */
+  minSampleRate: number;
   /** Sampled requests per batch, as a share of a miniature's capacity. */
   batchShare: number;
   /** Half-life of the evidence of a pair of miniatures, in batches in which they differed. */
@@ -29,6 +34,7 @@ export interface TunerSettings {
 
 export const DEFAULT_TUNER: TunerSettings = {
   miniatureEntries: 1024,
+  minSampleRate: 1 / 32,
   batchShare: 1 / 32,
   memory: 32,
   confidence: 3,
@@ -113,7 +119,8 @@ export class WindowTuner implements WindowSampler {
   }
 
   private build(capacity: number): void {
-    const entries = Math.max(1, Math.min(capacity, this.settings.miniatureEntries));
+    const wanted = Math.max(this.settings.miniatureEntries, Math.round(capacity * this.settings.minSampleRate));
+    const entries = Math.max(1, Math.min(capacity, wanted));
     const rate = entries / capacity;
     this.bound = rate >= 1 ? 0x1_0000_0000 : Math.floor(rate * 0x1_0000_0000);
     this.sketch = new FrequencySketch(entries);
