@@ -21,6 +21,8 @@ const TAG_SHIFT = 3;
 const PROTECTED_SHARE = 0.8;
 /** Most window entries moved to probation per insert while the window is over its share. */
 const DRAIN_PER_INSERT = 64;
+/** How much a victim's estimate must rise while it is not requested before the rise is put down to collisions. */
+const RISE = 2;
 
 /**
  * Watches a sample of the requests and decides the window share (see tuner.ts). @internal
@@ -144,6 +146,8 @@ export class WindowTinyLfu implements EvictionPolicy {
     }
     const n = slot + TINYLFU_LISTS;
     const r = state & REGION;
+    // A request raises the entry's own estimate: the collision check of admit() no longer applies.
+    if (slot === this.frontVictim) this.frontVictim = NIL;
     if (r === WINDOW) {
       links[at + STATE] = state | REUSED;
       this.lists.moveToEnd(WINDOW, n);
@@ -276,15 +280,18 @@ export class WindowTinyLfu implements EvictionPolicy {
     const c = this.sketch.frequency(links[at + HASH]!);
     const v = this.sketch.frequency(links[4 * (victim + TINYLFU_LISTS) + HASH]!);
     if (c > v) return true;
-    // The victim is at the front of probation, so it has not been requested since it got there (a
-    // request would have promoted it). If its estimate rose since its last contest, other keys'
-    // counts did it (collisions, of which some entry among many always has its share): it loses.
-    // Otherwise such an entry would win every contest and keep every newcomer out of main.
+    // If the victim was not requested since its last contest (a request forgets it, see access) and
+    // its estimate rose all the same, other keys' counts did it: collisions, of which some entry
+    // among many always has its share. It loses; otherwise it would win every contest and keep every
+    // newcomer out of main for as long as the keys it collides with stay popular.
     const vh = links[4 * (victim + TINYLFU_LISTS) + HASH]!;
-    if (victim === this.frontVictim && vh === this.frontHash && v > this.frontEstimate) return true;
-    this.frontVictim = victim;
-    this.frontHash = vh;
-    this.frontEstimate = v;
+    if (victim !== this.frontVictim || vh !== this.frontHash) {
+      this.frontVictim = victim;
+      this.frontHash = vh;
+      this.frontEstimate = v;
+    } else if (v >= this.frontEstimate + RISE) {
+      return true;
+    }
     // An attacker who keeps a victim's estimate saturated could lock every newcomer out; admitting a
     // warm candidate now and then, at random, breaks that (Caffeine does the same).
     if (c < 6 || v < 15) return false;
