@@ -1,4 +1,4 @@
-import { FrequencySketch } from '../sketch.js';
+import type { FrequencySketch } from '../sketch.js';
 import { WindowTinyLfu } from './tinylfu.js';
 
 /** Slots a miniature allocates up front; it doubles them as it fills. */

@@ -119,7 +119,10 @@ export class WindowTuner implements WindowSampler {
   }
 
   private build(capacity: number): void {
-    const wanted = Math.max(this.settings.miniatureEntries, Math.round(capacity * this.settings.minSampleRate));
+    const wanted = Math.max(
+      this.settings.miniatureEntries,
+      Math.round(capacity * this.settings.minSampleRate),
+    );
     const entries = Math.max(1, Math.min(capacity, wanted));
     const rate = entries / capacity;
     this.bound = rate >= 1 ? 0x1_0000_0000 : Math.floor(rate * 0x1_0000_0000);
