@@ -3,14 +3,7 @@
  * sizes. Synthetic workloads are built by the seeded generators of ./generators.ts; the real traces
  * come from ../shared/traces (skipped with a notice when absent).
  */
-import {
-  loop,
-  phaseMix,
-  shiftingZipf,
-  slidingWorkingSet,
-  zipfWithScans,
-  type Stream,
-} from './generators.js';
+import { loop, phaseMix, shiftingZipf, slidingWorkingSet, zipfWithScans, type Stream } from './generators.js';
 import { loadTrace } from './workloads.js';
 
 export interface Workload {
@@ -129,7 +122,14 @@ export const CORPUS: readonly Workload[] = [
     kind: 'frequency',
     sizes: [1_000, 10_000, 100_000],
     stream: once(() =>
-      shiftingZipf({ keys: 1_000_000, skew: 0.99, period: Infinity, mode: 'abrupt', length: 2 * LENGTH, seed: 42 }),
+      shiftingZipf({
+        keys: 1_000_000,
+        skew: 0.99,
+        period: Infinity,
+        mode: 'abrupt',
+        length: 2 * LENGTH,
+        seed: 42,
+      }),
     ),
   },
   traceWorkload('oltp', [1_000, 2_000, 5_000]),

@@ -237,7 +237,11 @@ export function loopSource(n: number): { next: () => number; universe: number } 
 }
 
 /** A key source of Zipf(`s`) popularity over `n` keys in a random order. */
-export function zipfSource(n: number, s: number, random: () => number): { next: () => number; universe: number } {
+export function zipfSource(
+  n: number,
+  s: number,
+  random: () => number,
+): { next: () => number; universe: number } {
   const rank = zipf(n, s, random);
   const ids = permutation(n, random);
   return { next: () => ids[rank()]!, universe: n };

@@ -126,7 +126,12 @@ const FAMILIES: Family[] = [
       label: `two_tier(hot=${hot},warm=${warm},p=${r2(p)},s=${r2(s1)}/${r2(s2)})`,
       make: () => {
         const random = rng(seed);
-        return mixture([zipfSource(hot, s1, random), zipfSource(warm, s2, random)], [p, 1 - p], LENGTH, seed + 1);
+        return mixture(
+          [zipfSource(hot, s1, random), zipfSource(warm, s2, random)],
+          [p, 1 - p],
+          LENGTH,
+          seed + 1,
+        );
       },
     };
   },
@@ -142,7 +147,10 @@ const FAMILIES: Family[] = [
   (d, b) => {
     const keys = Math.round(b * d.log(1.2, 10));
     const seed = d.seed();
-    return { label: `uniform(keys=${keys})`, make: () => mixture([uniformSource(keys, rng(seed))], [1], LENGTH, seed) };
+    return {
+      label: `uniform(keys=${keys})`,
+      make: () => mixture([uniformSource(keys, rng(seed))], [1], LENGTH, seed),
+    };
   },
   (d, b) => {
     const hot = Math.round(b * d.log(1, 10));
@@ -160,7 +168,12 @@ const FAMILIES: Family[] = [
     const phases = d.int(4, 12);
     const parts: { kind: number; len: number; seed: number; scale: number }[] = [];
     for (let i = 0; i < phases; i++) {
-      parts.push({ kind: d.int(0, 4), len: Math.round(LENGTH / phases), seed: d.seed(), scale: d.log(0.5, 10) });
+      parts.push({
+        kind: d.int(0, 4),
+        len: Math.round(LENGTH / phases),
+        seed: d.seed(),
+        scale: d.log(0.5, 10),
+      });
     }
     return {
       label: `phase_mix(${parts.map((p) => ['zipf', 'loop', 'recency', 'uniform'][p.kind]).join(',')})`,
@@ -170,7 +183,8 @@ const FAMILIES: Family[] = [
             const n = Math.max(2, Math.round(b * p.scale));
             if (p.kind === 0) return mixture([zipfSource(n * 5, 0.9, rng(p.seed))], [1], p.len, p.seed);
             if (p.kind === 1) return loop(n, p.len);
-            if (p.kind === 2) return slidingWorkingSet({ rate: 2, reach: n / 4, tail: 1.5, length: p.len, seed: p.seed });
+            if (p.kind === 2)
+              return slidingWorkingSet({ rate: 2, reach: n / 4, tail: 1.5, length: p.len, seed: p.seed });
             return mixture([uniformSource(n, rng(p.seed))], [1], p.len, p.seed);
           }),
         ),
