@@ -27,8 +27,15 @@ const RISE = 2;
 /**
  * Watches a sample of the requests and decides the window share (see tuner.ts). @internal
  */
+/**
+ * A key is sampled when its hash, XORed with this and read as unsigned, is below the sampler's bound.
+ * The XOR moves the hash 0 (of the key 0, a fixed point of the murmur finalizer) off the bottom of the
+ * range, where it would be sampled at every rate.
+ */
+export const SAMPLE_SALT = 0x9e3779b9 | 0;
+
 export interface WindowSampler {
-  /** Hashes below this, as unsigned 32-bit numbers, are sampled. */
+  /** Keys whose hash, XORed with SAMPLE_SALT and read as unsigned, is below this are sampled. */
   readonly bound: number;
   /** One request of a sampled key; the window share to use from now on, or -1 to keep the current one. */
   sample(hash: number): number;
@@ -129,7 +136,7 @@ export class WindowTinyLfu implements EvictionPolicy {
       do this.candidate = this.moveToProbation(this.lists.oldest(WINDOW));
       while (++moved < DRAIN_PER_INSERT && this.windowCount > this.windowMax);
     }
-    if (hash >>> 0 < this.sampleBound) this.sampled(hash);
+    if ((hash ^ SAMPLE_SALT) >>> 0 < this.sampleBound) this.sampled(hash);
   }
 
   access(slot: number): void {
@@ -157,7 +164,7 @@ export class WindowTinyLfu implements EvictionPolicy {
     } else {
       this.promote(n, state);
     }
-    if (hash >>> 0 < this.sampleBound) this.sampled(hash);
+    if ((hash ^ SAMPLE_SALT) >>> 0 < this.sampleBound) this.sampled(hash);
   }
 
   remove(slot: number): void {

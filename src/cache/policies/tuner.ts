@@ -163,7 +163,7 @@ export class WindowTuner implements WindowSampler {
   }
 
   /**
-   * Moves to the share that beats the current one with the most confidence, if that is more than
+   * Moves to the share that gains most over the current one, among those that beat it by more than
    * `confidence` standard deviations. Outcomes of nearby requests are not independent (a miniature
    * that holds a block of keys the other does not hits them one after another), so the unit of
    * evidence is a batch: under "no difference" each batch's lead is as likely negative as positive,
@@ -176,16 +176,16 @@ export class WindowTuner implements WindowSampler {
     const c = this.choice;
     const k = this.k;
     let best = c;
-    let bestZ = this.confidence;
+    let bestLead = 0;
     for (let j = 0; j < k; j++) {
       if (j === c) continue;
       const at = j < c ? j * k + c : c * k + j;
       const variance = this.variance[at]!;
       if (variance === 0) continue;
-      // The lead of j over c.
-      const z = ((j < c ? 1 : -1) * this.lead[at]!) / Math.sqrt(variance);
-      if (z > bestZ) {
-        bestZ = z;
+      // The lead of j over c: among the shares that beat c with confidence, the one that gains most.
+      const lead = (j < c ? 1 : -1) * this.lead[at]!;
+      if (lead > this.confidence * Math.sqrt(variance) && lead > bestLead) {
+        bestLead = lead;
         best = j;
       }
     }
