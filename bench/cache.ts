@@ -2,7 +2,7 @@
  * `npm run bench -- cache [--rounds N] [--no-throughput] [--holdout-seed N]`  (default 5 rounds)
  *
  * bulwark's cache against lru-cache and against the simple policies, in one run:
- * - throughput (ns per operation): `get_hit`, a get of a present key (10,000 entries), and
+ * - throughput (CPU ns per operation): `get_hit`, a get of a present key (10,000 entries), and
  *   `zipf_mixed`, get-else-set over a Zipf(0.99) stream of 1,000,000 keys with 10,000 entries. Each
  *   measurement runs in a fresh process (bench/cache/throughput.ts) so one system's JIT state cannot
  *   help or hurt another; systems are interleaved over `--rounds` rounds and the fastest round of each
@@ -156,7 +156,7 @@ const lruNs = (c: string): number =>
 const markdown = [
   ...(measureThroughput
     ? [
-        `## Cache throughput (ns per operation, lower is better; best of ${rounds} interleaved rounds)`,
+        `## Cache throughput (CPU ns per operation, lower is better; best of ${rounds} interleaved rounds)`,
         '',
         markdownTable(
           throughput.map((r) => ({

@@ -77,15 +77,14 @@ export interface ZipfScanOptions {
 /** A Zipf hot set interleaved with one-time scans: the workload that flushes LRU's hot entries. */
 export function zipfWithScans(o: ZipfScanOptions): Stream {
   const random = rng(o.seed);
-  const rank = zipf(o.hotKeys, o.skew, random);
-  const ids = permutation(o.hotKeys, random);
+  const hot = zipfSource(o.hotKeys, o.skew, random);
   const keys = new Int32Array(o.length);
   let next = o.hotKeys;
   let scan = 0;
   let i = 0;
   while (i < o.length) {
     const run = Math.round(o.hotRun * (0.5 + random()));
-    for (let j = 0; j < run && i < o.length; j++) keys[i++] = ids[rank()]!;
+    for (let j = 0; j < run && i < o.length; j++) keys[i++] = hot.next();
     const len = Math.round(o.scanLengths[scan++ % o.scanLengths.length]! * (0.75 + 0.5 * random()));
     for (let j = 0; j < len && i < o.length; j++) keys[i++] = next++;
   }
@@ -177,15 +176,13 @@ export function phaseMix(o: {
   recency: Omit<RecencyOptions, 'length' | 'seed'>;
   seed: number;
 }): Stream {
-  const random = rng(o.seed);
-  const rank = zipf(o.hotKeys, o.skew, random);
-  const ids = permutation(o.hotKeys, random);
+  const hot = zipfSource(o.hotKeys, o.skew, rng(o.seed));
   const keys = new Int32Array(o.phase * o.phases);
   let fresh = o.hotKeys;
   let i = 0;
   for (let p = 0; p < o.phases; p++) {
     if (p % 2 === 0) {
-      for (let j = 0; j < o.phase; j++) keys[i++] = ids[rank()]!;
+      for (let j = 0; j < o.phase; j++) keys[i++] = hot.next();
     } else {
       const r = slidingWorkingSet({ ...o.recency, length: o.phase, seed: (o.seed + p) >>> 0 });
       for (let j = 0; j < o.phase; j++) keys[i++] = fresh + r.keys[j]!;

@@ -7,21 +7,7 @@ import { REDIS_URL, serviceAvailable } from '../helpers/services.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { deletePrefix, freshPrefix } from '../redis/keys.js';
 import { cutProxy } from './helpers/proxy.js';
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  reject: (e: unknown) => void;
-}
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from './helpers/deferred.js';
 
 /** A port nothing listens on (bound, then released). */
 async function deadPort(): Promise<number> {

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../../core/errors.js';
 import { Cache } from '../cache.js';
 import { waitFor, type Flight } from '../flight.js';
-import { checkTtl } from '../options.js';
+import { checkLoad, checkTtl } from '../options.js';
 import type { CacheStats, Loader } from '../types.js';
 import {
   connect,
@@ -151,22 +151,7 @@ export class SharedCache<V> {
     let ttlMs: number;
     try {
       checkKey(key);
-      if (typeof loader !== 'function') {
-        throw new ValidationError('[bulwark] invalid getOrLoad loader: must be a function', {
-          path: 'loader',
-        });
-      }
-      if (typeof options !== 'object' || options === null) {
-        throw new ValidationError('[bulwark] invalid getOrLoad options: must be an object', {
-          path: 'options',
-        });
-      }
-      if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-        throw new ValidationError('[bulwark] invalid getOrLoad options.signal: must be an AbortSignal', {
-          path: 'options.signal',
-        });
-      }
-      ttlMs = this.ttlOf(options);
+      ttlMs = checkLoad(loader, options) ?? this.o.ttlMs;
     } catch (error) {
       return Promise.reject(error as Error);
     }
