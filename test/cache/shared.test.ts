@@ -252,6 +252,37 @@ describe.skipIf(!available)('shared cache on Redis', () => {
   });
 });
 
+describe.skipIf(!available)('shared cache when Redis comes up late', () => {
+  const prefix = freshPrefix('cache-late');
+  afterAll(() => deletePrefix(prefix));
+
+  it('subscribes once Redis is there, and drops what L1 kept meanwhile', async () => {
+    const proxy = await cutProxy(REDIS_URL);
+    await proxy.cut();
+    const options = { name: 'late', keyPrefix: `${prefix}:`, redisTimeoutMs: 300 };
+    const late = createSharedCache<string>({ ...options, url: proxy.url });
+    const other = createSharedCache<string>({ ...options, url: REDIS_URL });
+    try {
+      await late.set('k', 'local only'); // Redis unreachable: only this L1 has it
+      expect(await late.get('k')).toBe('local only');
+      expect(late.stats().l2.errors).toBeGreaterThan(0);
+      await proxy.restore();
+      await waitFor(() => late.stats().invalidations.resets > 0, 'the late subscription', 15_000);
+      expect(late.local.peek('k')).toBeUndefined();
+      await other.set('k', 'shared');
+      await waitFor(async () => (await late.get('k')) === 'shared', 'the shared value', 15_000);
+      const before = late.stats().invalidations.received;
+      await other.set('k', 'changed');
+      await waitFor(() => late.stats().invalidations.received > before, 'an invalidation', 15_000);
+      expect(await late.get('k')).toBe('changed');
+    } finally {
+      await late.close();
+      await other.close();
+      await proxy.close();
+    }
+  });
+});
+
 describe('module weight', () => {
   it('the cache module imports ioredis only when a shared cache connects', async () => {
     const { readFileSync, readdirSync, statSync } = await import('node:fs');

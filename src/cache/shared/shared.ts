@@ -225,6 +225,17 @@ export class SharedCache<V> {
     const sub = client.duplicate();
     this.subscriber = sub;
     let interrupted = false;
+    let subscribed = false;
+    const start = async (): Promise<void> => {
+      try {
+        await withTimeout(sub.subscribe(this.channel), this.o.redisTimeoutMs, 'subscribe');
+        subscribed = true;
+      } catch (error) {
+        // Tried again when the connection is (re)established; until then no invalidation is heard.
+        interrupted = true;
+        this.failed(error, 'subscribe');
+      }
+    };
     sub.on('error', () => {
       interrupted = true;
     });
@@ -232,20 +243,18 @@ export class SharedCache<V> {
       interrupted = true;
     });
     sub.on('ready', () => {
+      if (this.closed) return;
+      // ioredis subscribes again by itself after a reconnect, but not to a channel it never got to.
+      if (!subscribed) void start();
       // Invalidations sent while the subscription was down are lost: the L1 copies may be stale.
-      if (!interrupted || this.closed) return;
+      if (!interrupted) return;
       interrupted = false;
       this.invalidations.resets++;
       this.clears++;
       this.local.clear();
     });
     sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
-    try {
-      await withTimeout(sub.subscribe(this.channel), this.o.redisTimeoutMs, 'subscribe');
-    } catch (error) {
-      // ioredis subscribes again when it reconnects; until then this process hears no invalidations.
-      this.failed(error, 'subscribe');
-    }
+    await start();
   }
 
   private onMessage(channel: string, message: string): void {
