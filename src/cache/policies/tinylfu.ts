@@ -9,7 +9,7 @@ export const TINYLFU_LISTS = 3;
  * The policy's words in each list node (see SlotLists): the key's hash, and its state, which holds
  * the region in its low 2 bits, REUSED in bit 2, and above them `sketch.epoch + 1` once the key's
  * estimate saturated in that epoch: until the next aging its counts cannot change, so hits on hot
- * entries skip the sketch.
+ * entries skip the sketch (a miniature, which does not count, leaves the tag at 0).
  */
 const HASH = 2;
 const STATE = 3;
@@ -25,15 +25,13 @@ const DRAIN_PER_INSERT = 64;
 const RISE = 2;
 
 /**
- * Watches a sample of the requests and decides the window share (see tuner.ts). @internal
- */
-/**
  * A key is sampled when its hash, XORed with this and read as unsigned, is below the sampler's bound.
  * The XOR moves the hash 0 (of the key 0, a fixed point of the murmur finalizer) off the bottom of the
  * range, where it would be sampled at every rate.
  */
 export const SAMPLE_SALT = 0x9e3779b9 | 0;
 
+/** Watches a sample of the requests and decides the window share (see tuner.ts). @internal */
 export interface WindowSampler {
   /** Keys whose hash, XORed with SAMPLE_SALT and read as unsigned, is below this are sampled. */
   readonly bound: number;
