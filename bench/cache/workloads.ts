@@ -3,15 +3,24 @@ import { createReadStream, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { zipf } from './generators.js';
 import { createGunzip } from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Where the traces live: BULWARK_TRACES, else ../shared/traces next to the repository. */
+/**
+ * Where the traces live: BULWARK_TRACES, else the nearest `shared/traces` above the repository (a
+ * checkout's sibling, or one level further up for a git worktree).
+ */
 export function tracesDir(): string {
   const fromEnv = process.env.BULWARK_TRACES;
   if (fromEnv) return fromEnv;
-  return join(here, '..', '..', '..', 'shared', 'traces');
+  const repo = join(here, '..', '..');
+  for (const up of ['..', join('..', '..')]) {
+    const dir = join(repo, up, 'shared', 'traces');
+    if (existsSync(dir)) return dir;
+  }
+  return join(repo, '..', 'shared', 'traces');
 }
 
 /**
@@ -54,26 +63,10 @@ function random(seed: number): () => number {
   };
 }
 
-/** `length` keys drawn from Zipf(`s`) over 0..`keys`-1 (key 0 the most popular), by inverse CDF. */
+/** `length` keys drawn from Zipf(`s`) over 0..`keys`-1 (key 0 the most popular). */
 export function zipfStream(keys: number, s: number, length: number, seed = 42): Int32Array {
-  const cdf = new Float64Array(keys);
-  let total = 0;
-  for (let k = 0; k < keys; k++) {
-    total += 1 / Math.pow(k + 1, s);
-    cdf[k] = total;
-  }
-  const next = random(seed);
+  const rank = zipf(keys, s, random(seed));
   const out = new Int32Array(length);
-  for (let i = 0; i < length; i++) {
-    const u = next() * total;
-    let lo = 0;
-    let hi = keys - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cdf[mid]! < u) lo = mid + 1;
-      else hi = mid;
-    }
-    out[i] = lo;
-  }
+  for (let i = 0; i < length; i++) out[i] = rank();
   return out;
 }

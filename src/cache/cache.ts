@@ -3,7 +3,7 @@ import { ValidationError } from '../kernel/errors.js';
 import { CacheEntryTooLargeError } from './errors.js';
 import { waitFor, type Flight } from './flight.js';
 import { hashKey } from './hash.js';
-import { checkTtl, resolveOptions } from './options.js';
+import { checkLoad, checkTtl, resolveOptions } from './options.js';
 import { createPolicy, type PolicyName } from './policies/index.js';
 import type { EvictionPolicy } from './policies/policy.js';
 import { estimateSize } from './sizing.js';
@@ -313,22 +313,7 @@ export class Cache<K, V> {
   getOrLoad(key: K, loader: Loader<K, V>, options: GetOrLoadOptions = {}): Promise<V> {
     let ttlMs: number | undefined;
     try {
-      if (typeof loader !== 'function') {
-        throw new ValidationError('[bulwark] invalid getOrLoad loader: must be a function', {
-          path: 'loader',
-        });
-      }
-      if (typeof options !== 'object' || options === null) {
-        throw new ValidationError('[bulwark] invalid getOrLoad options: must be an object', {
-          path: 'options',
-        });
-      }
-      if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-        throw new ValidationError('[bulwark] invalid getOrLoad options.signal: must be an AbortSignal', {
-          path: 'options.signal',
-        });
-      }
-      ttlMs = options.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, 'getOrLoad options.ttlMs');
+      ttlMs = checkLoad(loader, options);
     } catch (error) {
       return Promise.reject(error as Error);
     }

@@ -8,6 +8,15 @@ export { CacheEntryTooLargeError, isCacheEntryTooLargeError } from './errors.js'
 export { memoize, type Memoized, type MemoizeOptions } from './memoize.js';
 export { POLICY_NAMES, type PolicyName } from './policies/index.js';
 export { estimateSize } from './sizing.js';
+export {
+  SharedCache,
+  createSharedCache,
+  type SharedCacheStats,
+  type SharedGetOrLoadOptions,
+  type SharedSetOptions,
+} from './shared/shared.js';
+export type { SharedCacheOptions } from './shared/options.js';
+export type { SharedRedisClient } from './shared/client.js';
 export type {
   CacheLike,
   CacheOptions,

@@ -82,3 +82,20 @@ export function checkTtl(ttlMs: unknown, path: string): number {
   }
   return ttlMs;
 }
+
+/** Checks getOrLoad's loader and options (shared by the cache and its shared tier); returns the TTL, if given. */
+export function checkLoad(loader: unknown, options: unknown): number | undefined {
+  if (typeof loader !== 'function') {
+    throw new ValidationError('[bulwark] invalid getOrLoad loader: must be a function', { path: 'loader' });
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new ValidationError('[bulwark] invalid getOrLoad options: must be an object', { path: 'options' });
+  }
+  const { signal, ttlMs } = options as { signal?: unknown; ttlMs?: unknown };
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new ValidationError('[bulwark] invalid getOrLoad options.signal: must be an AbortSignal', {
+      path: 'options.signal',
+    });
+  }
+  return ttlMs === undefined ? undefined : checkTtl(ttlMs, 'getOrLoad options.ttlMs');
+}

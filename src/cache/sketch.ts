@@ -4,20 +4,21 @@
  * Why these choices:
  * - Byte counters saturating at 15 (as 4-bit counters would): frequencies above 15 never change an
  *   admission decision, and plain bytes are faster to read and write in JS than packed nibbles.
+ * - 16 counters per entry of capacity, as Caffeine's sketch has: with 8, collisions inflate the
+ *   estimates of cold keys enough to cost about half a point of hit ratio on skewed workloads.
  * - The four counters of a key sit in one 64-byte block (one cache line), one counter in each
  *   16-counter quarter, so two keys sharing a block rarely share all four counters.
- * - Conservative update (raise only the smallest counters) keeps collisions from inflating estimates.
+ * - Every counter of a key is incremented (not only the smallest, "conservative update"), and there
+ *   is no doorkeeper: both make the estimates of equally frequent keys differ by collisions alone,
+ *   which on loops (every key equally frequent) lets newcomers displace cached keys at random, where
+ *   refusing them keeps a stable subset cached. Measured: both variants lose 4 to 9 points on loops.
  * - Aging: after `10 × capacity` increments every counter is halved, so yesterday's hot keys fade.
- * - A doorkeeper bit set absorbs each key's first sighting, so the one-hit wonders that dominate
- *   real traces do not pollute the counters; it is cleared on every aging step.
  */
 export class FrequencySketch {
   private table: Uint8Array = new Uint8Array(0);
   /** The same counters seen four at a time, for aging. */
   private words: Uint32Array = new Uint32Array(0);
   private blockMask = 0;
-  private door: Int32Array = new Int32Array(0);
-  private doorMask = 0;
   private additions = 0;
   private sampleSize = 0;
   private capacity = 0;
@@ -36,19 +37,16 @@ export class FrequencySketch {
     const c = Math.max(16, Math.min(capacity, 1 << 26));
     if (c <= this.capacity) return;
     this.capacity = c;
-    const blocks = Math.max(1, nextPowerOfTwo(c) >>> 3); // 8 counters per entry, 64 per block
+    const blocks = Math.max(1, nextPowerOfTwo(c) >>> 2); // 16 counters per entry, 64 per block
     this.table = new Uint8Array(blocks * 64);
     this.words = new Uint32Array(this.table.buffer);
     this.blockMask = blocks - 1;
-    const doorBits = nextPowerOfTwo(c) * 4;
-    this.door = new Int32Array(doorBits >>> 5);
-    this.doorMask = doorBits - 1;
     this.sampleSize = this.ageFactor * c;
     this.additions = 0;
     this.epoch++;
   }
 
-  /** The estimated number of recent occurrences of the key with hash `h` (0..16). */
+  /** The estimated number of recent occurrences of the key with hash `h` (0..15). */
   frequency(h: number): number {
     const t = this.table;
     const base = (h & this.blockMask) << 6;
@@ -60,7 +58,7 @@ export class FrequencySketch {
     if (c < min) min = c;
     c = t[base + 48 + ((s >>> 24) & 15)]!;
     if (c < min) min = c;
-    return min + this.inDoor(h, s);
+    return min;
   }
 
   /**
@@ -69,7 +67,6 @@ export class FrequencySketch {
    */
   increment(h: number): boolean {
     const s = spread(h);
-    if (this.enterDoor(h, s)) return false;
     const t = this.table;
     const base = (h & this.blockMask) << 6;
     const i0 = base + (s & 15);
@@ -84,10 +81,10 @@ export class FrequencySketch {
     if (c2 < min) min = c2;
     if (c3 < min) min = c3;
     if (min >= 15) return true;
-    if (c0 === min) t[i0] = min + 1;
-    if (c1 === min) t[i1] = min + 1;
-    if (c2 === min) t[i2] = min + 1;
-    if (c3 === min) t[i3] = min + 1;
+    if (c0 < 15) t[i0] = c0 + 1;
+    if (c1 < 15) t[i1] = c1 + 1;
+    if (c2 < 15) t[i2] = c2 + 1;
+    if (c3 < 15) t[i3] = c3 + 1;
     if (++this.additions >= this.sampleSize) {
       this.age();
       return false;
@@ -97,39 +94,14 @@ export class FrequencySketch {
 
   clear(): void {
     this.table.fill(0);
-    this.door.fill(0);
     this.additions = 0;
     this.epoch++;
-  }
-
-  private inDoor(h: number, s: number): number {
-    const b1 = (h ^ s) & this.doorMask;
-    const b2 = (s >>> 7) & this.doorMask;
-    const d = this.door;
-    return (d[b1 >>> 5]! >>> (b1 & 31)) & (d[b2 >>> 5]! >>> (b2 & 31)) & 1;
-  }
-
-  /** Sets the key's doorkeeper bits; true when it was not there yet (first sighting). */
-  private enterDoor(h: number, s: number): boolean {
-    const b1 = (h ^ s) & this.doorMask;
-    const b2 = (s >>> 7) & this.doorMask;
-    const d = this.door;
-    const w1 = d[b1 >>> 5]!;
-    const w2 = d[b2 >>> 5]!;
-    const m1 = 1 << (b1 & 31);
-    const m2 = 1 << (b2 & 31);
-    if ((w1 & m1) !== 0 && (w2 & m2) !== 0) return false;
-    d[b1 >>> 5] = w1 | m1;
-    d[b2 >>> 5] = d[b2 >>> 5]! | m2;
-    if (++this.additions >= this.sampleSize) this.age();
-    return true;
   }
 
   private age(): void {
     // Halve four byte counters per step: shift the word, then drop the bits that crossed bytes.
     const words = this.words;
     for (let i = 0; i < words.length; i++) words[i] = (words[i]! >>> 1) & 0x7f7f7f7f;
-    this.door.fill(0);
     this.additions = this.additions >>> 1;
     this.epoch++;
   }

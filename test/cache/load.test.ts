@@ -4,21 +4,8 @@ import { ValidationError } from '../../src/kernel/errors.js';
 import { Cache } from '../../src/cache/cache.js';
 import { memoize } from '../../src/cache/memoize.js';
 import type { LoadContext } from '../../src/cache/types.js';
+import { deferred, type Deferred } from './helpers/deferred.js';
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  reject: (e: unknown) => void;
-}
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 /** Lets pending promise callbacks run. */
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await Promise.resolve();

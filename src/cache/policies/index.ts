@@ -1,10 +1,10 @@
-import { AdaptivePolicy } from './adaptive.js';
+import { createAdaptivePolicy } from './adaptive.js';
 import { FifoPolicy } from './fifo.js';
 import { LfuPolicy } from './lfu.js';
 import { LruPolicy } from './lru.js';
 import type { EvictionPolicy } from './policy.js';
 
-/** The eviction policies a cache can use. `adaptive` (the default) is W-TinyLFU with a self-sizing window. */
+/** The eviction policies a cache can use. `adaptive` (the default) is W-TinyLFU whose window share is chosen by miniature simulations. */
 export const POLICY_NAMES = ['adaptive', 'lru', 'lfu', 'fifo'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
@@ -18,6 +18,6 @@ export function createPolicy(name: PolicyName, slots: number, maxEntries: number
     case 'fifo':
       return new FifoPolicy(slots);
     case 'adaptive':
-      return new AdaptivePolicy(slots, maxEntries);
+      return createAdaptivePolicy(slots, maxEntries);
   }
 }
