@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { createSharedCache, type SharedCache, type SharedCacheOptions } from '../../src/cache/index.js';
 import { REDIS_URL, serviceAvailable } from '../helpers/services.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { deletePrefix, freshPrefix } from '../redis/keys.js';
+import { deletePrefix, freshPrefix } from '../helpers/redis.js';
 import { cutProxy } from './helpers/proxy.js';
 import { deferred } from './helpers/deferred.js';
 

@@ -1,7 +1,7 @@
 /** Options of the shared (two-tier) cache and their validation. @internal */
 import { z } from 'zod';
-import { ValidationError } from '../../core/errors.js';
-import { parseOptions } from '../../core/validate.js';
+import { ValidationError } from '../../kernel/errors.js';
+import { parseOptions } from '../../kernel/validate.js';
 import type { CacheOptions } from '../types.js';
 import type { SharedRedisClient } from './client.js';
 

@@ -14,7 +14,7 @@
  *   throws one (a miss in both tiers is `undefined`, `getOrLoad` loads without the lock).
  */
 import { randomUUID } from 'node:crypto';
-import { ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../../kernel/errors.js';
 import { Cache } from '../cache.js';
 import { waitFor, type Flight } from '../flight.js';
 import { checkLoad, checkTtl } from '../options.js';
