@@ -9,6 +9,17 @@ import { currentJob } from '../kernel/logger.js';
 import { parseOptions, toJsonText, zNonNegativeInt, zPositiveInt, zQueueName } from '../kernel/validate.js';
 import { ensureInit, signalLocalReady } from './wake.js';
 import { resolveBackoff, type BackoffOptions } from '../resilience/backoff.js';
+import {
+  dueTicks,
+  loadSchedule,
+  nextTick,
+  scheduleInfo,
+  scheduleSpec,
+  tickJobId,
+  zScheduleKey,
+  type ScheduleInfo,
+  type ScheduleOptions,
+} from './schedule.js';
 import type {
   AddContext,
   FinalState,
@@ -341,6 +352,76 @@ export class Queue<T = unknown, R = unknown> {
     const r = parseOptions(zRetention, rules, 'retention');
     await ensureInit(this.store);
     return this.store.cleanup(this.name, r, this.clock.now());
+  }
+
+  /**
+   * Creates or replaces the cron schedule `key`: a job is added at every tick, exactly once however
+   * many processes run workers of this queue (the tick's job id is derived from the key and the tick
+   * time). Declaring the same schedule again (every process may, at start) keeps its last tick.
+   */
+  async schedule(key: string, options: ScheduleOptions<T>): Promise<ScheduleInfo<T>> {
+    parseOptions(zScheduleKey, key, 'schedule key');
+    const spec = scheduleSpec(options, (v, path) => toJsonText(v, path, this.maxPayloadBytes));
+    await ensureInit(this.store);
+    const now = this.clock.now();
+    await this.store.saveSchedule(this.name, key, spec, now);
+    const info = (await this.schedules()).find((s) => s.key === key);
+    if (!info) throw new NotFoundError(`[bulwark] schedule ${key} vanished while it was saved`);
+    return info;
+  }
+
+  /** Removes a schedule; true when there was one. Jobs it already added stay. */
+  async unschedule(key: string): Promise<boolean> {
+    parseOptions(zScheduleKey, key, 'schedule key');
+    await ensureInit(this.store);
+    return this.store.removeSchedule(this.name, key);
+  }
+
+  /** The queue's schedules, with their last and next tick. */
+  async schedules(): Promise<ScheduleInfo<T>[]> {
+    await ensureInit(this.store);
+    const now = this.clock.now();
+    const out: ScheduleInfo<T>[] = [];
+    for (const stored of await this.store.listSchedules(this.name)) {
+      const s = loadSchedule(stored);
+      if (s) out.push(scheduleInfo<T>(s, now));
+    }
+    return out;
+  }
+
+  /**
+   * Adds the jobs of every tick that is due now (workers do this on their own; call it from a process
+   * that runs no worker). Returns the jobs of the ticks fired and when the next tick is due.
+   */
+  async fireSchedules(): Promise<{ jobs: Job<T, R>[]; nextTickAt: number | null }> {
+    await ensureInit(this.store);
+    const now = this.clock.now();
+    const jobs: Job<T, R>[] = [];
+    let nextTickAt: number | null = null;
+    for (const stored of await this.store.listSchedules(this.name)) {
+      const s = loadSchedule(stored);
+      if (!s) continue;
+      const due = dueTicks(s, now);
+      if (due) {
+        const { metadata, ...options } = s.spec.options;
+        const fired = await this.addBulk(
+          due.fire.map((tickAt) => ({
+            payload: s.spec.payload as T,
+            options: {
+              name: stored.key,
+              ...options,
+              id: tickJobId(stored.key, tickAt),
+              metadata: { ...metadata, schedule: stored.key, tickAt },
+            },
+          })),
+        );
+        jobs.push(...fired);
+        await this.store.markScheduleFired(this.name, stored.key, due.upTo, now);
+      }
+      const next = nextTick(s, now);
+      if (next !== null && (nextTickAt === null || next < nextTickAt)) nextTickAt = next;
+    }
+    return { jobs, nextTickAt };
   }
 
   /** The dead-letter queue: jobs that failed for good. */

@@ -281,4 +281,33 @@ export interface Store {
 
   /** Wake-ups when a job of `queue` becomes ready, from any process (capability `notify`). Returns a disposer. */
   subscribe?(queue: string, onReady: () => void): () => void;
+
+  // Schedules (cron). The core computes ticks; the store keeps the schedule and its last fired tick.
+
+  /**
+   * Creates or replaces a schedule's spec. A new schedule starts with `lastTickAt = now` (no tick before
+   * its creation fires); replacing one keeps its `lastTickAt`, so every process may declare it at start.
+   */
+  saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void>;
+  /** Deletes a schedule; true when there was one. */
+  removeSchedule(queue: string, key: string): Promise<boolean>;
+  /** The queue's schedules, by key. */
+  listSchedules(queue: string): Promise<StoredSchedule[]>;
+  /**
+   * Records that the ticks up to `tickAt` were fired: `lastTickAt = max(lastTickAt, tickAt)` (never
+   * moves back). False when the schedule does not exist (it was removed meanwhile).
+   */
+  markScheduleFired(queue: string, key: string, tickAt: number, now: number): Promise<boolean>;
+}
+
+/** A cron schedule as the store keeps it. */
+export interface StoredSchedule {
+  queue: string;
+  key: string;
+  /** The schedule as the core wrote it (JSON text; the store never parses it). */
+  spec: string;
+  /** The newest tick fired (or the creation time), epoch ms: ticks at or before it never fire again. */
+  lastTickAt: number;
+  createdAt: number;
+  updatedAt: number;
 }

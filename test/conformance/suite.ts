@@ -17,6 +17,7 @@ import { capabilityCases } from './cases-capabilities.js';
 import { storeCases } from './cases-store.js';
 import { workerCases } from './cases-worker.js';
 import { inputCases } from './cases-input.js';
+import { featureCases } from './cases-features.js';
 
 export interface StoreUnderTest {
   name: string;
@@ -115,5 +116,6 @@ export function describeStore(sut: StoreUnderTest): void {
     capabilityCases(h);
     workerCases(h);
     inputCases(h);
+    featureCases(h);
   });
 }

@@ -67,6 +67,8 @@ export interface WorkerOptions extends FateOptions {
   analytics?: FailureRecorder;
   /** The pipeline stage this worker runs, carried on every log line and in the job scope. */
   stage?: string;
+  /** Fire the queue's cron schedules while running (every worker may; each tick adds one job). @default true */
+  schedules?: boolean;
 }
 
 /**
@@ -111,6 +113,7 @@ export const zWorkerOptions = zFateOptions
     random: z.custom<() => number>((f) => typeof f === 'function').optional(),
     dependencies: z.array(z.string().min(1).max(200)).max(100).optional(),
     stage: z.string().min(1).max(200).optional(),
+    schedules: z.boolean().optional(),
     registry: z
       .custom<DependencySource>(
         (r) => typeof (r as DependencySource)?.get === 'function',

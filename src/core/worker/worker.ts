@@ -27,6 +27,7 @@ import {
   type WorkerOwnEvents,
 } from './options.js';
 import { Runner } from './runner.js';
+import { ScheduleRunner } from './scheduler.js';
 import { Settler } from './settler.js';
 import { Upkeep } from './upkeep.js';
 
@@ -48,6 +49,7 @@ export class Worker<T = unknown, R = unknown> {
   private readonly runner: Runner<T, R>;
   private readonly settler: Settler;
   private readonly upkeep: Upkeep;
+  private readonly scheduler: ScheduleRunner | undefined;
   private readonly disposers: Disposer[] = [];
   private running = false;
   private stopping = false;
@@ -103,6 +105,7 @@ export class Worker<T = unknown, R = unknown> {
       cleanupIntervalMs: o.cleanupIntervalMs ?? 60_000,
       retention: o.retention === undefined ? DEFAULT_RETENTION : o.retention,
     });
+    if (o.schedules !== false) this.scheduler = new ScheduleRunner(env, o.pollIntervalMs ?? 1000);
     if (o.autostart !== false) this.start();
   }
 
@@ -141,6 +144,7 @@ export class Worker<T = unknown, R = unknown> {
     this.disposers.push(onLocalReady(store, name, wake));
     if (store.capabilities.notify && store.subscribe) this.disposers.push(store.subscribe(name, wake));
     this.upkeep.start();
+    this.scheduler?.start();
     this.loopDone = this.claimer.run();
   }
 
@@ -177,7 +181,7 @@ export class Worker<T = unknown, R = unknown> {
     this.stopping = true;
     this.emitter.emit('worker:stopping', { reason });
     this.claimer.stop();
-    await this.loopDone;
+    await Promise.all([this.loopDone, this.scheduler?.stop()]);
     if (this.claimer.held > 0) {
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<void>((resolve) => {

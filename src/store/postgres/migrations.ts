@@ -5,6 +5,7 @@
  */
 import type { ClientBase } from 'pg';
 import { ERROR_HISTORY_LIMIT } from '../types.js';
+import { schedulesMigration } from './sql-schedules.js';
 
 export interface Migration {
   version: number;
@@ -135,6 +136,7 @@ END
 $fn$;
 `,
   },
+  { version: 2, name: 'cron schedules', sql: schedulesMigration },
 ];
 
 /** Applies pending migrations; returns the versions applied by this call. */

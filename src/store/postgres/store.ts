@@ -16,6 +16,7 @@ import type {
   Store,
   StoreCapabilities,
   StoredJob,
+  StoredSchedule,
 } from '../types.js';
 import { StoreError, ValidationError, coerceError } from '../../kernel/errors.js';
 import { migrate } from './migrations.js';
@@ -23,6 +24,7 @@ import { NotifyListener, type ListenConnection } from './listener.js';
 import { resolveOptions, type PostgresStoreOptions, type ResolvedOptions } from './options.js';
 import { TYPES, fromRow, type JobRow } from './rows.js';
 import { statements, type Statement, type Statements } from './sql.js';
+import { scheduleStatements, type ScheduleRow } from './sql-schedules.js';
 
 /** Something that runs queries: the store's pool, or the caller's client inside a transaction. */
 type Queryable = Pick<ClientBase, 'query'>;
@@ -49,6 +51,7 @@ export class PostgresStore implements Store {
   /** The NOTIFY channel, one per schema. */
   private readonly channel: string;
   private readonly sql: Statements;
+  private readonly schedulesSql: ReturnType<typeof scheduleStatements>;
   private readonly listener: NotifyListener | undefined;
   private closing: Promise<void> | undefined;
 
@@ -60,6 +63,7 @@ export class PostgresStore implements Store {
     this.quoted = quoteIdent(o.schema);
     this.channel = `bulwark_${o.schema}`;
     this.sql = statements(o.schema, this.quoted);
+    this.schedulesSql = scheduleStatements(o.schema, this.quoted);
     if (o.pool) {
       this.pool = o.pool;
       this.ownsPool = false;
@@ -489,6 +493,30 @@ export class PostgresStore implements Store {
         ? await this.run(this.sql.purgeAll, [queue, states])
         : await this.run(this.sql.purgeIds, [queue, states, ids]);
     return r.rowCount ?? 0;
+  }
+
+  async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {
+    await this.run(this.schedulesSql.save, [queue, key, spec, now]);
+  }
+
+  async removeSchedule(queue: string, key: string): Promise<boolean> {
+    return ((await this.run(this.schedulesSql.remove, [queue, key])).rowCount ?? 0) === 1;
+  }
+
+  async listSchedules(queue: string): Promise<StoredSchedule[]> {
+    const { rows } = await this.run<ScheduleRow>(this.schedulesSql.list, [queue]);
+    return rows.map((r) => ({
+      queue: r.queue,
+      key: r.key,
+      spec: r.spec,
+      lastTickAt: r.last_tick_at,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  async markScheduleFired(queue: string, key: string, tickAt: number, now: number): Promise<boolean> {
+    return ((await this.run(this.schedulesSql.fired, [queue, key, tickAt, now])).rowCount ?? 0) === 1;
   }
 
   async cleanup(queue: string, rules: readonly RetentionRule[], now: number): Promise<number> {

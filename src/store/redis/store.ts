@@ -14,6 +14,7 @@ import type {
   Store,
   StoreCapabilities,
   StoredJob,
+  StoredSchedule,
 } from '../types.js';
 import { requireCapability, type AddContext } from '../types.js';
 import { StoreError, ValidationError, hasCode } from '../../kernel/errors.js';
@@ -29,6 +30,7 @@ import { CLAIM, COMPLETE, COMPLETE_AND_CLAIM } from './lua/claim.js';
 import { FAIL, HEARTBEAT, REAP, UPDATE } from './lua/settle.js';
 import { CANCEL, CLEANUP, CLEAR, PAUSE, PURGE, REPLAY, RESUME, THROTTLE } from './lua/admin.js';
 import { COUNTS, LIST, NEXT_RUN_AT } from './lua/read.js';
+import { SCHEDULE_FIRED, SCHEDULE_REMOVE, SCHEDULE_SAVE } from './lua/schedules.js';
 
 const S = {
   add: new LuaScript('add', ADD),
@@ -50,6 +52,9 @@ const S = {
   counts: new LuaScript('counts', COUNTS),
   nextRunAt: new LuaScript('nextRunAt', NEXT_RUN_AT),
   list: new LuaScript('list', LIST),
+  scheduleSave: new LuaScript('scheduleSave', SCHEDULE_SAVE),
+  scheduleRemove: new LuaScript('scheduleRemove', SCHEDULE_REMOVE),
+  scheduleFired: new LuaScript('scheduleFired', SCHEDULE_FIRED),
 } as const;
 
 /** Retention deletes at most this many jobs per script call, so Redis is never blocked for long. */
@@ -452,6 +457,50 @@ export class RedisStore implements Store {
       } while (n === CLEANUP_CHUNK);
     }
     return total;
+  }
+
+  /** Runs a script on one key of the queue's slot (`{prefix:queue}:<name>`). */
+  private runOn(op: string, queue: string, name: string, script: LuaScript, args: Arg[]): Promise<unknown> {
+    const key = this.ring(queue).base + name;
+    return this.command(op, () => runScript(this.client, script, [key], args));
+  }
+
+  async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {
+    await Promise.all([
+      this.runOn('saveSchedule', queue, 'schedules', S.scheduleSave, [key, spec, now]),
+      this.register(queue),
+    ]);
+  }
+
+  async removeSchedule(queue: string, key: string): Promise<boolean> {
+    return (await this.runOn('removeSchedule', queue, 'schedules', S.scheduleRemove, [key])) === 1;
+  }
+
+  async listSchedules(queue: string): Promise<StoredSchedule[]> {
+    const h = this.ring(queue).base + 'schedules';
+    const all = await this.command('listSchedules', () => this.client.hgetall(h));
+    const out: StoredSchedule[] = [];
+    for (const [field, spec] of Object.entries(all)) {
+      if (!field.startsWith('s:')) continue;
+      const key = field.slice(2);
+      const lastTickAt = all[`t:${key}`];
+      if (lastTickAt === undefined) continue;
+      out.push({
+        queue,
+        key,
+        spec,
+        lastTickAt: Number(lastTickAt),
+        createdAt: Number(all[`c:${key}`] ?? lastTickAt),
+        updatedAt: Number(all[`u:${key}`] ?? lastTickAt),
+      });
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async markScheduleFired(queue: string, key: string, tickAt: number, now: number): Promise<boolean> {
+    return (
+      (await this.runOn('markScheduleFired', queue, 'schedules', S.scheduleFired, [key, tickAt, now])) === 1
+    );
   }
 
   subscribe(queue: string, onReady: () => void): () => void {

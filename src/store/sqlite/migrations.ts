@@ -1,3 +1,5 @@
+import { SCHEDULES_MIGRATION } from './schedules.js';
+
 /**
  * Numbered migrations. The schema version lives in `PRAGMA user_version`; each migration runs in
  * the same IMMEDIATE transaction that bumps it, so two processes opening one file never both apply it.
@@ -66,4 +68,5 @@ ALTER TABLE queues ADD COLUMN window_start INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE queues ADD COLUMN window_count INTEGER NOT NULL DEFAULT 0;
 `,
   },
+  { version: 3, name: 'cron schedules', sql: SCHEDULES_MIGRATION },
 ];

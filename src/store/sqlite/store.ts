@@ -14,6 +14,7 @@ import type {
   Store,
   StoreCapabilities,
   StoredJob,
+  StoredSchedule,
   StoredState,
 } from '../types.js';
 import { requireCapability, type AddContext } from '../types.js';
@@ -22,6 +23,7 @@ import { migrations } from './migrations.js';
 import { COLUMN_LIST, appendError, fromRaw, fromRow, type Row } from './rows.js';
 import { SQL, claimSql } from './sql.js';
 import { loadDriver, resolveOptions, type SqliteStoreOptions } from './options.js';
+import { SqliteSchedules } from './schedules.js';
 
 export type { SqliteStoreOptions };
 
@@ -48,6 +50,7 @@ export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities;
   private readonly db: Database.Database;
   private prepared: ReturnType<SqliteStore['prepare']> | undefined;
+  private schedulesPart: SqliteSchedules | undefined;
   private readonly claims = new Map<number, ClaimStatement>();
   private closed = false;
   /** One transaction wrapper each, made once: better-sqlite3 builds five variants per `transaction()` call. */
@@ -167,6 +170,31 @@ export class SqliteStore implements Store {
       deleteOlder: db.prepare(SQL.deleteOlder),
       deleteBeyond: db.prepare(SQL.deleteBeyond),
     };
+  }
+
+  /** @internal Schedules, prepared on first use (after migrations). */
+  private get schedules(): SqliteSchedules {
+    if (!this.schedulesPart) {
+      void this.s; // refuses a closed store
+      this.schedulesPart = new SqliteSchedules(this.db);
+    }
+    return this.schedulesPart;
+  }
+
+  async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {
+    this.schedules.saveSchedule(queue, key, spec, now);
+  }
+
+  async removeSchedule(queue: string, key: string): Promise<boolean> {
+    return this.schedules.removeSchedule(queue, key);
+  }
+
+  async listSchedules(queue: string): Promise<StoredSchedule[]> {
+    return this.schedules.listSchedules(queue);
+  }
+
+  async markScheduleFired(queue: string, key: string, tickAt: number, now: number): Promise<boolean> {
+    return this.schedules.markScheduleFired(queue, key, tickAt, now);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,7 @@
+/** The flow-control features (issue 15), each in its own case file, run on every store. */
+import type { Harness } from './suite.js';
+import { scheduleCases } from './cases-schedules.js';
+
+export function featureCases(h: Harness): void {
+  scheduleCases(h);
+}

@@ -1,0 +1,35 @@
+/** Every example under examples/ runs to the end and exits 0 (the server-backed ones when their server answers). */
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { serviceAvailable } from '../helpers/services.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function run(
+  example: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'examples', example)], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+describe('examples', () => {
+  it('schedules.ts: one job per tick with two workers', async () => {
+    const { code, out } = await run('schedules.ts');
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/ticks run: (\d+), distinct: \1/);
+  });
+});
+
+export { run, serviceAvailable };
