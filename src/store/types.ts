@@ -53,6 +53,8 @@ export interface JobErrorRecord {
   name: string;
   message: string;
   at: number;
+  /** How long the job waited before its next run (retries and snoozes), in ms. */
+  delayMs?: number;
 }
 
 /** A job as the core hands it to the store. */
@@ -121,10 +123,13 @@ export interface CompleteItem {
 /**
  * What the store does with a failed attempt's job.
  * - retry: back to waiting at `runAt`, the attempt counts.
- * - snooze: back to waiting at `runAt`, the attempt is given back.
+ * - snooze: back to waiting at `runAt`, the attempt is given back, and `snoozes` grows (a rate limit
+ *   or an open breaker: the job itself could not get through).
+ * - release: back to waiting at `runAt`, the attempt is given back and `snoozes` stays (a pause, a
+ *   shutdown, a fatal stop: nothing was wrong with the job).
  * - dead: dead-lettered now.
  */
-export type StoreMove = 'retry' | 'snooze' | 'dead';
+export type StoreMove = 'retry' | 'snooze' | 'release' | 'dead';
 
 export interface FailItem {
   id: string;

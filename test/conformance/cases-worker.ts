@@ -243,15 +243,55 @@ export function workerCases(h: Harness): void {
       const q = h.queue();
       await q.add('slow', { id: 'slow', timeoutMs: 50, maxAttempts: 2, backoff: fast });
       let aborted = 0;
-      await using _w = h.worker(q, async (ctx) => {
-        ctx.signal.addEventListener('abort', () => aborted++);
-        if (ctx.attempt === 1) await new Promise(() => {}); // never settles
-        return 'second';
-      });
+      await using _w = h.worker(
+        q,
+        async (ctx) => {
+          ctx.signal.addEventListener('abort', () => aborted++);
+          if (ctx.attempt === 1) await new Promise(() => {}); // never settles
+          return 'second';
+        },
+        // The first attempt's handler never returns and keeps its slot: the retry needs a second one.
+        { concurrency: 2 },
+      );
       const j = await settled(q, 'slow', ['completed']);
       expect(aborted).toBe(1);
       expect(j.attempts).toBe(2);
       expect(j.errors[0]).toMatchObject({ category: 'transient', name: 'TimeoutError' });
+    });
+
+    it('a handler that ignores its abort keeps its slot until it returns, and is reported as a zombie', async () => {
+      const q = h.queue<string>();
+      await q.addBulk([
+        { payload: 'hang', options: { id: 'hang', timeoutMs: 30, maxAttempts: 1 } },
+        { payload: 'next', options: { id: 'next' } },
+      ]);
+      let release!: () => void;
+      const hung = new Promise<void>((r) => (release = r));
+      const running = new Set<string>();
+      let most = 0;
+      await using w = h.worker(
+        q,
+        async (ctx) => {
+          running.add(ctx.job.id);
+          most = Math.max(most, running.size);
+          try {
+            if (ctx.payload === 'hang') await hung; // ignores ctx.signal
+            return ctx.payload;
+          } finally {
+            running.delete(ctx.job.id);
+          }
+        },
+        { concurrency: 1, zombieAfterMs: 20 },
+      );
+      const zombie = await w.next('job:zombie');
+      expect(zombie).toMatchObject({ cause: 'timeout', job: { id: 'hang' } });
+      // Its outcome is written (dead after its only attempt), but its slot is still taken.
+      await settled(q, 'hang', ['dead']);
+      expect(w.busy).toBe(1);
+      expect((await q.getJob('next'))!.state).toBe('waiting');
+      release();
+      await settled(q, 'next', ['completed']);
+      expect(most).toBe(1);
     });
 
     it('a retry resumes from the last checkpoint; progress is saved', async () => {

@@ -14,6 +14,7 @@ import {
   type WorkerOptions,
 } from '../../src/index.js';
 import { capabilityCases } from './cases-capabilities.js';
+import { faultCases } from './cases-faults.js';
 import { storeCases } from './cases-store.js';
 import { workerCases } from './cases-worker.js';
 import { inputCases } from './cases-input.js';
@@ -115,6 +116,7 @@ export function describeStore(sut: StoreUnderTest): void {
     storeCases(h);
     capabilityCases(h);
     workerCases(h);
+    faultCases(h);
     inputCases(h);
     featureCases(h);
   });

@@ -10,6 +10,7 @@ import type { Logger } from '../../kernel/logger.js';
 import type { ClaimRequest, Store, StoredJob } from '../../store/types.js';
 import type { Queue } from '../queue.js';
 import { ensureInit } from '../wake.js';
+import type { Attempt } from './attempt.js';
 import type { DependencyGate } from './context.js';
 import type { WorkerOwnEvents } from './options.js';
 
@@ -32,8 +33,11 @@ export interface WorkerEnv {
 }
 
 export class Claimer {
-  /** Jobs claimed and not yet settled in the store: what counts against concurrency. */
-  private inflight = 0;
+  /**
+   * Attempts holding a slot: from the claim until both the outcome is written and the handler has
+   * settled. A handler that ignores its abort keeps its slot, so concurrency is never exceeded.
+   */
+  readonly held = new Set<Attempt>();
   /** Slots promised to claims still in flight (the loop's, or one riding on a batch of completions). */
   private claiming = 0;
   private stopping = false;
@@ -42,6 +46,7 @@ export class Claimer {
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeTimerAt: number | undefined;
   private idleResolvers: (() => void)[] = [];
+  private writtenResolvers: (() => void)[] = [];
   /** When claiming stopped for an unavailable dependency (null: not blocked). */
   private blockedSince: number | null = null;
 
@@ -52,31 +57,50 @@ export class Claimer {
     private readonly deliver: (jobs: readonly StoredJob[]) => void,
   ) {}
 
-  /** Jobs claimed and not yet settled. */
-  get held(): number {
-    return this.inflight;
+  /** Held attempts whose outcome is not written yet. */
+  private unwrittenCount = 0;
+
+  /** A claimed job's attempt now counts against concurrency, until its outcome is written and its handler done. */
+  hold(attempt: Attempt): void {
+    this.held.add(attempt);
+    this.unwrittenCount++;
   }
 
-  /** A claimed job now counts against concurrency (until `release`). */
-  hold(): void {
-    this.inflight++;
+  /** The attempt's outcome is in the store (or given up on at shutdown). */
+  written(attempt: Attempt): void {
+    if (attempt.written) return;
+    attempt.written = true;
+    if (--this.unwrittenCount === 0) this.writtenResolvers = resolveAll(this.writtenResolvers);
+    this.release(attempt);
   }
 
-  /** A job's outcome is written (or given up on): its slot is free. */
-  release(): void {
-    this.inflight--;
-    if (this.inflight === 0) {
-      const waiting = this.idleResolvers;
-      this.idleResolvers = [];
-      for (const r of waiting) r();
-    }
+  /** The attempt's handler has settled. */
+  handlerDone(attempt: Attempt): void {
+    attempt.handlerDone = true;
+    this.release(attempt);
+  }
+
+  private release(attempt: Attempt): void {
+    if (!attempt.written || !attempt.handlerDone || !this.held.delete(attempt)) return;
+    if (this.held.size === 0) this.idleResolvers = resolveAll(this.idleResolvers);
     this.wake();
   }
 
-  /** Resolves when no job is held (or at once when none is). */
+  /** Held attempts whose outcome is not written yet. */
+  unwritten(): number {
+    return this.unwrittenCount;
+  }
+
+  /** Resolves when no attempt holds a slot (or at once when none does). */
   idle(): Promise<void> {
-    if (this.inflight === 0) return Promise.resolve();
+    if (this.held.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleResolvers.push(resolve));
+  }
+
+  /** Resolves when every held attempt's outcome is written (handlers may still run). */
+  allWritten(): Promise<void> {
+    if (this.unwrittenCount === 0) return Promise.resolve();
+    return new Promise((resolve) => this.writtenResolvers.push(resolve));
   }
 
   wake(): void {
@@ -120,7 +144,7 @@ export class Claimer {
   requestFor(freed: number): ClaimRequest | null {
     if (this.stopping || this.blockedForMs() > 0) return null;
     const s = this.settings;
-    const limit = Math.min(s.batchSize, s.concurrency - this.inflight - this.claiming + freed);
+    const limit = Math.min(s.batchSize, s.concurrency - this.held.size - this.claiming + freed);
     if (limit <= 0) return null;
     this.claiming += limit;
     return this.request(limit);
@@ -147,7 +171,7 @@ export class Claimer {
       this.env.reportError(e, 'init');
     }
     while (!this.stopping) {
-      const free = this.settings.concurrency - this.inflight - this.claiming;
+      const free = this.settings.concurrency - this.held.size - this.claiming;
       if (free <= 0) {
         await this.waitForWake(poll);
         continue;
@@ -265,4 +289,9 @@ export class Claimer {
     }
     return ms;
   }
+}
+
+function resolveAll(waiting: (() => void)[]): (() => void)[] {
+  for (const r of waiting) r();
+  return [];
 }

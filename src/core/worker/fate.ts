@@ -36,6 +36,11 @@ export interface FateOptions {
   rules?: readonly ClassifyRule[];
   /** Snooze after a rate limit without Retry-After; doubles with each snooze, capped at 5 min. @default 1000 */
   rateLimitSnoozeMs?: number;
+  /**
+   * The longest wait a Retry-After (or a breaker's retry time) is honoured for; a longer one is cut to
+   * this, so a bogus header cannot park a job for years. @default 86400000 (1 day)
+   */
+  maxRetryAfterMs?: number;
   /** Snooze after a dependency error without a retry time. @default 5000 */
   dependencySnoozeMs?: number;
   /** `retry_long` multiplies the backoff by this. @default 5 */
@@ -52,6 +57,12 @@ export const zFateOptions = z
     actions: z.partialRecord(z.enum(ERROR_CATEGORIES), z.enum(FAILURE_ACTIONS)).optional(),
     rules: z.array(z.custom<ClassifyRule>((f) => typeof f === 'function', 'expected a function')).optional(),
     rateLimitSnoozeMs: z.number().int().positive().optional(),
+    maxRetryAfterMs: z
+      .number()
+      .int()
+      .positive()
+      .max(365 * 86_400_000)
+      .optional(),
     dependencySnoozeMs: z.number().int().positive().optional(),
     longBackoffFactor: z.number().min(1).max(1000).optional(),
     maxSnoozes: z.number().int().positive().optional(),
@@ -80,7 +91,9 @@ export interface Fate {
   throttleUntil?: number;
 }
 
-const MAX_SNOOZE_MS = 300_000;
+/** The cap of a snooze that doubles for want of a Retry-After. */
+const MAX_ESCALATED_SNOOZE_MS = 300_000;
+const DEFAULT_MAX_RETRY_AFTER_MS = 86_400_000;
 const MAX_MESSAGE = 2000;
 
 export function decideFate(
@@ -108,11 +121,18 @@ export function decideFate(
     delayMs: 0,
     item: { id: job.id, token: job.fence, store: 'dead', runAt: now, error: record('dead'), reason },
   });
-  const snooze = (delayMs: number, a: FailureAction): Fate => ({
+  /** Back to waiting with the attempt given back; `snooze` also counts towards `maxSnoozes`. */
+  const giveBack = (delayMs: number, a: FailureAction, move: 'snooze' | 'release'): Fate => ({
     classification,
     action: a,
     delayMs,
-    item: { id: job.id, token: job.fence, store: 'snooze', runAt: now + delayMs, error: record(a) },
+    item: {
+      id: job.id,
+      token: job.fence,
+      store: move,
+      runAt: now + delayMs,
+      error: delayMs > 0 ? { ...record(a), delayMs } : record(a),
+    },
   });
 
   switch (action) {
@@ -128,29 +148,42 @@ export function decideFate(
           ),
         );
       }
-      let delayMs = backoffDelay(job.backoff, job.attempts, random);
-      if (action === 'retry_long') delayMs = Math.round(delayMs * (options.longBackoffFactor ?? 5));
+      const factor = options.longBackoffFactor ?? 5;
+      let delayMs = backoffDelay(job.backoff, job.attempts, random, previousBackoffMs(job, factor));
+      if (action === 'retry_long') delayMs = Math.round(delayMs * factor);
       return {
         classification,
         action,
         delayMs,
-        item: { id: job.id, token: job.fence, store: 'retry', runAt: now + delayMs, error: record(action) },
+        item: {
+          id: job.id,
+          token: job.fence,
+          store: 'retry',
+          runAt: now + delayMs,
+          error: { ...record(action), delayMs },
+        },
       };
     }
     case 'snooze': {
       const maxSnoozes = options.maxSnoozes ?? 200;
       if (job.snoozes >= maxSnoozes)
         return dead(`snoozed ${job.snoozes} times; last ${category}: ${error.message}`.slice(0, MAX_MESSAGE));
-      let delayMs = classification.retryAfterMs;
-      if (delayMs === undefined) {
+      let delayMs: number;
+      if (classification.retryAfterMs !== undefined) {
+        // The server said when: honour it (within reason), however long.
+        delayMs = Math.min(
+          classification.retryAfterMs,
+          options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS,
+        );
+      } else {
         const base =
           category === 'rate_limit'
             ? (options.rateLimitSnoozeMs ?? 1000)
             : (options.dependencySnoozeMs ?? 5000);
-        delayMs = base * Math.pow(2, Math.min(job.snoozes, 16));
+        delayMs = Math.min(base * Math.pow(2, Math.min(job.snoozes, 16)), MAX_ESCALATED_SNOOZE_MS);
       }
-      delayMs = Math.min(Math.max(0, Math.round(delayMs)), MAX_SNOOZE_MS);
-      const fate = snooze(delayMs, 'snooze');
+      delayMs = Math.max(0, Math.round(delayMs));
+      const fate = giveBack(delayMs, 'snooze', 'snooze');
       if (category === 'rate_limit') {
         fate.then = 'throttle';
         fate.throttleUntil = now + delayMs;
@@ -158,15 +191,29 @@ export function decideFate(
       return fate;
     }
     case 'pause': {
-      const fate = snooze(0, 'pause');
+      const fate = giveBack(0, 'pause', 'release');
       fate.then = 'pause';
       fate.pauseReason = `${category}: ${error.message}`.slice(0, MAX_MESSAGE);
       return fate;
     }
     case 'stop': {
-      const fate = snooze(0, 'stop');
+      const fate = giveBack(0, 'stop', 'release');
       fate.then = 'stop';
       return fate;
     }
   }
+}
+
+/**
+ * The backoff delay the last retry waited (before a long-backoff factor), which decorrelated jitter
+ * grows from; undefined before the first retry.
+ */
+function previousBackoffMs(job: Job, longFactor: number): number | undefined {
+  for (let i = job.errors.length - 1; i >= 0; i--) {
+    const e = job.errors[i]!;
+    if (e.delayMs === undefined) continue;
+    if (e.action === 'retry') return e.delayMs;
+    if (e.action === 'retry_long') return e.delayMs / longFactor;
+  }
+  return undefined;
 }

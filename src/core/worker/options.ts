@@ -43,6 +43,17 @@ export interface WorkerOptions extends FateOptions {
   /** On close, how long running jobs may finish before their signals abort, in ms. @default 10000 */
   shutdownGraceMs?: number;
   /**
+   * On close, how long writing the outcomes may take after the grace period (a store that is down is
+   * retried until then; jobs whose outcome could not be written are recovered after their lease).
+   * @default 3000
+   */
+  settleTimeoutMs?: number;
+  /**
+   * A handler still running this long after its signal aborted (timeout, lost lease, shutdown) is
+   * reported as a zombie (`job:zombie`, a warning). It keeps its slot until it returns. @default 5000
+   */
+  zombieAfterMs?: number;
+  /**
    * Retention applied every `cleanupIntervalMs`; false to keep everything.
    * @default completed and cancelled: 1 day, 10,000 jobs; dead: 14 days, 100,000 jobs
    */
@@ -102,7 +113,9 @@ export const zWorkerOptions = zFateOptions
     heartbeatMs: zPositiveInt.optional(),
     pollIntervalMs: zPositiveInt.max(3_600_000).optional(),
     reapIntervalMs: zPositiveInt.optional(),
-    shutdownGraceMs: z.number().int().nonnegative().optional(),
+    shutdownGraceMs: z.number().int().nonnegative().max(86_400_000).optional(),
+    settleTimeoutMs: z.number().int().nonnegative().max(3_600_000).optional(),
+    zombieAfterMs: zPositiveInt.max(86_400_000).optional(),
     retention: z.union([z.literal(false), zRetention]).optional(),
     cleanupIntervalMs: zPositiveInt.optional(),
     workerId: z.string().min(1).max(200).optional(),
@@ -146,6 +159,14 @@ export interface FailureInfo {
   action: FailureAction;
 }
 
+/** What `worker.close()` left behind. */
+export interface CloseResult {
+  /** Handlers that ignored their abort and were still running (each still holds its slot). */
+  zombies: number;
+  /** Outcomes that could not be written before `settleTimeoutMs` (those jobs are reaped after their lease). */
+  unwritten: number;
+}
+
 /** The events a worker emits itself. */
 export interface WorkerOwnEvents {
   'job:active': { job: Job };
@@ -157,13 +178,18 @@ export interface WorkerOwnEvents {
   'job:stale': { job: Job };
   'job:progress': { job: Job; progress: unknown };
   'job:stalled': { queue: string; requeued: string[]; dead: string[] };
+  /**
+   * A handler ignores its abort: still running `sinceAbortMs` after its signal fired. Its outcome is
+   * already settled (the job was retried or given back); it holds its slot until it returns.
+   */
+  'job:zombie': { job: Job; cause: 'timeout' | 'lease_lost' | 'shutdown'; sinceAbortMs: number };
   'worker:error': { error: Error; during: string };
   /** A dependency refuses calls (breaker open): the worker stops claiming for about `forMs`. */
   'worker:blocked': { dependency: string; forMs: number };
   /** The dependencies take calls again: claiming resumes. */
   'worker:unblocked': { blockedMs: number };
   'worker:stopping': { reason: string };
-  'worker:closed': { workerId: string };
+  'worker:closed': { workerId: string } & CloseResult;
 }
 
 /**

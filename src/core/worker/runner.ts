@@ -25,7 +25,7 @@ export class Runner<T, R> {
     private readonly handler: Handler<T, R>,
     private readonly claimer: Claimer,
     private readonly settler: Settler,
-    private readonly options: { registry?: DependencySource; stage?: string },
+    private readonly options: { registry?: DependencySource; stage?: string; zombieAfterMs: number },
   ) {}
 
   start(stored: StoredJob): void {
@@ -40,13 +40,15 @@ export class Runner<T, R> {
         toJob({ ...stored, payload: 'null', result: null, checkpoint: null, progress: null }, now),
         now,
       );
-      this.claimer.hold();
+      this.claimer.hold(attempt);
       attempt.finish();
       this.settler.failure(attempt, new ValidationError('[bulwark] stored job does not parse', { cause: e }));
       return;
     }
     const attempt = new Attempt(job, now);
-    this.claimer.hold();
+    attempt.handlerDone = false;
+    attempt.onAbort = () => this.watchZombie(attempt);
+    this.claimer.hold(attempt);
     this.active.set(job.id, attempt);
     if (emitter.has('job:active')) emitter.emit('job:active', { job });
     if (job.timeoutMs !== null) {
@@ -75,6 +77,9 @@ export class Runner<T, R> {
     } catch (e) {
       run = Promise.reject(e);
     }
+    // The slot is held until the handler itself returns, even after its outcome is written.
+    const returned = (): void => this.handlerReturned(attempt);
+    run.then(returned, returned);
     Promise.race([run, attempt.race]).then(
       (result) => {
         this.finish(attempt);
@@ -96,12 +101,51 @@ export class Runner<T, R> {
     attempt.abort('lease_lost', leaseLost(attempt.job));
   }
 
+  /** Handlers still running after their abort (they hold their slots). */
+  get zombies(): number {
+    let n = 0;
+    for (const a of this.claimer.held) if (!a.handlerDone && a.aborted) n++;
+    return n;
+  }
+
+  /** After an abort: a handler that does not return within the bound is reported as a zombie. */
+  private watchZombie(attempt: Attempt): void {
+    const { clock, emitter, log } = this.env;
+    const abortedAt = clock.now();
+    attempt.zombieTimer = setTimeout(() => {
+      if (attempt.handlerDone) return;
+      attempt.zombie = true;
+      const job = attempt.job;
+      const sinceAbortMs = clock.now() - abortedAt;
+      log.warn(
+        { jobId: job.id, attempt: job.attempts, cause: attempt.cause, sinceAbortMs },
+        'handler ignores its abort signal: still running, holding its slot',
+      );
+      emitter.emit('job:zombie', { job, cause: attempt.cause!, sinceAbortMs });
+    }, this.options.zombieAfterMs);
+    attempt.zombieTimer.unref();
+  }
+
+  private handlerReturned(attempt: Attempt): void {
+    clearTimeout(attempt.zombieTimer);
+    if (attempt.zombie) {
+      this.env.log.info({ jobId: attempt.job.id }, 'a zombie handler returned: its slot is free');
+    }
+    this.claimer.handlerDone(attempt);
+  }
+
   private finish(attempt: Attempt): void {
     attempt.finish();
     this.active.delete(attempt.job.id);
   }
 
-  private async saveUnderLease(attempt: Attempt, patch: SavePatch): Promise<void> {
+  private saveUnderLease(attempt: Attempt, patch: SavePatch): Promise<void> {
+    const save = this.writeSave(attempt, patch);
+    attempt.track(save);
+    return save;
+  }
+
+  private async writeSave(attempt: Attempt, patch: SavePatch): Promise<void> {
     const { store, clock, queue, emitter } = this.env;
     const job = attempt.job;
     const text: { checkpoint?: string; progress?: string } = {};

@@ -29,12 +29,23 @@ export class Settler {
     this.batch = new SettleBatch(env, claimer, alone);
   }
 
-  /** Resolves once every outcome handed in so far is written. */
+  /** Resolves once every outcome handed in so far is written (or abandoned). */
   drained(): Promise<void> {
     return this.batch.drained();
   }
 
+  /** Stops retrying writes that fail (the end of a shutdown). */
+  abandon(): void {
+    this.batch.abandon();
+  }
+
   success(attempt: Attempt, result: unknown): void {
+    const saving = attempt.savesLanded();
+    if (saving) {
+      // A checkpoint or progress write is in flight: the outcome must land after it, not race it.
+      void saving.then(() => this.success(attempt, result));
+      return;
+    }
     if (attempt.aborted) return this.failure(attempt, new Error('aborted'));
     const { queue, clock, emitter } = this.env;
     let text: string | null;
@@ -55,11 +66,17 @@ export class Settler {
   }
 
   failure(attempt: Attempt, thrown: unknown): void {
+    const saving = attempt.savesLanded();
+    if (saving) {
+      // E.g. a checkpoint written in the abort listener at shutdown: it lands before the give-back.
+      void saving.then(() => this.failure(attempt, thrown));
+      return;
+    }
     const job = attempt.job;
     const { emitter, clock, log } = this.env;
     if (attempt.cause === 'lease_lost') {
       emitter.emit('job:stale', { job });
-      return this.claimer.release();
+      return this.claimer.written(attempt);
     }
     if (attempt.cause === 'shutdown') return this.giveBack(attempt);
     const error = attempt.cause === 'timeout' ? (attempt.signal.reason as Error) : thrown;
@@ -100,12 +117,12 @@ export class Settler {
     const now = this.env.clock.now();
     const attempt = new Attempt(toJob(stored, now), now);
     attempt.cause = 'shutdown';
-    this.claimer.hold();
+    this.claimer.hold(attempt);
     attempt.finish();
     this.giveBack(attempt);
   }
 
-  /** An attempt stopped by shutdown goes back to the queue with its attempt given back. */
+  /** An attempt stopped by shutdown goes back to the queue with its attempt given back (no snooze counted). */
   private giveBack(attempt: Attempt): void {
     const job = attempt.job;
     const now = this.env.clock.now();
@@ -113,7 +130,7 @@ export class Settler {
       {
         id: job.id,
         token: job.fence,
-        store: 'snooze',
+        store: 'release',
         runAt: now,
         error: {
           attempt: job.attempts,
@@ -152,7 +169,7 @@ export class Settler {
   /** After the store has the outcome: a refused one means the lease was lost meanwhile. */
   private settled(attempt: Attempt, ok: boolean | undefined): void {
     if (ok === false) this.env.emitter.emit('job:stale', { job: attempt.job });
-    this.claimer.release();
+    this.claimer.written(attempt);
   }
 
   private record(queue: string, error: unknown, category: FailureRecord['category'], at: number): void {

@@ -1,5 +1,6 @@
 /**
- * A worker's timers: heartbeats that extend the leases of running attempts, the reaper that recovers
+ * A worker's timers: heartbeats that extend the leases of held attempts (running, or waiting for
+ * their outcome to be written), the reaper that recovers
  * jobs whose lease expired (a dead worker's), and retention cleanup. Each task never overlaps itself;
  * its errors become `worker:error` events.
  */
@@ -21,11 +22,8 @@ export class Upkeep {
   constructor(
     private readonly env: WorkerEnv,
     private readonly claimer: Claimer,
-    /** The attempts running now, and how to tell one it lost its lease. */
-    private readonly running: {
-      readonly active: ReadonlyMap<string, Attempt>;
-      loseLease(attempt: Attempt): void;
-    },
+    /** How to tell a running attempt it lost its lease. */
+    private readonly loseLease: (attempt: Attempt) => void,
     private readonly settings: UpkeepSettings,
   ) {}
 
@@ -61,16 +59,17 @@ export class Upkeep {
   }
 
   private async heartbeat(): Promise<void> {
-    const active = this.running.active;
-    if (active.size === 0) return;
-    const attempts = [...active.values()].filter((a) => !a.settling && !a.aborted);
+    if (this.claimer.held.size === 0) return;
+    // Running attempts, and settled ones whose outcome is not written yet (a store error is being
+    // retried): their leases must hold until the outcome lands.
+    const attempts = [...this.claimer.held].filter((a) => !a.written && a.cause !== 'lease_lost');
     if (attempts.length === 0) return;
     const { store, queue, clock } = this.env;
     const items = attempts.map((a) => ({ id: a.job.id, token: a.job.fence }));
     const ok = await store.heartbeat(queue.name, items, this.settings.leaseMs, clock.now());
     ok.forEach((alive, i) => {
       const a = attempts[i]!;
-      if (!alive && !a.settling) this.running.loseLease(a);
+      if (!alive && !a.settling) this.loseLease(a);
     });
   }
 

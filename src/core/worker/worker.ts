@@ -20,6 +20,7 @@ import {
   DEFAULT_RETENTION,
   dependencyGates,
   zWorkerOptions,
+  type CloseResult,
   type FailureInfo,
   type Handler,
   type WorkerEvents,
@@ -54,7 +55,7 @@ export class Worker<T = unknown, R = unknown> {
   private running = false;
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
-  private closing: Promise<void> | undefined;
+  private closing: Promise<CloseResult> | undefined;
 
   constructor(queue: Queue<T, R>, handler: Handler<T, R>, options: WorkerOptions = {}) {
     if (typeof handler !== 'function') {
@@ -97,8 +98,12 @@ export class Worker<T = unknown, R = unknown> {
         this.close({ reason }).catch((e: unknown) => this.reportError(e, 'close'));
       },
     );
-    this.runner = new Runner(env, handler, this.claimer, this.settler, o);
-    this.upkeep = new Upkeep(env, this.claimer, this.runner, {
+    this.runner = new Runner(env, handler, this.claimer, this.settler, {
+      registry: o.registry,
+      stage: o.stage,
+      zombieAfterMs: o.zombieAfterMs ?? 5000,
+    });
+    this.upkeep = new Upkeep(env, this.claimer, (a) => this.runner.loseLease(a), {
       leaseMs,
       heartbeatMs: o.heartbeatMs ?? Math.floor(leaseMs / 3),
       reapIntervalMs: o.reapIntervalMs ?? Math.floor(leaseMs / 2),
@@ -130,9 +135,12 @@ export class Worker<T = unknown, R = unknown> {
     return this.running && !this.stopping;
   }
 
-  /** Number of jobs claimed and not yet settled. */
+  /**
+   * Slots taken: jobs claimed whose outcome is not written yet or whose handler still runs (a handler
+   * that ignores its abort keeps its slot until it returns).
+   */
   get busy(): number {
-    return this.claimer.held;
+    return this.claimer.held.size;
   }
 
   start(): void {
@@ -160,45 +168,62 @@ export class Worker<T = unknown, R = unknown> {
     else for (const s of claimed) this.runner.start(s);
   }
 
-  /** Resolves when no job is in flight (or at once when none is). */
+  /** Resolves when no job holds a slot (or at once when none does). */
   idle(): Promise<void> {
     return this.claimer.idle();
   }
 
   /**
    * Stops claiming, lets running jobs finish for up to `graceMs`, then aborts the rest (they go back
-   * to the queue with their attempt given back), writes every outcome and releases all resources.
-   * Idempotent.
+   * to the queue with their attempt given back), writes every outcome (retrying a failing store for
+   * up to `settleTimeoutMs`) and releases all resources. Resolves with what it left behind: handlers
+   * that ignore their abort (zombies) and outcomes it could not write. Idempotent.
    */
-  close(options: { graceMs?: number; reason?: string } = {}): Promise<void> {
-    return (this.closing ??= this.shutdown(
-      options.graceMs ?? this.options.shutdownGraceMs ?? 10_000,
-      options.reason ?? 'close',
-    ));
+  close(options: { graceMs?: number; reason?: string } = {}): Promise<CloseResult> {
+    if (!this.closing) {
+      const graceMs = options.graceMs ?? this.options.shutdownGraceMs ?? 10_000;
+      if (!Number.isInteger(graceMs) || graceMs < 0) {
+        return Promise.reject(
+          new ValidationError('[bulwark] close: graceMs must be a non-negative integer', { path: 'graceMs' }),
+        );
+      }
+      this.closing = this.shutdown(graceMs, options.reason ?? 'close');
+    }
+    return this.closing;
   }
 
-  private async shutdown(graceMs: number, reason: string): Promise<void> {
+  private async shutdown(graceMs: number, reason: string): Promise<CloseResult> {
     this.stopping = true;
     this.emitter.emit('worker:stopping', { reason });
     this.claimer.stop();
-    await Promise.all([this.loopDone, this.scheduler?.stop()]);
-    if (this.claimer.held > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, graceMs);
-        timer.unref();
-      });
-      await Promise.race([this.claimer.idle(), graceOver]);
-      clearTimeout(timer);
-      this.runner.abortAll('shutdown', new ClosedError('[bulwark] the worker shut down'));
-      await this.claimer.idle();
+    // A claim stuck on an unreachable store is not waited for past the grace period: jobs it brings
+    // later go straight back.
+    const graceOver = delay(graceMs);
+    await Promise.race([Promise.all([this.loopDone, this.scheduler?.stop()]), graceOver.done]);
+    if (this.claimer.held.size > 0) await Promise.race([this.claimer.allWritten(), graceOver.done]);
+    graceOver.cancel();
+    this.runner.abortAll('shutdown', new ClosedError('[bulwark] the worker shut down'));
+    const settleOver = delay(this.options.settleTimeoutMs ?? 3000);
+    await Promise.race([this.claimer.allWritten().then(() => this.settler.drained()), settleOver.done]);
+    settleOver.cancel();
+    const unwritten = this.claimer.unwritten();
+    if (unwritten > 0) {
+      this.settler.abandon();
+      this.log.error({ unwritten }, 'outcomes not written: those jobs are recovered after their lease');
     }
-    await this.settler.drained();
+    const result: CloseResult = { zombies: this.runner.zombies, unwritten };
+    if (result.zombies > 0) {
+      this.log.warn(
+        { zombies: result.zombies },
+        'closed with handlers still running (they ignore their abort)',
+      );
+    }
     this.upkeep.stop();
     this.claimer.dispose();
     for (const d of this.disposers) d();
     this.running = false;
-    this.emitter.emit('worker:closed', { workerId: this.workerId });
+    this.emitter.emit('worker:closed', { workerId: this.workerId, ...result });
+    return result;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -206,4 +231,23 @@ export class Worker<T = unknown, R = unknown> {
   }
 }
 
-export { DEFAULT_RETENTION, type FailureInfo, type Handler, type WorkerEvents, type WorkerOptions };
+/**
+ * A timer that keeps the process alive while it runs: a shutdown in progress must reach its end
+ * (abort the handlers, give their jobs back) even when nothing else is left on the event loop.
+ */
+function delay(ms: number): { done: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { done, cancel: () => clearTimeout(timer) };
+}
+
+export {
+  DEFAULT_RETENTION,
+  type CloseResult,
+  type FailureInfo,
+  type Handler,
+  type WorkerEvents,
+  type WorkerOptions,
+};

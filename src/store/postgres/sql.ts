@@ -91,7 +91,7 @@ export function statements(schema: string, s: string) {
           SET state = CASE WHEN u.move = 'dead' THEN 'dead'
                            WHEN u.run_at > $2 THEN 'delayed' ELSE 'waiting' END,
               run_at = CASE WHEN u.move = 'dead' THEN j.run_at ELSE u.run_at END,
-              attempts = CASE WHEN u.move = 'snooze' THEN j.attempts - 1 ELSE j.attempts END,
+              attempts = CASE WHEN u.move IN ('snooze', 'release') THEN j.attempts - 1 ELSE j.attempts END,
               snoozes = CASE WHEN u.move = 'snooze' THEN j.snoozes + 1 ELSE j.snoozes END,
               errors = ${appendErrorSql('j.errors', 'u.error')},
               reason = CASE WHEN u.move = 'dead' THEN u.reason ELSE j.reason END,

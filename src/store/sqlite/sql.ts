@@ -32,6 +32,9 @@ export const SQL = {
   snooze: `UPDATE jobs SET state = ?, run_at = ?, errors = ?, updated_at = ?, lease_expires_at = NULL, worker_id = NULL,
            attempts = attempts - 1, snoozes = snoozes + 1
          WHERE queue = ? AND id = ? AND state = 'active' AND fence = ?`,
+  release: `UPDATE jobs SET state = ?, run_at = ?, errors = ?, updated_at = ?, lease_expires_at = NULL, worker_id = NULL,
+           attempts = attempts - 1
+         WHERE queue = ? AND id = ? AND state = 'active' AND fence = ?`,
   dead: `UPDATE jobs SET state = 'dead', reason = ?, errors = ?, updated_at = ?, finished_at = ?, lease_expires_at = NULL
          WHERE queue = ? AND id = ? AND state = 'active' AND fence = ?`,
   heartbeat: `UPDATE jobs SET lease_expires_at = ? WHERE queue = ? AND id = ? AND state = 'active' AND fence = ?`,

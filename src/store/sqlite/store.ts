@@ -141,6 +141,7 @@ export class SqliteStore implements Store {
       fenced: db.prepare<[string, string, number], { errors: string }>(SQL.fenced),
       retry: db.prepare(SQL.retry),
       snooze: db.prepare(SQL.snooze),
+      release: db.prepare(SQL.release),
       dead: db.prepare(SQL.dead),
       heartbeat: db.prepare(SQL.heartbeat),
       update: db.prepare(SQL.update),
@@ -305,22 +306,13 @@ export class SqliteStore implements Store {
         const row = s.fenced.get(queue, i.id, i.token);
         if (!row) return false;
         const errors = appendError(row.errors, i.error);
-        switch (i.store) {
-          case 'retry':
-            return (
-              s.retry.run(i.runAt > now ? 'delayed' : 'waiting', i.runAt, errors, now, queue, i.id, i.token)
-                .changes === 1
-            );
-          case 'snooze':
-            return (
-              s.snooze.run(i.runAt > now ? 'delayed' : 'waiting', i.runAt, errors, now, queue, i.id, i.token)
-                .changes === 1
-            );
-          case 'dead':
-            return (
-              s.dead.run(i.reason ?? i.error.message, errors, now, now, queue, i.id, i.token).changes === 1
-            );
+        if (i.store === 'dead') {
+          return (
+            s.dead.run(i.reason ?? i.error.message, errors, now, now, queue, i.id, i.token).changes === 1
+          );
         }
+        const state = i.runAt > now ? 'delayed' : 'waiting';
+        return s[i.store].run(state, i.runAt, errors, now, queue, i.id, i.token).changes === 1;
       }),
     );
   }

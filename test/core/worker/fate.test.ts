@@ -12,6 +12,7 @@ const job = (over: Partial<Job> = {}): Job =>
     fence: 7,
     snoozes: 0,
     backoff: resolveBackoff({ delayMs: 100, jitter: 'none' }),
+    errors: [],
     ...over,
   }) as Job;
 
@@ -43,11 +44,12 @@ describe('decideFate', () => {
 
   it('pauses on auth and stops on fatal, both giving the attempt back', () => {
     const a = decideFate(job(), new AuthError('expired'), now, {});
-    expect(a).toMatchObject({ action: 'pause', pauseReason: 'auth: expired', delayMs: 0 });
-    expect(a.item.store).toBe('snooze');
+    expect(a).toMatchObject({ action: 'pause', then: 'pause', pauseReason: 'auth: expired', delayMs: 0 });
+    // A pause or a stop is not the job's fault: the attempt is given back without counting a snooze.
+    expect(a.item.store).toBe('release');
     const f = decideFate(job(), new FatalError('broken'), now, {});
     expect(f).toMatchObject({ action: 'stop', then: 'stop' });
-    expect(f.item.store).toBe('snooze');
+    expect(f.item.store).toBe('release');
   });
 
   it('records a bounded message and the category in the error record', () => {
@@ -60,5 +62,38 @@ describe('decideFate', () => {
       name: 'TransientError',
       at: now,
     });
+  });
+
+  it('honours a Retry-After longer than the escalation cap, up to maxRetryAfterMs', () => {
+    const hour = 3_600_000;
+    const f = decideFate(job(), new RateLimitError('x', { retryAfterMs: hour }), now, {});
+    expect(f.delayMs).toBe(hour);
+    expect(f.throttleUntil).toBe(now + hour);
+    const capped = decideFate(job(), new RateLimitError('x', { retryAfterMs: 30 * 86_400_000 }), now, {});
+    expect(capped.delayMs).toBe(86_400_000);
+    const own = decideFate(job(), new RateLimitError('x', { retryAfterMs: hour }), now, {
+      maxRetryAfterMs: 60_000,
+    });
+    expect(own.delayMs).toBe(60_000);
+  });
+
+  it('grows decorrelated jitter from the delay the last retry waited', () => {
+    const backoff = resolveBackoff({ delayMs: 100, maxDelayMs: 1_000_000, jitter: 'decorrelated' });
+    const top = () => 0.999999; // the top of each range: base + (3 * previous - base)
+    const delays: number[] = [];
+    let errors: Job['errors'] = [];
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const f = decideFate(
+        job({ attempts: attempt, maxAttempts: 10, backoff, errors }),
+        new TransientError('x'),
+        now,
+        {},
+        top,
+      );
+      delays.push(f.delayMs);
+      errors = [...errors, f.item.error];
+    }
+    expect(delays[0]).toBeCloseTo(300, -1);
+    for (let i = 1; i < delays.length; i++) expect(delays[i]).toBeGreaterThan(delays[i - 1]! * 2.5);
   });
 });

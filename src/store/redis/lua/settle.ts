@@ -5,7 +5,7 @@ export const FAIL_STRIDE = 6;
 
 /**
  * Settles failed attempts. ARGV: job prefix, now, then per item: id, token, move
- * (retry|snooze|dead), runAt, error record (one line of JSON), reason.
+ * (retry|snooze|release|dead), runAt, error record (one line of JSON), reason.
  * Returns one flag per item (1 written, 0 stale).
  */
 export const FAIL = script(`
@@ -25,9 +25,9 @@ for i = 3, #ARGV, ${FAIL_STRIDE} do
     else
       local runAt = tonumber(ARGV[i + 3])
       redis.call('HSET', key, 's', 'waiting', 'r', ARGV[i + 3], 'e', errors, 'ua', now)
-      if move == 'snooze' then
+      if move ~= 'retry' then
         redis.call('HINCRBY', key, 'a', -1)
-        redis.call('HINCRBY', key, 'z', 1)
+        if move == 'snooze' then redis.call('HINCRBY', key, 'z', 1) end
       end
       ready = ready + place(waits, delays, id, tonumber(v[4]), runAt, tonumber(v[5]), now)
     end
