@@ -1,4 +1,5 @@
 import type { ResolvedBackoff } from '../resilience/backoff.js';
+import type { AddOutcome } from './add-features.js';
 import type { JobErrorRecord, JobState, NewJob, StoredJob } from '../store/types.js';
 
 /** A job as bulwark's API returns it. */
@@ -32,6 +33,8 @@ export interface Job<T = unknown, R = unknown> {
   errors: JobErrorRecord[];
   /** Why the job is dead or cancelled. */
   reason: string | null;
+  /** On jobs that `add` / `addBulk` return: how the add was treated (created, existing, dropped, …). */
+  outcome?: AddOutcome;
 }
 
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));

@@ -9,6 +9,7 @@ import { currentJob } from '../kernel/logger.js';
 import { parseOptions, toJsonText, zNonNegativeInt, zPositiveInt, zQueueName } from '../kernel/validate.js';
 import { ensureInit, signalLocalReady } from './wake.js';
 import { resolveBackoff, type BackoffOptions } from '../resilience/backoff.js';
+import { outcomeOf, refuseCombination, withFeatures, zUnique, type UniqueOptions } from './add-features.js';
 import {
   dueTicks,
   loadSchedule,
@@ -63,9 +64,14 @@ const zAddOptions = zJobDefaults
     runAt: z.union([z.date(), zNonNegativeInt]).optional(),
     correlationId: z.string().min(1).max(200).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
+    unique: zUnique.optional(),
   })
   .strict()
-  .refine((o) => o.delayMs === undefined || o.runAt === undefined, 'give delayMs or runAt, not both');
+  .refine((o) => o.delayMs === undefined || o.runAt === undefined, 'give delayMs or runAt, not both')
+  .superRefine((o, ctx) => {
+    const refused = refuseCombination(o);
+    if (refused) ctx.addIssue({ code: 'custom', ...refused });
+  });
 
 /** Options of one job. Unset fields take the queue's defaults. */
 export interface AddOptions {
@@ -89,6 +95,12 @@ export interface AddOptions {
   correlationId?: string;
   /** Free-form JSON data kept with the job. */
   metadata?: Record<string, unknown>;
+  /**
+   * One job per key: `drop` a new job while one with the key is unfinished, `debounce` (the waiting job
+   * takes the new payload and runs `delayMs` after the last add) or `throttle` (one job per `windowMs`).
+   * The returned job's `outcome` says which happened. See the README's table next to `id`.
+   */
+  unique?: UniqueOptions;
 }
 
 export type JobDefaults = Pick<AddOptions, 'priority' | 'maxAttempts' | 'backoff' | 'timeoutMs'>;
@@ -195,13 +207,18 @@ export class Queue<T = unknown, R = unknown> {
     const created: string[] = [];
     for (let i = 0; i < rows.length; i++) {
       const found = existing[i];
+      const row = rows[i]!;
+      let job: Job<T, R>;
       if (found) {
-        jobs.push(toJob<T, R>(found, now));
+        job = toJob<T, R>(found, now);
       } else {
-        const row = rows[i]!;
         created.push(row.id);
-        jobs.push(freshJob<T, R>(row, items[i]!, now));
+        job = freshJob<T, R>(row, items[i]!, now);
       }
+      const unique = items[i]!.options?.unique;
+      // Plain adds skip the lookup: most jobs use no feature.
+      job.outcome = unique === undefined && !found ? 'created' : outcomeOf(row, found ?? null, unique);
+      jobs.push(job);
     }
     if (created.length > 0) {
       // Inside a caller's transaction the jobs are not visible yet: the store's own notify covers it.
@@ -228,7 +245,7 @@ export class Queue<T = unknown, R = unknown> {
           ? o.runAt.getTime()
           : o.runAt
         : now + (o.delayMs ?? 0);
-    return {
+    const row: NewJob = {
       queue: this.name,
       id: o.id ?? randomUUID(),
       name: o.name ?? null,
@@ -242,6 +259,7 @@ export class Queue<T = unknown, R = unknown> {
       metadata,
       createdAt: now,
     };
+    return o.unique === undefined ? row : withFeatures(row, o, now);
   }
 
   /** The job, or null when there is none with this id. */

@@ -71,6 +71,25 @@ export interface NewJob {
   correlationId: string;
   metadata: string;
   createdAt: number;
+  /**
+   * Uniqueness by key (absent on most jobs). With `uniqueMode: 'drop'`, while an unfinished job
+   * (waiting, delayed, blocked or active) holds the key, adding returns that job and inserts nothing;
+   * with `'debounce'`, while a waiting or delayed job holds it, that job takes this one's payload and
+   * run-at instead. Otherwise the job is inserted and holds the key.
+   */
+  uniqueKey?: string;
+  uniqueMode?: UniqueMode;
+}
+
+/** How a store enforces a job's `uniqueKey` (see NewJob). */
+export type UniqueMode = 'drop' | 'debounce';
+
+/**
+ * True when a job uses a feature beyond the plain queue (uniqueness, groups, flows): a store adds such
+ * jobs through its own path, so that plain adds stay as lean as they are.
+ */
+export function usesFeatures(job: NewJob): boolean {
+  return job.uniqueKey !== undefined;
 }
 
 /** A job as the store returns it. */
@@ -96,7 +115,8 @@ export interface StoredJob extends NewJob {
 
 /**
  * One per added job, in order: `null` when the job was created exactly as given, or the existing
- * job (unchanged) when one with the same (queue, id) was already there.
+ * job (unchanged) when one with the same (queue, id) was already there, or the job holding the job's
+ * unique key (after a debounce, with its new payload and run-at).
  */
 export type AddResult = StoredJob | null;
 

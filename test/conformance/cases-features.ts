@@ -1,7 +1,9 @@
 /** The flow-control features (issue 15), each in its own case file, run on every store. */
 import type { Harness } from './suite.js';
 import { scheduleCases } from './cases-schedules.js';
+import { uniqueCases } from './cases-unique.js';
 
 export function featureCases(h: Harness): void {
   scheduleCases(h);
+  uniqueCases(h);
 }

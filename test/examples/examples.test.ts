@@ -30,6 +30,13 @@ describe('examples', () => {
     expect(code, out).toBe(0);
     expect(out).toMatch(/ticks run: (\d+), distinct: \1/);
   });
+
+  it('unique.ts: every outcome of an add', async () => {
+    const { code, out } = await run('unique.ts');
+    expect(code, out).toBe(0);
+    for (const outcome of ['created', 'existing', 'dropped', 'debounced', 'throttled'])
+      expect(out).toContain(outcome);
+  });
 });
 
 export { run, serviceAvailable };

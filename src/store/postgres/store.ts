@@ -18,6 +18,7 @@ import type {
   StoredJob,
   StoredSchedule,
 } from '../types.js';
+import { usesFeatures } from '../types.js';
 import { StoreError, ValidationError, coerceError } from '../../kernel/errors.js';
 import { migrate } from './migrations.js';
 import { NotifyListener, type ListenConnection } from './listener.js';
@@ -25,6 +26,7 @@ import { resolveOptions, type PostgresStoreOptions, type ResolvedOptions } from 
 import { TYPES, fromRow, type JobRow } from './rows.js';
 import { statements, type Statement, type Statements } from './sql.js';
 import { scheduleStatements, type ScheduleRow } from './sql-schedules.js';
+import { PgFeatures } from './features.js';
 
 /** Something that runs queries: the store's pool, or the caller's client inside a transaction. */
 type Queryable = Pick<ClientBase, 'query'>;
@@ -52,6 +54,7 @@ export class PostgresStore implements Store {
   private readonly channel: string;
   private readonly sql: Statements;
   private readonly schedulesSql: ReturnType<typeof scheduleStatements>;
+  private readonly features: PgFeatures;
   private readonly listener: NotifyListener | undefined;
   private closing: Promise<void> | undefined;
 
@@ -79,6 +82,9 @@ export class PostgresStore implements Store {
       // the pool discards it and opens a new one on the next query.
       this.pool.on('error', (e) => o.onError(coerceError(e)));
     }
+    this.features = new PgFeatures(o.schema, this.quoted, this.channel, this.pool, (st, values, on) =>
+      this.run(st, values, on),
+    );
     if (o.listen) {
       this.listener = new NotifyListener(
         () => this.listenConnection(),
@@ -197,6 +203,7 @@ export class PostgresStore implements Store {
       }
       on = tx;
     }
+    if (jobs.some(usesFeatures)) return this.features.add(jobs, ctx?.tx === undefined ? undefined : on);
     const n = jobs.length;
     const cols = Array.from({ length: 13 }, () => new Array<unknown>(n));
     for (let i = 0; i < n; i++) {

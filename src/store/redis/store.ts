@@ -16,7 +16,7 @@ import type {
   StoredJob,
   StoredSchedule,
 } from '../types.js';
-import { requireCapability, type AddContext } from '../types.js';
+import { requireCapability, usesFeatures, type AddContext } from '../types.js';
 import { StoreError, ValidationError, hasCode } from '../../kernel/errors.js';
 import type { Logger } from '../../kernel/logger.js';
 import { parseOptions } from '../../kernel/validate.js';
@@ -31,6 +31,7 @@ import { FAIL, HEARTBEAT, REAP, UPDATE } from './lua/settle.js';
 import { CANCEL, CLEANUP, CLEAR, PAUSE, PURGE, REPLAY, RESUME, THROTTLE } from './lua/admin.js';
 import { COUNTS, LIST, NEXT_RUN_AT } from './lua/read.js';
 import { SCHEDULE_FIRED, SCHEDULE_REMOVE, SCHEDULE_SAVE } from './lua/schedules.js';
+import { ADD_FEATURES } from './lua/features.js';
 
 const S = {
   add: new LuaScript('add', ADD),
@@ -52,6 +53,7 @@ const S = {
   counts: new LuaScript('counts', COUNTS),
   nextRunAt: new LuaScript('nextRunAt', NEXT_RUN_AT),
   list: new LuaScript('list', LIST),
+  addFeatures: new LuaScript('addFeatures', ADD_FEATURES),
   scheduleSave: new LuaScript('scheduleSave', SCHEDULE_SAVE),
   scheduleRemove: new LuaScript('scheduleRemove', SCHEDULE_REMOVE),
   scheduleFired: new LuaScript('scheduleFired', SCHEDULE_FIRED),
@@ -232,6 +234,7 @@ export class RedisStore implements Store {
       for (const j of jobs) out.push(...(await this.add([j])));
       return out;
     }
+    if (jobs.some(usesFeatures)) return this.addFeatures(queue, jobs);
     const args: Arg[] = [];
     for (const j of jobs) {
       args.push(
@@ -250,6 +253,30 @@ export class RedisStore implements Store {
     }
     const [reply] = await Promise.all([this.run('add', queue, S.add, args), this.register(queue)]);
     return (reply as (0 | Reply)[]).map((r, i) => (r === 0 ? null : decodeJob(queue, jobs[i]!.id, r)));
+  }
+
+  /** `add` for jobs that use uniqueness, groups or flows: its own script, so the plain one stays lean. */
+  private async addFeatures(queue: string, jobs: readonly NewJob[]): Promise<AddResult[]> {
+    const args: Arg[] = [];
+    for (const j of jobs) {
+      args.push(
+        j.id,
+        j.name ?? '',
+        j.priority,
+        j.runAt,
+        j.maxAttempts,
+        encodeBackoff(j.backoff),
+        j.timeoutMs ?? '',
+        j.correlationId,
+        j.metadata,
+        j.payload,
+        j.createdAt,
+        j.uniqueKey ?? '',
+        j.uniqueMode ?? '',
+      );
+    }
+    const [reply] = await Promise.all([this.run('add', queue, S.addFeatures, args), this.register(queue)]);
+    return (reply as (0 | Reply)[]).map((r) => (r === 0 ? null : decodeJob(queue, r[0] as string, r, 1)));
   }
 
   private claimArgs(req: ClaimRequest): Arg[] {

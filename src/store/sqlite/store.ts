@@ -17,13 +17,14 @@ import type {
   StoredSchedule,
   StoredState,
 } from '../types.js';
-import { requireCapability, type AddContext } from '../types.js';
+import { requireCapability, usesFeatures, type AddContext } from '../types.js';
 import { StoreError } from '../../kernel/errors.js';
 import { migrations } from './migrations.js';
 import { COLUMN_LIST, appendError, fromRaw, fromRow, type Row } from './rows.js';
 import { SQL, claimSql } from './sql.js';
 import { loadDriver, resolveOptions, type SqliteStoreOptions } from './options.js';
 import { SqliteSchedules } from './schedules.js';
+import { SqliteFeatures } from './features.js';
 
 export type { SqliteStoreOptions };
 
@@ -51,6 +52,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private prepared: ReturnType<SqliteStore['prepare']> | undefined;
   private schedulesPart: SqliteSchedules | undefined;
+  private featuresPart: SqliteFeatures | undefined;
   private readonly claims = new Map<number, ClaimStatement>();
   private closed = false;
   /** One transaction wrapper each, made once: better-sqlite3 builds five variants per `transaction()` call. */
@@ -182,6 +184,15 @@ export class SqliteStore implements Store {
     return this.schedulesPart;
   }
 
+  /** @internal Uniqueness, groups and flows, prepared on first use (after migrations). */
+  private get features(): SqliteFeatures {
+    if (!this.featuresPart) {
+      void this.s; // refuses a closed store
+      this.featuresPart = new SqliteFeatures(this.db);
+    }
+    return this.featuresPart;
+  }
+
   async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {
     this.schedules.saveSchedule(queue, key, spec, now);
   }
@@ -210,6 +221,7 @@ export class SqliteStore implements Store {
 
   async add(jobs: readonly NewJob[], ctx?: AddContext): Promise<AddResult[]> {
     if (ctx?.tx !== undefined) requireCapability(this, 'transactionalEnqueue', 'add(…, { tx })');
+    if (jobs.some(usesFeatures)) return this.write(() => this.features.add(jobs));
     const s = this.s;
     return this.write((): AddResult[] => {
       const out: AddResult[] = [];
