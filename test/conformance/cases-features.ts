@@ -2,8 +2,10 @@
 import type { Harness } from './suite.js';
 import { scheduleCases } from './cases-schedules.js';
 import { uniqueCases } from './cases-unique.js';
+import { progressCases } from './cases-progress.js';
 
 export function featureCases(h: Harness): void {
   scheduleCases(h);
   uniqueCases(h);
+  progressCases(h);
 }

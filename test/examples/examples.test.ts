@@ -37,6 +37,12 @@ describe('examples', () => {
     for (const outcome of ['created', 'existing', 'dropped', 'debounced', 'throttled'])
       expect(out).toContain(outcome);
   });
+
+  it('progress.ts: progress events and getJob', async () => {
+    const { code, out } = await run('progress.ts');
+    expect(code, out).toBe(0);
+    expect(out).toContain('percent: 100');
+  });
 });
 
 export { run, serviceAvailable };

@@ -4,6 +4,7 @@ import type { Logger } from '../../kernel/logger.js';
 import type { Dependency } from '../../resilience/registry.js';
 import type { Job } from '../job.js';
 import type { Attempt } from './attempt.js';
+import { ProgressWriter } from './progress.js';
 
 /** What a worker needs of a dependency: ms until it may take calls again (0: now). */
 export interface DependencyGate {
@@ -28,7 +29,11 @@ export interface JobContext<T = unknown> {
   readonly lastCheckpoint: unknown;
   /** Saves progress under the lease, so that a retry resumes from here. Throws LeaseLostError if the lease is gone. */
   checkpoint(data: unknown): Promise<void>;
-  /** Reports progress (any JSON value, e.g. a percentage). */
+  /**
+   * Reports progress: a number or a small JSON value (at most 64 KiB), saved under the lease like a
+   * checkpoint (refused with LeaseLostError once the lease is lost), emitted as `job:progress` and shown
+   * by `getJob`. Calls made while a write is in flight are merged: the newest value is written next.
+   */
   progress(value: unknown): Promise<void>;
   /** A logger bound to the job id, queue, attempt and correlation id. */
   readonly log: Logger;
@@ -46,6 +51,7 @@ export type SavePatch = { checkpoint?: unknown; progress?: unknown };
 /** @internal The context object; getters keep the signal and the child logger lazy. */
 export class Context<T> implements JobContext<T> {
   private childLog: Logger | undefined;
+  private progressWriter: ProgressWriter | undefined;
   constructor(
     private readonly current: Attempt,
     private readonly baseLog: Logger,
@@ -89,6 +95,7 @@ export class Context<T> implements JobContext<T> {
     return this.save(this.current, { checkpoint: data });
   }
   progress(value: unknown): Promise<void> {
-    return this.save(this.current, { progress: value });
+    this.progressWriter ??= new ProgressWriter((v) => this.save(this.current, { progress: v }));
+    return this.progressWriter.write(value);
   }
 }
