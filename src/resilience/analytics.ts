@@ -51,7 +51,10 @@ export interface PatternStats {
   category: ErrorCategory;
   /** Occurrences in the window. */
   count: number;
-  /** Occurrences in the window before it. */
+  /**
+   * Occurrences in the window before it: as long as the window, or as much of it as the history holds
+   * (the trend then compares rates). With a window as long as the history there is none: 0, steady.
+   */
   previousCount: number;
   /** Occurrences since first seen (while tracked). */
   total: number;
@@ -263,12 +266,15 @@ export class ErrorAnalytics {
     const q = parseOptions(zQuery, query, 'query');
     const limit = q.limit ?? 10;
     const { from, to, nb } = this.range(q.windowMs);
+    // The window before, as far as the history reaches: a window over half the history has a shorter
+    // one before it (none at all when it spans the whole history), and its count is scaled to match.
+    const before = Math.min(nb, this.buckets - nb);
     const groups = new Map<string, PatternStats & { q: Set<string>; d: Set<string> }>();
     for (const e of this.entries.values()) {
       if (q.queue !== undefined && e.queue !== q.queue) continue;
       if (q.dependency !== undefined && e.dependency !== q.dependency) continue;
       const count = this.count(e, from, to);
-      const previousCount = this.count(e, from - nb, from - 1);
+      const previousCount = before > 0 ? this.count(e, from - before, from - 1) : 0;
       if (count === 0 && previousCount === 0) continue;
       const key = `${e.category}\u0000${e.pattern}`;
       let g = groups.get(key);
@@ -307,7 +313,7 @@ export class ErrorAnalytics {
       const { q: queues, d: deps, ...stats } = g;
       out.push({
         ...stats,
-        trend: trendOf(g.count, g.previousCount),
+        trend: before > 0 ? trendOf(g.count, (g.previousCount * nb) / before) : 'steady',
         queues: [...queues],
         dependencies: [...deps],
       });

@@ -33,28 +33,98 @@ const NODE_CODES: Readonly<Record<string, ErrorCategory>> = {
   UND_ERR_BODY_TIMEOUT: 'transient',
   UND_ERR_SOCKET: 'transient',
   ABORT_ERR: 'transient',
-  SQLITE_BUSY: 'transient',
-  SQLITE_LOCKED: 'transient',
-  // PostgreSQL: deadlock, serialization failure, too many connections, admin shutdown.
-  '40P01': 'transient',
-  '40001': 'transient',
-  '53300': 'transient',
-  '57P01': 'transient',
   ENOMEM: 'resource',
   ENOSPC: 'resource',
   EMFILE: 'resource',
   ENFILE: 'resource',
   EDQUOT: 'resource',
   ERR_OUT_OF_MEMORY: 'resource',
-  SQLITE_FULL: 'resource',
-  '53100': 'resource',
-  '53200': 'resource',
   EACCES: 'permanent',
   EPERM: 'permanent',
   ENOENT: 'permanent',
   ERR_INVALID_ARG_TYPE: 'validation',
   ERR_INVALID_ARG_VALUE: 'validation',
+  // Code that cannot load: a deploy is broken; replay the jobs once it is fixed.
+  ERR_MODULE_NOT_FOUND: 'permanent',
+  MODULE_NOT_FOUND: 'permanent',
+  ERR_REQUIRE_ESM: 'permanent',
+  ERR_UNKNOWN_FILE_EXTENSION: 'permanent',
 };
+
+/** Node codes worth finding in a message when the error carries no code of its own (wrapped errors). */
+const MESSAGE_CODE = new RegExp(
+  `\\b(${Object.keys(NODE_CODES)
+    .filter((c) => /^E[A-Z_]+$/.test(c))
+    .join('|')})\\b`,
+);
+
+/**
+ * PostgreSQL SQLSTATE codes by class (the first two characters), with the exceptions inside a class.
+ * https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+const SQLSTATE_CODES: Readonly<Record<string, ErrorCategory>> = {
+  '57P01': 'transient', // admin_shutdown: the server restarts
+  '57P02': 'transient', // crash_shutdown
+  '57P03': 'transient', // cannot_connect_now: the server is starting
+  '57014': 'transient', // query_canceled (statement_timeout)
+  '55P03': 'transient', // lock_not_available (lock_timeout)
+  '3D000': 'fatal', // invalid_catalog_name: the database does not exist
+};
+const SQLSTATE_CLASSES: Readonly<Record<string, ErrorCategory>> = {
+  '08': 'transient', // connection exception
+  '40': 'transient', // transaction rollback: serialization failure, deadlock
+  '53': 'resource', // insufficient resources: disk full, out of memory, too many connections
+  '23': 'permanent', // integrity constraint violation: the same write fails again
+  '22': 'validation', // data exception: the input does not fit
+  '42': 'permanent', // syntax error or access rule violation: a programming error
+  '28': 'auth', // invalid authorization specification
+};
+
+function bySqlState(code: string): ErrorCategory | undefined {
+  if (!/^[0-9][0-9A-Z]{4}$/.test(code)) return undefined;
+  return SQLSTATE_CODES[code] ?? SQLSTATE_CLASSES[code.slice(0, 2)];
+}
+
+/** SQLite result codes (better-sqlite3 `code`), extended codes included (`SQLITE_BUSY_SNAPSHOT`). */
+function bySqliteCode(code: string): ErrorCategory | undefined {
+  if (!code.startsWith('SQLITE_')) return undefined;
+  const primary = code.split('_')[1];
+  switch (primary) {
+    case 'BUSY':
+    case 'LOCKED':
+    case 'PROTOCOL':
+      return 'transient';
+    case 'FULL':
+    case 'NOMEM':
+    case 'IOERR':
+      return 'resource';
+    case 'CONSTRAINT':
+    case 'MISMATCH':
+    case 'TOOBIG':
+    case 'READONLY':
+      return 'permanent';
+    case 'CORRUPT':
+    case 'NOTADB':
+    case 'CANTOPEN':
+      return 'fatal';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * JavaScript's own error classes mean a bug in the handler (calling undefined, a bad regexp): retrying
+ * repeats it. Consulted last, so a TypeError wrapping a network failure (`fetch failed` with an
+ * ECONNREFUSED cause) is still transient.
+ */
+const PROGRAMMING_ERRORS = [
+  'TypeError',
+  'RangeError',
+  'SyntaxError',
+  'ReferenceError',
+  'EvalError',
+  'URIError',
+];
 
 const KNOWN_CATEGORIES = new Set<string>(ERROR_CATEGORIES);
 const MAX_CAUSE_DEPTH = 5;
@@ -136,11 +206,24 @@ function builtIn(error: unknown): Classification | undefined {
   }
   const code = field(error, 'code');
   if (typeof code === 'string') {
-    const category = NODE_CODES[code];
+    const category = NODE_CODES[code] ?? bySqlState(code) ?? bySqliteCode(code);
     if (category) return { category, reason: `code ${code}` };
   }
   if (error instanceof RangeError && /allocation|memory|heap/i.test(error.message)) {
     return { category: 'resource', reason: 'RangeError allocation' };
+  }
+  const message = field(error, 'message');
+  if (typeof message === 'string') {
+    const found = MESSAGE_CODE.exec(message)?.[1];
+    if (found) return { category: NODE_CODES[found]!, reason: `message ${found}` };
+  }
+  return undefined;
+}
+
+function programmingError(error: unknown): Classification | undefined {
+  const name = field(error, 'name');
+  if (error instanceof Error && typeof name === 'string' && PROGRAMMING_ERRORS.includes(name)) {
+    return { category: 'permanent', reason: `programming error ${name}` };
   }
   return undefined;
 }
@@ -151,8 +234,9 @@ function normalize(verdict: ErrorCategory | Classification, reason: string): Cla
 
 /**
  * Classifies an error. User rules run first, then the built-in rules: explicit bulwark error
- * classes, abort/timeout errors, HTTP status, Node/driver error codes; an unclassified error's
- * `cause` chain is followed before giving up with `unknown`.
+ * classes, abort/timeout errors, HTTP status, Node / PostgreSQL / SQLite error codes, a Node code in
+ * the message; an unclassified error's `cause` chain is followed. Only then is a JavaScript error
+ * class (TypeError, RangeError, …) taken as a programming error (permanent), else `unknown`.
  */
 export function classify(error: unknown, rules: readonly ClassifyRule[] = []): Classification {
   let current: unknown = error;
@@ -165,5 +249,5 @@ export function classify(error: unknown, rules: readonly ClassifyRule[] = []): C
     if (found) return depth === 0 ? found : { ...found, reason: `cause: ${found.reason}` };
     current = field(current, 'cause');
   }
-  return { category: 'unknown', reason: 'unclassified' };
+  return programmingError(error) ?? { category: 'unknown', reason: 'unclassified' };
 }

@@ -191,7 +191,10 @@ export interface RetentionRule {
 }
 
 export interface ReapResult {
-  /** Jobs whose lease expired, put back to waiting (the attempt counts). */
+  /**
+   * Jobs whose lease expired, put back to waiting (the attempt counts) in their old place: their
+   * priority and run-at are kept, so they go ahead of jobs added since.
+   */
   requeued: string[];
   /** Jobs whose lease expired on their last attempt, dead-lettered. */
   dead: string[];

@@ -132,6 +132,29 @@ export function storeCases(h: Harness): void {
       expect((await queue.getJob('x'))!.state).toBe('dead');
     });
 
+    it('a recovered job keeps its place: its priority and run-at, ahead of jobs added since', async () => {
+      const { queue, clock } = h.manualQueue();
+      const s = h.store();
+      await queue.add('old', { id: 'old', priority: 1 });
+      await s.claim({ queue: queue.name, workerId: 'w', limit: 1, leaseMs: lease, now: clock.now() });
+      const runAt = (await queue.getJob('old'))!.runAt;
+      clock.advance(lease + 1);
+      await queue.addBulk([
+        { payload: 'newer', options: { id: 'newer', priority: 1 } },
+        { payload: 'low', options: { id: 'low' } },
+      ]);
+      expect((await s.reapExpired(queue.name, clock.now(), 100)).requeued).toEqual(['old']);
+      expect((await queue.getJob('old'))!).toMatchObject({ state: 'waiting', priority: 1, runAt });
+      const next = await s.claim({
+        queue: queue.name,
+        workerId: 'w',
+        limit: 3,
+        leaseMs: lease,
+        now: clock.now(),
+      });
+      expect(next.map((j) => j.id)).toEqual(['old', 'newer', 'low']);
+    });
+
     it('heartbeats extend the lease of the current fence only', async () => {
       const { queue, clock } = h.manualQueue();
       await queue.add('x', { id: 'x' });

@@ -90,6 +90,20 @@ describe('ErrorAnalytics', () => {
     });
   });
 
+  it('a steady rate is steady whatever the window, even one longer than half the history', () => {
+    const clock = new ManualClock(0);
+    const a = new ErrorAnalytics({ clock, bucketMs: MIN, buckets: 60 });
+    for (let m = 0; m < 120; m++) {
+      for (let i = 0; i < 3; i++) a.record({ category: 'transient', error: new Error('upstream 502') });
+      clock.advance(MIN);
+    }
+    for (const minutes of [5, 20, 30, 40, 55, 60]) {
+      expect(a.top({ windowMs: minutes * MIN })[0]?.trend, `${minutes} min`).toBe('steady');
+    }
+    for (let i = 0; i < 300; i++) a.record({ category: 'transient', error: new Error('upstream 502') });
+    expect(a.top({ windowMs: 40 * MIN })[0]?.trend).toBe('rising');
+  });
+
   it('computes the trend against the previous window and forgets what left the history', () => {
     const clock = new ManualClock(0);
     const a = new ErrorAnalytics({ clock, bucketMs: MIN, buckets: 30 });

@@ -102,4 +102,64 @@ describe('classify', () => {
       reason: 'custom',
     });
   });
+
+  it('takes JavaScript error classes as programming errors (permanent), after every other signal', () => {
+    for (const E of [TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError]) {
+      expect(classify(new E('bug')), E.name).toMatchObject({ category: 'permanent' });
+    }
+    // fetch() throws a TypeError whose cause says what happened: the network, not the code.
+    const fetchFailed = new TypeError('fetch failed', { cause: withCode('ECONNREFUSED') });
+    expect(classify(fetchFailed)).toMatchObject({
+      category: 'transient',
+      reason: 'cause: code ECONNREFUSED',
+    });
+    expect(classify(new RangeError('Array buffer allocation failed')).category).toBe('resource');
+    for (const c of ['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND', 'ERR_REQUIRE_ESM'])
+      expect(classify(withCode(c)).category, c).toBe('permanent');
+  });
+
+  it('finds a Node code in the message when the error has no code of its own', () => {
+    expect(classify(new Error('read ECONNRESET'))).toMatchObject({
+      category: 'transient',
+      reason: 'message ECONNRESET',
+    });
+    expect(classify(new Error('socket hang up: ETIMEDOUT after 3 tries')).category).toBe('transient');
+    expect(classify(new Error('write EMFILE too many open files')).category).toBe('resource');
+    expect(classify(new Error('ECONNRESETX is not a code')).category).toBe('unknown');
+  });
+
+  it('classifies PostgreSQL SQLSTATE codes by class', () => {
+    const cases: [string, string][] = [
+      ['08006', 'transient'], // connection_failure
+      ['08001', 'transient'],
+      ['57P01', 'transient'], // admin_shutdown
+      ['57P03', 'transient'],
+      ['40001', 'transient'], // serialization_failure
+      ['40P01', 'transient'], // deadlock_detected
+      ['53100', 'resource'], // disk_full
+      ['53200', 'resource'], // out_of_memory
+      ['53300', 'resource'], // too_many_connections
+      ['23505', 'permanent'], // unique_violation
+      ['23503', 'permanent'], // foreign_key_violation
+      ['22P02', 'validation'], // invalid_text_representation
+      ['42P01', 'permanent'], // undefined_table
+      ['28P01', 'auth'], // invalid_password
+      ['3D000', 'fatal'], // invalid_catalog_name
+    ];
+    for (const [code, category] of cases) expect(classify(withCode(code)).category, code).toBe(category);
+  });
+
+  it('classifies SQLite result codes, extended ones included', () => {
+    const cases: [string, string][] = [
+      ['SQLITE_BUSY', 'transient'],
+      ['SQLITE_BUSY_SNAPSHOT', 'transient'],
+      ['SQLITE_LOCKED', 'transient'],
+      ['SQLITE_LOCKED_SHAREDCACHE', 'transient'],
+      ['SQLITE_FULL', 'resource'],
+      ['SQLITE_IOERR_WRITE', 'resource'],
+      ['SQLITE_CONSTRAINT_UNIQUE', 'permanent'],
+      ['SQLITE_CORRUPT', 'fatal'],
+    ];
+    for (const [code, category] of cases) expect(classify(withCode(code)).category, code).toBe(category);
+  });
 });

@@ -125,7 +125,6 @@ export function statements(schema: string, s: string) {
        )
        UPDATE ${jobs} j
           SET state = CASE WHEN e.last THEN 'dead' ELSE 'waiting' END,
-              run_at = CASE WHEN e.last THEN j.run_at ELSE $2 END,
               errors = ${appendErrorSql(
                 'j.errors',
                 `jsonb_build_object('attempt', j.attempts, 'category', 'transient',

@@ -42,7 +42,7 @@ export const SQL = {
          WHERE queue = ? AND id = ? AND state = 'active' AND fence = ?`,
   expired: `SELECT id, attempts, max_attempts, errors FROM jobs
          WHERE queue = ? AND state = 'active' AND lease_expires_at < ? LIMIT ?`,
-  requeue: `UPDATE jobs SET state = 'waiting', run_at = ?, errors = ?, updated_at = ?, lease_expires_at = NULL, worker_id = NULL
+  requeue: `UPDATE jobs SET state = 'waiting', errors = ?, updated_at = ?, lease_expires_at = NULL, worker_id = NULL
          WHERE queue = ? AND id = ? AND state = 'active'`,
   stalledDead: `UPDATE jobs SET state = 'dead', reason = ?, errors = ?, updated_at = ?, finished_at = ?, lease_expires_at = NULL
          WHERE queue = ? AND id = ? AND state = 'active'`,

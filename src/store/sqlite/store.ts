@@ -28,6 +28,15 @@ import { SqliteFeatures } from './features.js';
 
 export type { SqliteStoreOptions };
 
+/** The longest SQLite may sleep inside a call waiting for a lock; the rest is waited asynchronously. */
+const SYNC_BUSY_MS = 5;
+
+const isBusy = (e: unknown): boolean =>
+  typeof (e as { code?: unknown })?.code === 'string' &&
+  (e as { code: string }).code.startsWith('SQLITE_BUSY');
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 type ClaimStatement = Database.Statement<
   [{ queue: string; now: number; workerId: string; leaseUntil: number }],
   unknown[]
@@ -58,6 +67,7 @@ export class SqliteStore implements Store {
   /** One transaction wrapper each, made once: better-sqlite3 builds five variants per `transaction()` call. */
   private readonly writeTx: (fn: () => unknown) => unknown;
   private readonly readTx: (fn: () => unknown) => unknown;
+  private readonly busyTimeoutMs: number;
 
   constructor(options: SqliteStoreOptions = {}) {
     const { path, busyTimeoutMs, synchronous } = resolveOptions(options);
@@ -69,7 +79,11 @@ export class SqliteStore implements Store {
       durable: !memory,
     };
     const Driver = loadDriver();
-    this.db = new Driver(path, { timeout: busyTimeoutMs });
+    this.busyTimeoutMs = busyTimeoutMs;
+    // SQLite's own busy handler sleeps inside the call, blocking the event loop (and with it every
+    // heartbeat) for as long as another process holds the lock. Keep that wait tiny and wait the rest
+    // of busyTimeoutMs asynchronously (see `locked`).
+    this.db = new Driver(path, { timeout: Math.min(busyTimeoutMs, SYNC_BUSY_MS) });
     if (!memory) this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${synchronous}`);
     const tx = this.db.transaction((fn: () => unknown) => fn());
@@ -84,23 +98,55 @@ export class SqliteStore implements Store {
     return (this.prepared ??= this.prepare());
   }
 
-  private write<R>(fn: () => R): R {
-    return this.writeTx(fn) as R;
+  /** Runs `fn` in a write transaction; when another process holds the lock, retries without blocking. */
+  private write<R>(fn: () => R): R | Promise<R> {
+    try {
+      return this.writeTx(fn) as R;
+    } catch (e) {
+      if (!isBusy(e)) throw e;
+      return this.locked(this.writeTx, fn);
+    }
   }
 
-  private read<R>(fn: () => R): R {
-    return this.readTx(fn) as R;
+  private read<R>(fn: () => R): R | Promise<R> {
+    try {
+      return this.readTx(fn) as R;
+    } catch (e) {
+      if (!isBusy(e)) throw e;
+      return this.locked(this.readTx, fn);
+    }
+  }
+
+  /** Retries a transaction refused with SQLITE_BUSY, sleeping between tries, until busyTimeoutMs. */
+  private async locked<R>(tx: (fn: () => unknown) => unknown, fn: () => R): Promise<R> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let n = 0; ; n++) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      // 1, 2, 4 … 64 ms, jittered so that processes waiting on one lock do not retry in step.
+      await sleep(Math.min(left, (1 + Math.random()) * 2 ** Math.min(n, 6)));
+      if (this.closed) throw new StoreError('[bulwark] [sqlite] the store is closed');
+      try {
+        return tx(fn) as R;
+      } catch (e) {
+        if (!isBusy(e)) throw e;
+      }
+    }
+    throw new StoreError(
+      `[bulwark] [sqlite] the database is locked by another process for over ${this.busyTimeoutMs} ms (busyTimeoutMs)`,
+      { cause: Object.assign(new Error('SQLITE_BUSY'), { code: 'SQLITE_BUSY' }) },
+    );
   }
 
   async init(): Promise<void> {
-    this.migrate();
+    await this.migrate();
   }
 
-  private migrate(): void {
+  private async migrate(): Promise<void> {
     const current = this.db.pragma('user_version', { simple: true }) as number;
     const pending = migrations.filter((m) => m.version > current);
     if (pending.length === 0) return;
-    this.write(() => {
+    await this.write(() => {
       // Re-read inside the lock: another process may have migrated meanwhile.
       const v = this.db.pragma('user_version', { simple: true }) as number;
       for (const m of migrations) {
@@ -371,7 +417,7 @@ export class SqliteStore implements Store {
           s.stalledDead.run('stalled on its last attempt', errors, now, now, queue, r.id);
           result.dead.push(r.id);
         } else {
-          s.requeue.run(now, errors, now, queue, r.id);
+          s.requeue.run(errors, now, queue, r.id);
           result.requeued.push(r.id);
         }
       }

@@ -90,7 +90,7 @@ local expired = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', '(' .. now, 'LIMIT
 local requeued, deadIds, waits, dead = {}, {}, {}, {}
 for _, id in ipairs(expired) do
   local key = JOB .. id
-  local v = redis.call('HMGET', key, 's', 'a', 'm', 'e', 'p', 'q')
+  local v = redis.call('HMGET', key, 's', 'a', 'm', 'e', 'p', 'q', 'r')
   if v[1] == 'active' then
     local attempts = tonumber(v[2] or '0')
     local last = attempts >= tonumber(v[3])
@@ -105,9 +105,10 @@ for _, id in ipairs(expired) do
       dead[#dead + 1] = id
       deadIds[#deadIds + 1] = id
     else
-      redis.call('HSET', key, 's', 'waiting', 'r', now, 'e', errors, 'ua', now)
+      -- Back in its old place: its priority and run-at, ahead of jobs added since.
+      redis.call('HSET', key, 's', 'waiting', 'e', errors, 'ua', now)
       waits[#waits + 1] = 0 - tonumber(v[5])
-      waits[#waits + 1] = member(tonumber(now), tonumber(v[6]), id)
+      waits[#waits + 1] = member(tonumber(v[7]), tonumber(v[6]), id)
       requeued[#requeued + 1] = id
     end
   end
