@@ -3,8 +3,9 @@
  * store's answer means for each job (`job.outcome`).
  */
 import { z } from 'zod';
+import { ValidationError } from '../kernel/errors.js';
 import { zPositiveInt } from '../kernel/validate.js';
-import type { NewJob, StoredJob } from '../store/types.js';
+import type { DeadDependency, NewJob, StoredJob } from '../store/types.js';
 
 /**
  * One job per key, three ways:
@@ -46,12 +47,20 @@ export const zUnique = z.union([
   z.object({ key: zKey, mode: z.literal('throttle'), windowMs: zPositiveInt.max(365 * DAY) }).strict(),
 ]);
 
+/** Most dependencies one job may have. */
+export const MAX_DEPENDENCIES = 10_000;
+
+export const zDependsOn = z.array(z.string().min(1).max(512)).min(1).max(MAX_DEPENDENCIES);
+export const zDeadDependency = z.enum(['fail', 'ignore', 'wait']);
+
 /** The add options this file handles, as parsed. */
 export interface FeatureOptions {
   id?: string;
   delayMs?: number;
   runAt?: Date | number;
   unique?: UniqueOptions;
+  dependsOn?: readonly string[];
+  onDependencyDead?: DeadDependency;
 }
 
 /** Why a combination of options is refused (null: it is fine). */
@@ -59,6 +68,10 @@ export function refuseCombination(o: FeatureOptions): { message: string; path: s
   const u = o.unique;
   if (u?.mode === 'throttle' && o.id !== undefined)
     return { message: 'a throttled job gets its id from the key and the window: give no id', path: ['id'] };
+  if (o.dependsOn !== undefined && u !== undefined)
+    return { message: 'a job with dependencies cannot be unique', path: ['unique'] };
+  if (o.onDependencyDead !== undefined && o.dependsOn === undefined)
+    return { message: 'onDependencyDead needs dependsOn', path: ['onDependencyDead'] };
   if (u?.mode === 'debounce' && (o.delayMs !== undefined || o.runAt !== undefined))
     return {
       message: 'a debounced job runs unique.delayMs after the last add: give no delayMs or runAt',
@@ -69,6 +82,19 @@ export function refuseCombination(o: FeatureOptions): { message: string; path: s
 
 /** Applies the feature options to a row about to be added (the id, run-at and unique key). */
 export function withFeatures(row: NewJob, o: FeatureOptions, now: number): NewJob {
+  if (o.dependsOn !== undefined) {
+    const deps = [...new Set(o.dependsOn)];
+    if (deps.includes(row.id)) {
+      throw new ValidationError(
+        `[bulwark] invalid job options.dependsOn: job ${row.id} cannot depend on itself`,
+        {
+          path: 'job options.dependsOn',
+        },
+      );
+    }
+    row.dependsOn = deps;
+    row.onDependencyDead = o.onDependencyDead ?? 'fail';
+  }
   const u = o.unique;
   if (!u) return row;
   switch (u.mode) {
@@ -97,4 +123,35 @@ export function outcomeOf(
   if (unique?.mode === 'throttle') return 'throttled';
   if (found.id !== row.id) return unique?.mode === 'debounce' ? 'debounced' : 'dropped';
   return 'existing';
+}
+
+/**
+ * The order to add a bulk in so that a job comes after the jobs of the same call it depends on (ids
+ * of jobs added earlier or already stored need no order). A cycle is a ValidationError.
+ */
+export function dependencyOrder(rows: readonly NewJob[]): number[] | null {
+  if (!rows.some((r) => r.dependsOn !== undefined)) return null;
+  const index = new Map<string, number>();
+  rows.forEach((r, i) => index.set(r.id, i));
+  const order: number[] = [];
+  const mark = new Uint8Array(rows.length); // 0 new, 1 on the path, 2 placed
+  const visit = (i: number, path: string[]): void => {
+    if (mark[i] === 2) return;
+    const row = rows[i]!;
+    if (mark[i] === 1) {
+      throw new ValidationError(
+        `[bulwark] invalid job options.dependsOn: a cycle ${[...path, row.id].join(' -> ')}`,
+        { path: 'job options.dependsOn' },
+      );
+    }
+    mark[i] = 1;
+    for (const dep of row.dependsOn ?? []) {
+      const j = index.get(dep);
+      if (j !== undefined) visit(j, [...path, row.id]);
+    }
+    mark[i] = 2;
+    order.push(i);
+  };
+  for (let i = 0; i < rows.length; i++) visit(i, []);
+  return order;
 }

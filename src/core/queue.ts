@@ -9,7 +9,16 @@ import { currentJob } from '../kernel/logger.js';
 import { parseOptions, toJsonText, zNonNegativeInt, zPositiveInt, zQueueName } from '../kernel/validate.js';
 import { ensureInit, signalLocalReady } from './wake.js';
 import { resolveBackoff, type BackoffOptions } from '../resilience/backoff.js';
-import { outcomeOf, refuseCombination, withFeatures, zUnique, type UniqueOptions } from './add-features.js';
+import {
+  dependencyOrder,
+  outcomeOf,
+  refuseCombination,
+  withFeatures,
+  zDeadDependency,
+  zDependsOn,
+  zUnique,
+  type UniqueOptions,
+} from './add-features.js';
 import {
   dueTicks,
   loadSchedule,
@@ -31,6 +40,8 @@ import type {
   RetentionRule,
   StateCounts,
   Store,
+  StoredJob,
+  DeadDependency,
 } from '../store/types.js';
 import { FINAL_STATES, JOB_STATES, requireCapability } from '../store/types.js';
 
@@ -65,6 +76,8 @@ const zAddOptions = zJobDefaults
     correlationId: z.string().min(1).max(200).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
     unique: zUnique.optional(),
+    dependsOn: zDependsOn.optional(),
+    onDependencyDead: zDeadDependency.optional(),
   })
   .strict()
   .refine((o) => o.delayMs === undefined || o.runAt === undefined, 'give delayMs or runAt, not both')
@@ -101,6 +114,14 @@ export interface AddOptions {
    * The returned job's `outcome` says which happened. See the README's table next to `id`.
    */
   unique?: UniqueOptions;
+  /**
+   * Flows: ids of jobs of this queue to wait for. The job is `blocked` until every one completed, then
+   * runs (`ctx.dependencies()` reads their results). Jobs added earlier in the same `addBulk` count; an
+   * unknown id, the job's own id or a cycle is a ValidationError and nothing is added.
+   */
+  dependsOn?: readonly string[];
+  /** What a dead or cancelled dependency does to this job: `fail` it, `ignore` it, or `wait` for a replay. @default 'fail' */
+  onDependencyDead?: DeadDependency;
 }
 
 export type JobDefaults = Pick<AddOptions, 'priority' | 'maxAttempts' | 'backoff' | 'timeoutMs'>;
@@ -202,7 +223,7 @@ export class Queue<T = unknown, R = unknown> {
     const scope = currentJob();
     const rows = items.map((item, i) => this.toNewJob(item, i, now, scope?.correlationId));
     await ensureInit(this.store);
-    const existing = await this.store.add(rows, ctx);
+    const existing = await this.addInOrder(rows, ctx);
     const jobs: Job<T, R>[] = [];
     const created: string[] = [];
     for (let i = 0; i < rows.length; i++) {
@@ -214,6 +235,8 @@ export class Queue<T = unknown, R = unknown> {
       } else {
         created.push(row.id);
         job = freshJob<T, R>(row, items[i]!, now);
+        // The store decides whether a job with dependencies starts blocked, ready or dead.
+        if (row.dependsOn) await this.refresh(job, now);
       }
       const unique = items[i]!.options?.unique;
       // Plain adds skip the lookup: most jobs use no feature.
@@ -226,6 +249,29 @@ export class Queue<T = unknown, R = unknown> {
       this.emitter.emit('job:added', { queue: this.name, ids: created });
     }
     return jobs;
+  }
+
+  private async refresh(job: Job<T, R>, now: number): Promise<void> {
+    const s = await this.store.getJob(this.name, job.id);
+    if (!s) return;
+    const stored = toJob<T, R>(s, now);
+    job.state = stored.state;
+    job.reason = stored.reason;
+    job.finishedAt = stored.finishedAt;
+    job.dependsOn = stored.dependsOn;
+  }
+
+  /** Adds rows, a job after the jobs of the same call it depends on; answers in the callers' order. */
+  private async addInOrder(rows: NewJob[], ctx: AddContext | undefined): Promise<(StoredJob | null)[]> {
+    const order = dependencyOrder(rows);
+    if (!order) return this.store.add(rows, ctx);
+    const answers = await this.store.add(
+      order.map((i) => rows[i]!),
+      ctx,
+    );
+    const out = new Array<StoredJob | null>(rows.length);
+    order.forEach((i, k) => (out[i] = answers[k] ?? null));
+    return out;
   }
 
   private toNewJob(item: BulkItem<T>, index: number, now: number, inherited: string | undefined): NewJob {
@@ -259,7 +305,7 @@ export class Queue<T = unknown, R = unknown> {
       metadata,
       createdAt: now,
     };
-    return o.unique === undefined ? row : withFeatures(row, o, now);
+    return o.unique === undefined && o.dependsOn === undefined ? row : withFeatures(row, o, now);
   }
 
   /** The job, or null when there is none with this id. */
@@ -268,6 +314,17 @@ export class Queue<T = unknown, R = unknown> {
     await ensureInit(this.store);
     const s = await this.store.getJob(this.name, id);
     return s ? toJob<T, R>(s, this.clock.now()) : null;
+  }
+
+  /**
+   * The jobs `id` depends on (its `dependsOn`, or the children it waits for), in that order, with their
+   * states and results; jobs already deleted are left out.
+   */
+  async dependencies(id: string): Promise<Job<unknown, unknown>[]> {
+    parseOptions(z.string().min(1), id, 'id');
+    await ensureInit(this.store);
+    const now = this.clock.now();
+    return (await this.store.getDependencies(this.name, id)).map((s) => toJob(s, now));
   }
 
   /** The job; throws NotFoundError when there is none. */

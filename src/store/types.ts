@@ -12,12 +12,16 @@
  */
 import { CapabilityError, type ErrorCategory } from '../kernel/errors.js';
 
-/** Stored job states. `delayed` is derived: a waiting job whose run-at is in the future. */
-export type StoredState = 'waiting' | 'active' | 'completed' | 'dead' | 'cancelled';
+/**
+ * Stored job states. `delayed` is derived: a waiting job whose run-at is in the future. `blocked`: the
+ * job waits for the jobs it depends on (flows).
+ */
+export type StoredState = 'waiting' | 'blocked' | 'active' | 'completed' | 'dead' | 'cancelled';
 export type JobState = StoredState | 'delayed';
 export const JOB_STATES: readonly JobState[] = [
   'waiting',
   'delayed',
+  'blocked',
   'active',
   'completed',
   'dead',
@@ -79,17 +83,42 @@ export interface NewJob {
    */
   uniqueKey?: string;
   uniqueMode?: UniqueMode;
+  /**
+   * Flows: ids of jobs of the same queue this job waits for (absent on most jobs). Every id must exist
+   * (an unknown one is a ValidationError and nothing is added); ids of jobs added earlier in the same
+   * call count. The job is `blocked` until each of them completed (or, when one is dead or cancelled,
+   * as `onDependencyDead` says).
+   */
+  dependsOn?: readonly string[];
+  /** @default 'fail' */
+  onDependencyDead?: DeadDependency;
 }
 
 /** How a store enforces a job's `uniqueKey` (see NewJob). */
 export type UniqueMode = 'drop' | 'debounce';
 
 /**
+ * What a dead (or cancelled) dependency does to a blocked job: `fail` dead-letters it, `ignore` counts
+ * the dependency as done, `wait` keeps it blocked until the dependency is replayed and completes.
+ */
+export type DeadDependency = 'fail' | 'ignore' | 'wait';
+
+/** The result of `resolveDependants`. */
+export interface ResolveResult {
+  /** Jobs that left `blocked`: now waiting (ready), completed (a spawning job) or dead (a dead dependency). */
+  ready: string[];
+  completed: string[];
+  dead: string[];
+  /** Whether dependency edges are still open in the queue (a sweeper may then look again soon). */
+  open: boolean;
+}
+
+/**
  * True when a job uses a feature beyond the plain queue (uniqueness, groups, flows): a store adds such
  * jobs through its own path, so that plain adds stay as lean as they are.
  */
 export function usesFeatures(job: NewJob): boolean {
-  return job.uniqueKey !== undefined;
+  return job.uniqueKey !== undefined || job.dependsOn !== undefined;
 }
 
 /** A job as the store returns it. */
@@ -326,6 +355,31 @@ export interface Store {
    * moves back). False when the schedule does not exist (it was removed meanwhile).
    */
   markScheduleFired(queue: string, key: string, tickAt: number, now: number): Promise<boolean>;
+
+  // Flows. A dependant is added `blocked` (see NewJob.dependsOn); `resolveDependants` moves it on.
+
+  /**
+   * Settles the dependency edges whose dependency has finished (completed, dead or cancelled), oldest
+   * first, at most `limit`, in one atomic operation: a blocked job whose last dependency completed
+   * becomes waiting (or, for a job that waits for its children, completed, its own dependants then
+   * resolved in the same call); one whose dependency died follows its `onDependencyDead`.
+   */
+  resolveDependants(queue: string, now: number, limit: number): Promise<ResolveResult>;
+  /**
+   * Completes an active job (fenced) once `children` have finished: completed now when every child
+   * already completed, else `blocked` with `result` kept until they do (dead at once when a child is
+   * dead and `onDependencyDead` is `fail`). Unknown child ids are ignored. Returns the state the job is
+   * in now (`completed`, `blocked` or `dead`), or null when the token is stale.
+   */
+  completeAfter(
+    queue: string,
+    item: CompleteItem,
+    children: readonly string[],
+    onDependencyDead: DeadDependency,
+    now: number,
+  ): Promise<StoredState | null>;
+  /** The jobs `id` depends on (its `dependsOn`, or the children it waits for), in that order; missing ones left out. */
+  getDependencies(queue: string, id: string): Promise<StoredJob[]>;
 }
 
 /** A cron schedule as the store keeps it. */

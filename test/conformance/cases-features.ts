@@ -3,9 +3,11 @@ import type { Harness } from './suite.js';
 import { scheduleCases } from './cases-schedules.js';
 import { uniqueCases } from './cases-unique.js';
 import { progressCases } from './cases-progress.js';
+import { flowCases } from './cases-flows.js';
 
 export function featureCases(h: Harness): void {
   scheduleCases(h);
   uniqueCases(h);
   progressCases(h);
+  flowCases(h);
 }

@@ -5,6 +5,8 @@ import type { Dependency } from '../../resilience/registry.js';
 import type { Job } from '../job.js';
 import type { Attempt } from './attempt.js';
 import { ProgressWriter } from './progress.js';
+import { spawnChildren, type SpawnOptions, type Spawned } from './spawn.js';
+import type { BulkItem, Queue } from '../queue.js';
 
 /** What a worker needs of a dependency: ms until it may take calls again (0: now). */
 export interface DependencyGate {
@@ -43,6 +45,14 @@ export interface JobContext<T = unknown> {
    * name and StateError when the worker has no registry.
    */
   dependency<D = Dependency>(name: string): D;
+  /**
+   * Fans out: adds `children` to this queue (ids default to `<job id>:<index>`, so a retry adds the same
+   * children again, not new ones). By default this job completes only when every child has (its result
+   * kept until then); with `join`, a separate join job that depends on the children is added instead.
+   */
+  spawn<C = unknown>(children: readonly BulkItem<C>[], options?: SpawnOptions): Promise<Spawned>;
+  /** The jobs this job depends on (`dependsOn`, or the children it waited for), with their results. */
+  dependencies(): Promise<Job[]>;
 }
 
 /** A checkpoint and/or progress to save under the attempt's lease. */
@@ -57,7 +67,23 @@ export class Context<T> implements JobContext<T> {
     private readonly baseLog: Logger,
     private readonly save: (attempt: Attempt, patch: SavePatch) => Promise<void>,
     private readonly registry: DependencySource | undefined,
+    private readonly queue?: Queue<unknown, unknown>,
   ) {}
+  spawn<C = unknown>(children: readonly BulkItem<C>[], options: SpawnOptions = {}): Promise<Spawned> {
+    return spawnChildren(
+      this.queueOf('spawn'),
+      this.current,
+      children as readonly BulkItem<unknown>[],
+      options,
+    );
+  }
+  async dependencies(): Promise<Job[]> {
+    return this.queueOf('dependencies').dependencies(this.current.job.id);
+  }
+  private queueOf(what: string): Queue<unknown, unknown> {
+    if (!this.queue) throw new StateError(`[bulwark] ctx.${what}() needs the worker's queue`);
+    return this.queue;
+  }
   dependency<D = Dependency>(name: string): D {
     if (!this.registry) {
       throw new StateError(`[bulwark] ctx.dependency('${name}'): this worker has no registry option`);

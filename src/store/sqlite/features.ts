@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { AddResult, NewJob } from '../types.js';
+import { SqliteFlows } from './flows.js';
 import { fromRow, type Row } from './rows.js';
 
 export const UNIQUE_MIGRATION = `
@@ -15,17 +16,21 @@ CREATE INDEX jobs_unique ON jobs (queue, unique_key)
 `;
 
 export class SqliteFeatures {
+  readonly flows: SqliteFlows;
   private readonly insert: Database.Statement;
   private readonly get: Database.Statement<[string, string], Row>;
   private readonly holder: Database.Statement<[string, string], Row>;
   private readonly pendingHolder: Database.Statement<[string, string], Row>;
   private readonly debounce: Database.Statement;
+  private readonly blocked: Database.Statement<[string], { n: number }>;
 
   constructor(db: Database.Database) {
+    this.flows = new SqliteFlows(db);
     this.insert =
       db.prepare(`INSERT INTO jobs (queue, id, name, state, priority, run_at, max_attempts, backoff,
-          timeout_ms, correlation_id, metadata, payload, created_at, updated_at, unique_key)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          timeout_ms, correlation_id, metadata, payload, created_at, updated_at, unique_key, depends_on,
+          pending_deps, on_dep_dead, reason, finished_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (queue, id) DO NOTHING`);
     this.get = db.prepare<[string, string], Row>(`SELECT * FROM jobs WHERE queue = ? AND id = ?`);
     // A waiting job holds the key before an active one: that is the one a debounce would change.
@@ -37,8 +42,15 @@ export class SqliteFeatures {
     this.pendingHolder = db.prepare<[string, string], Row>(
       `${unfinished} AND state IN ('waiting', 'delayed') ORDER BY rowid DESC LIMIT 1`,
     );
+    this.blocked = db.prepare<[string], { n: number }>(
+      `SELECT count(*) AS n FROM jobs WHERE queue = ? AND state = 'blocked'`,
+    );
     this.debounce = db.prepare(`UPDATE jobs SET payload = ?, run_at = ?, state = ?, updated_at = ?
         WHERE queue = ? AND id = ?`);
+  }
+
+  countBlocked(queue: string): number {
+    return this.blocked.get(queue)!.n;
   }
 
   /** The body of `add` for jobs that use features; runs inside the store's write transaction. */
@@ -57,11 +69,24 @@ export class SqliteFeatures {
           continue;
         }
       }
+      let state = j.runAt > j.createdAt ? 'delayed' : 'waiting';
+      let pending: string[] = [];
+      let reason: string | null = null;
+      if (j.dependsOn !== undefined) {
+        const count = this.flows.start(j);
+        pending = count.pending;
+        if (count.failedBy !== null) {
+          state = 'dead';
+          reason = `dependency ${count.failedBy} is dead or cancelled`;
+        } else if (pending.length > 0) {
+          state = 'blocked';
+        }
+      }
       this.insert.run(
         j.queue,
         j.id,
         j.name,
-        j.runAt > j.createdAt ? 'delayed' : 'waiting',
+        state,
         j.priority,
         j.runAt,
         j.maxAttempts,
@@ -73,7 +98,13 @@ export class SqliteFeatures {
         j.createdAt,
         j.createdAt,
         j.uniqueKey ?? null,
+        j.dependsOn === undefined ? null : JSON.stringify(j.dependsOn),
+        pending.length,
+        j.onDependencyDead ?? null,
+        reason,
+        reason === null ? null : j.createdAt,
       );
+      if (pending.length > 0) this.flows.link(j.queue, j.id, pending);
       out.push(null);
     }
     return out;

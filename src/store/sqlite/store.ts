@@ -16,6 +16,8 @@ import type {
   StoredJob,
   StoredSchedule,
   StoredState,
+  DeadDependency,
+  ResolveResult,
 } from '../types.js';
 import { requireCapability, usesFeatures, type AddContext } from '../types.js';
 import { StoreError } from '../../kernel/errors.js';
@@ -45,6 +47,7 @@ type ClaimStatement = Database.Statement<
 const EMPTY_COUNTS = (): StateCounts => ({
   waiting: 0,
   delayed: 0,
+  blocked: 0,
   active: 0,
   completed: 0,
   dead: 0,
@@ -237,6 +240,29 @@ export class SqliteStore implements Store {
       this.featuresPart = new SqliteFeatures(this.db);
     }
     return this.featuresPart;
+  }
+
+  async resolveDependants(queue: string, now: number, limit: number): Promise<ResolveResult> {
+    const flows = this.features.flows;
+    return this.write(() => flows.resolve(queue, now, limit));
+  }
+
+  async completeAfter(
+    queue: string,
+    item: CompleteItem,
+    children: readonly string[],
+    onDependencyDead: DeadDependency,
+    now: number,
+  ): Promise<StoredState | null> {
+    const flows = this.features.flows;
+    return this.write(() =>
+      flows.completeAfter(queue, item.id, item.token, item.result, children, onDependencyDead, now),
+    );
+  }
+
+  async getDependencies(queue: string, id: string): Promise<StoredJob[]> {
+    const flows = this.features.flows;
+    return this.read(() => flows.dependencies(queue, id));
   }
 
   async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {
@@ -472,6 +498,7 @@ export class SqliteStore implements Store {
       c.delayed = s.countDelayed.get(queue, now)!.n;
       c.waiting = s.countWaiting.get(queue)!.n - c.delayed;
       c.active = s.countActive.get(queue)!.n;
+      c.blocked = this.features.countBlocked(queue);
       return c;
     });
   }
