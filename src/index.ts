@@ -29,6 +29,7 @@ export type {
   WorkerOwnEvents,
 } from './core/worker/options.js';
 export type { JobContext } from './core/worker/context.js';
+export type { SpawnOptions, Spawned } from './core/worker/spawn.js';
 export type { AddOutcome, UniqueOptions } from './core/add-features.js';
 export type { CatchUp, ScheduleInfo, ScheduleOptions, ScheduledJobOptions } from './core/schedule.js';
 export { DEFAULT_ACTIONS, type FateOptions } from './core/worker/fate.js';
@@ -84,6 +85,7 @@ export {
   FINAL_STATES,
   JOB_STATES,
   type AddContext,
+  type DeadDependency,
   type FailureAction,
   type FinalState,
   type JobErrorRecord,

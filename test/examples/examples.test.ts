@@ -24,6 +24,8 @@ function run(
   });
 }
 
+const postgres = await serviceAvailable('postgres');
+
 describe('examples', () => {
   it('schedules.ts: one job per tick with two workers', async () => {
     const { code, out } = await run('schedules.ts');
@@ -43,6 +45,16 @@ describe('examples', () => {
     expect(code, out).toBe(0);
     expect(out).toContain('percent: 100');
   });
+
+  it.skipIf(!postgres)(
+    'documents.ts: parse, split, micro-batched embeds across documents, a join per document (Postgres)',
+    async () => {
+      const { code, out } = await run('documents.ts');
+      expect(code, out).toBe(0);
+      expect(out).toMatch(/alpha: complete, 8 chunk results/);
+      expect(out).toMatch(/gamma: complete, 14 chunk results/);
+    },
+  );
 });
 
 export { run, serviceAvailable };

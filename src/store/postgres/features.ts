@@ -4,10 +4,12 @@
  * come here, so the plain add stays one statement.
  */
 import type { ClientBase, Pool, QueryResult, QueryResultRow } from 'pg';
-import type { AddResult, NewJob } from '../types.js';
+import { ValidationError } from '../../kernel/errors.js';
+import type { AddResult, DeadDependency, NewJob, ResolveResult, StoredJob, StoredState } from '../types.js';
+import { countDependencies } from '../shared/flows.js';
 import type { NamedStatement } from './named.js';
 import { fromRow, type JobRow } from './rows.js';
-import { featureStatements, type FeatureStatements } from './sql-features.js';
+import { featureStatements, flowLockKey, flowStatements, type FeatureStatements } from './sql-features.js';
 
 export type Queryable = Pick<ClientBase, 'query'>;
 export type Run = <R extends QueryResultRow>(
@@ -18,15 +20,17 @@ export type Run = <R extends QueryResultRow>(
 
 export class PgFeatures {
   private readonly sql: FeatureStatements;
+  private readonly flow: ReturnType<typeof flowStatements>;
 
   constructor(
     private readonly schema: string,
-    quoted: string,
+    private readonly quoted: string,
     private readonly channel: string,
     private readonly pool: Pool,
     private readonly run: Run,
   ) {
     this.sql = featureStatements(schema, quoted);
+    this.flow = flowStatements(schema, quoted);
   }
 
   /** Runs `fn` in a transaction: the caller's (`tx`, already inside BEGIN) or one of its own. */
@@ -51,7 +55,13 @@ export class PgFeatures {
     return this.transaction(tx, async (on) => {
       const out: AddResult[] = [];
       const queues = new Set<string>();
+      const locked = new Set<string>();
       for (const j of jobs) {
+        if (j.dependsOn !== undefined && !locked.has(j.queue)) {
+          // Serializes with the queue's resolver: a dependency's state read here stays true until commit.
+          await this.run(this.flow.lock, [flowLockKey(this.quoted, j.queue)], on);
+          locked.add(j.queue);
+        }
         const found = await this.addOne(on, j);
         if (found === null) queues.add(j.queue);
         out.push(found);
@@ -83,6 +93,7 @@ export class PgFeatures {
         if (rows[0]) return fromRow(rows[0]);
       }
     }
+    if (j.dependsOn !== undefined) return this.insertDependant(on, j, get);
     const inserted = await this.run(
       this.sql.insert,
       [
@@ -104,5 +115,124 @@ export class PgFeatures {
     );
     // Another caller's insert of the same id committed meanwhile: the row is theirs.
     return inserted.rows.length === 1 ? null : get();
+  }
+
+  private async states(on: Queryable, queue: string, ids: readonly string[]): Promise<Map<string, string>> {
+    const { rows } = await this.run<{ id: string; state: string }>(this.flow.states, [queue, ids], on);
+    return new Map(rows.map((r) => [r.id, r.state]));
+  }
+
+  /** Inserts a job with dependencies (under the queue's flow lock): blocked, ready, or dead at once. */
+  private async insertDependant(on: Queryable, j: NewJob, get: () => Promise<AddResult>): Promise<AddResult> {
+    const states = await this.states(on, j.queue, j.dependsOn!);
+    const count = countDependencies(
+      j.dependsOn!,
+      (id) => states.get(id),
+      j.onDependencyDead ?? 'fail',
+      (id) => {
+        throw new ValidationError(
+          `[bulwark] options.dependsOn: no job ${JSON.stringify(id)} in queue ${j.queue}`,
+          { path: 'options.dependsOn' },
+        );
+      },
+    );
+    let state = j.runAt > j.createdAt ? 'delayed' : 'waiting';
+    let reason: string | null = null;
+    if (count.failedBy !== null) {
+      state = 'dead';
+      reason = `dependency ${count.failedBy} is ${states.get(count.failedBy)}`;
+    } else if (count.pending.length > 0) state = 'blocked';
+    const inserted = await this.run(
+      this.flow.insert,
+      [
+        j.queue,
+        j.id,
+        j.name,
+        j.priority,
+        j.maxAttempts,
+        j.runAt,
+        j.backoff,
+        j.timeoutMs,
+        j.correlationId,
+        j.metadata,
+        j.payload,
+        JSON.stringify(j.dependsOn),
+        j.createdAt,
+        state,
+        count.pending.length,
+        j.onDependencyDead ?? null,
+        reason,
+        reason === null ? null : j.createdAt,
+      ],
+      on,
+    );
+    if (inserted.rows.length !== 1) return get();
+    if (count.pending.length > 0) await this.run(this.flow.edges, [j.queue, count.pending, j.id], on);
+    return null;
+  }
+
+  async resolve(queue: string, now: number, limit: number): Promise<ResolveResult> {
+    const { rows } = await this.run<{ kind: string; job_id: string | null }>(
+      this.flow.resolve,
+      [queue, now, limit],
+      this.pool,
+    );
+    const out: ResolveResult = { ready: [], completed: [], dead: [], open: false };
+    for (const r of rows) {
+      if (r.kind === 'open') out.open = true;
+      else if (r.kind === 'ready' || r.kind === 'completed' || r.kind === 'dead') out[r.kind].push(r.job_id!);
+    }
+    return out;
+  }
+
+  completeAfter(
+    queue: string,
+    id: string,
+    token: number,
+    result: string | null,
+    children: readonly string[],
+    policy: DeadDependency,
+    now: number,
+  ): Promise<StoredState | null> {
+    return this.transaction(undefined, async (on) => {
+      await this.run(this.flow.lock, [flowLockKey(this.quoted, queue)], on);
+      const fenced = await this.run(this.flow.fenced, [queue, id, token], on);
+      if (fenced.rows.length === 0) return null;
+      const states = await this.states(on, queue, children);
+      const known = children.filter((c) => states.has(c));
+      const count = countDependencies(
+        known,
+        (c) => states.get(c),
+        policy,
+        () => undefined,
+      );
+      const deps = JSON.stringify(known);
+      if (count.failedBy !== null) {
+        const why = `dependency ${count.failedBy} is ${states.get(count.failedBy)}`;
+        await this.run(this.flow.finish, [queue, id, 'dead', result, why, deps, now], on);
+        return 'dead';
+      }
+      if (count.pending.length === 0) {
+        await this.run(this.flow.finish, [queue, id, 'completed', result, null, deps, now], on);
+        return 'completed';
+      }
+      await this.run(this.flow.block, [queue, id, result, count.pending.length, policy, deps, now], on);
+      await this.run(this.flow.edges, [queue, count.pending, id], on);
+      return 'blocked';
+    });
+  }
+
+  async dependencies(queue: string, id: string): Promise<StoredJob[]> {
+    const { rows } = await this.run<{ depends_on: string | null }>(
+      this.flow.dependsOn,
+      [queue, id],
+      this.pool,
+    );
+    const text = rows[0]?.depends_on;
+    if (!text) return [];
+    const ids = JSON.parse(text) as string[];
+    const found = await this.run<JobRow>(this.flow.many, [queue, ids], this.pool);
+    const byId = new Map(found.rows.map((r) => [r.id, fromRow(r)]));
+    return ids.flatMap((d) => byId.get(d) ?? []);
   }
 }

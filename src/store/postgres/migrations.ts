@@ -6,7 +6,7 @@
 import type { ClientBase } from 'pg';
 import { ERROR_HISTORY_LIMIT } from '../types.js';
 import { schedulesMigration } from './sql-schedules.js';
-import { uniqueMigration } from './sql-features.js';
+import { flowsMigration, uniqueMigration } from './sql-features.js';
 
 export interface Migration {
   version: number;
@@ -139,6 +139,7 @@ $fn$;
   },
   { version: 2, name: 'cron schedules', sql: schedulesMigration },
   { version: 3, name: 'unique keys', sql: uniqueMigration },
+  { version: 4, name: 'flows', sql: flowsMigration },
 ];
 
 /** Applies pending migrations; returns the versions applied by this call. */

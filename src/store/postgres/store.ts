@@ -17,6 +17,9 @@ import type {
   StoreCapabilities,
   StoredJob,
   StoredSchedule,
+  StoredState,
+  DeadDependency,
+  ResolveResult,
 } from '../types.js';
 import { usesFeatures } from '../types.js';
 import { StoreError, ValidationError, coerceError } from '../../kernel/errors.js';
@@ -418,7 +421,15 @@ export class PostgresStore implements Store {
       queue,
       now,
     ]);
-    const c: StateCounts = { waiting: 0, delayed: 0, active: 0, completed: 0, dead: 0, cancelled: 0 };
+    const c: StateCounts = {
+      waiting: 0,
+      delayed: 0,
+      blocked: 0,
+      active: 0,
+      completed: 0,
+      dead: 0,
+      cancelled: 0,
+    };
     for (const r of rows) {
       if (r.state === 'delayed') c[r.future ? 'delayed' : 'waiting'] += r.n;
       else if (r.state in c) c[r.state as keyof StateCounts] += r.n;
@@ -500,6 +511,35 @@ export class PostgresStore implements Store {
         ? await this.run(this.sql.purgeAll, [queue, states])
         : await this.run(this.sql.purgeIds, [queue, states, ids]);
     return r.rowCount ?? 0;
+  }
+
+  async resolveDependants(queue: string, now: number, limit: number): Promise<ResolveResult> {
+    const r = await this.features.resolve(queue, now, limit);
+    if (r.ready.length > 0) await this.notify(queue);
+    return r;
+  }
+
+  completeAfter(
+    queue: string,
+    item: CompleteItem,
+    children: readonly string[],
+    onDependencyDead: DeadDependency,
+    now: number,
+  ): Promise<StoredState | null> {
+    if (this.closed) return Promise.reject(new StoreError('[bulwark] [postgres] the store is closed'));
+    return this.features.completeAfter(
+      queue,
+      item.id,
+      item.token,
+      item.result,
+      children,
+      onDependencyDead,
+      now,
+    );
+  }
+
+  async getDependencies(queue: string, id: string): Promise<StoredJob[]> {
+    return this.features.dependencies(queue, id);
   }
 
   async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {

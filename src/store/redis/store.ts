@@ -15,6 +15,9 @@ import type {
   StoreCapabilities,
   StoredJob,
   StoredSchedule,
+  StoredState,
+  DeadDependency,
+  ResolveResult,
 } from '../types.js';
 import { requireCapability, usesFeatures, type AddContext } from '../types.js';
 import { StoreError, ValidationError, hasCode } from '../../kernel/errors.js';
@@ -31,7 +34,7 @@ import { FAIL, HEARTBEAT, REAP, UPDATE } from './lua/settle.js';
 import { CANCEL, CLEANUP, CLEAR, PAUSE, PURGE, REPLAY, RESUME, THROTTLE } from './lua/admin.js';
 import { COUNTS, LIST, NEXT_RUN_AT } from './lua/read.js';
 import { SCHEDULE_FIRED, SCHEDULE_REMOVE, SCHEDULE_SAVE } from './lua/schedules.js';
-import { ADD_FEATURES } from './lua/features.js';
+import { ADD_FEATURES, COMPLETE_AFTER, DEPENDENCIES, RESOLVE } from './lua/features.js';
 
 const S = {
   add: new LuaScript('add', ADD),
@@ -54,6 +57,9 @@ const S = {
   nextRunAt: new LuaScript('nextRunAt', NEXT_RUN_AT),
   list: new LuaScript('list', LIST),
   addFeatures: new LuaScript('addFeatures', ADD_FEATURES),
+  resolve: new LuaScript('resolve', RESOLVE),
+  completeAfter: new LuaScript('completeAfter', COMPLETE_AFTER),
+  dependencies: new LuaScript('dependencies', DEPENDENCIES),
   scheduleSave: new LuaScript('scheduleSave', SCHEDULE_SAVE),
   scheduleRemove: new LuaScript('scheduleRemove', SCHEDULE_REMOVE),
   scheduleFired: new LuaScript('scheduleFired', SCHEDULE_FIRED),
@@ -273,10 +279,19 @@ export class RedisStore implements Store {
         j.createdAt,
         j.uniqueKey ?? '',
         j.uniqueMode ?? '',
+        j.dependsOn === undefined ? '' : JSON.stringify(j.dependsOn),
+        j.onDependencyDead ?? '',
       );
     }
     const [reply] = await Promise.all([this.run('add', queue, S.addFeatures, args), this.register(queue)]);
-    return (reply as (0 | Reply)[]).map((r) => (r === 0 ? null : decodeJob(queue, r[0] as string, r, 1)));
+    const rows = reply as (0 | Reply)[] | ['unknown', string];
+    if (rows[0] === 'unknown') {
+      throw new ValidationError(
+        `[bulwark] options.dependsOn: no job ${JSON.stringify(rows[1])} in queue ${queue}`,
+        { path: 'options.dependsOn' },
+      );
+    }
+    return (rows as (0 | Reply)[]).map((r) => (r === 0 ? null : decodeJob(queue, r[0] as string, r, 1)));
   }
 
   private claimArgs(req: ClaimRequest): Arg[] {
@@ -370,7 +385,41 @@ export class RedisStore implements Store {
 
   async getJob(queue: string, id: string): Promise<StoredJob | null> {
     const key = this.ring(queue).job + id;
-    return decodeJob(queue, id, await this.command('getJob', () => this.client.hmget(key, ...FIELDS)));
+    const v = await this.command('getJob', () => this.client.hmget(key, ...FIELDS, 'do'));
+    const job = decodeJob(queue, id, v);
+    const deps = v[FIELDS.length];
+    if (job && deps) job.dependsOn = JSON.parse(deps) as string[];
+    return job;
+  }
+
+  async resolveDependants(queue: string, now: number, limit: number): Promise<ResolveResult> {
+    const [ready, completed, dead, open] = (await this.run('resolveDependants', queue, S.resolve, [
+      now,
+      limit,
+    ])) as [string[], string[], string[], number];
+    return { ready, completed, dead, open: open === 1 };
+  }
+
+  async completeAfter(
+    queue: string,
+    item: CompleteItem,
+    children: readonly string[],
+    onDependencyDead: DeadDependency,
+    now: number,
+  ): Promise<StoredState | null> {
+    const state = (await this.run('completeAfter', queue, S.completeAfter, [
+      now,
+      item.id,
+      item.token,
+      item.result ?? '',
+      JSON.stringify(children),
+      onDependencyDead,
+    ])) as string;
+    return state === '' ? null : (state as StoredState);
+  }
+
+  async getDependencies(queue: string, id: string): Promise<StoredJob[]> {
+    return decodeJobs(queue, (await this.run('getDependencies', queue, S.dependencies, [id])) as Reply);
   }
 
   async list(queue: string, filter: ListFilter, now: number): Promise<StoredJob[]> {
@@ -390,7 +439,7 @@ export class RedisStore implements Store {
   }
 
   async counts(queue: string, now: number): Promise<StateCounts> {
-    const [waiting, delayed, active, completed, dead, cancelled] = (await this.run(
+    const [waiting, delayed, active, completed, dead, cancelled, blocked] = (await this.run(
       'counts',
       queue,
       S.counts,
@@ -403,6 +452,7 @@ export class RedisStore implements Store {
       completed: completed!,
       dead: dead!,
       cancelled: cancelled!,
+      blocked: blocked!,
     };
   }
 

@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { ValidationError } from '../../kernel/errors.js';
 import type { DeadDependency, NewJob, ResolveResult, StoredJob, StoredState } from '../types.js';
 import { fromRow, type Row } from './rows.js';
+import { countDependencies, type DependencyCount } from '../shared/flows.js';
 
 export const FLOWS_MIGRATION = `
 ALTER TABLE jobs ADD COLUMN depends_on TEXT;
@@ -22,40 +23,6 @@ CREATE TABLE flow_edges (
 );
 CREATE INDEX flow_edges_dependency ON flow_edges (queue, dependency_id);
 `;
-
-const FINAL = new Set(['completed', 'dead', 'cancelled']);
-
-/** How a blocked job starts, from its dependencies' states now. */
-export interface DependencyCount {
-  /** Dependencies still to wait for (edges to open). */
-  pending: string[];
-  /** The first dead or cancelled dependency under `fail`: the job is dead at once. */
-  failedBy: string | null;
-}
-
-/** Counts what a job must still wait for, given each dependency's state (undefined: unknown id). */
-export function countDependencies(
-  ids: readonly string[],
-  stateOf: (id: string) => string | undefined,
-  policy: DeadDependency,
-  onUnknown: (id: string) => void,
-): DependencyCount {
-  const pending: string[] = [];
-  for (const id of ids) {
-    const state = stateOf(id);
-    if (state === undefined) {
-      onUnknown(id);
-      continue;
-    }
-    if (state === 'completed') continue;
-    if (FINAL.has(state) && policy !== 'wait') {
-      if (policy === 'fail') return { pending, failedBy: id };
-      continue;
-    }
-    pending.push(id);
-  }
-  return { pending, failedBy: null };
-}
 
 interface Candidate {
   dependency_id: string;
