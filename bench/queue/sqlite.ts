@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { better, defineQueue, defineWorker } from 'plainjob';
 import { Queue, Worker, sqliteStore, type Logger, type Store } from '../../src/index.js';
 import { HealthMonitor } from '../../src/observe/health.js';
 import { instrument } from '../../src/observe/instrument.js';
@@ -105,6 +104,7 @@ export function bulwarkTarget(
 export const systems: QueueBenchSystem[] = [
   {
     system: 'bulwark',
+    package: 'bulwark',
     store: 'sqlite',
     settings: 'file DB, WAL, synchronous=NORMAL; addBulk ×1000; claim batch = concurrency',
     async setup({ instrumented }) {
@@ -118,9 +118,14 @@ export const systems: QueueBenchSystem[] = [
   },
   {
     system: 'plainjob',
+    package: 'plainjob',
     store: 'sqlite',
-    settings: 'file DB, WAL (its default); addMany; one worker per unit of concurrency; pollIntervall 10 ms',
+    // Its README: better-sqlite3 connection (it sets WAL, synchronous=NORMAL itself), addMany for bulk,
+    // a worker processes one job at a time, so concurrency c is c workers.
+    settings:
+      'file DB, WAL + synchronous=NORMAL (it sets both); addMany ×1000; one worker per unit of concurrency; pollIntervall 10 ms (default 1000)',
     async setup() {
+      const { better, defineQueue, defineWorker } = await import('plainjob');
       const { dir, path } = tempDb();
       const db = new Database(path);
       const queue = defineQueue({ connection: better(db), logger: silent, maintenanceInterval: 3_600_000 });

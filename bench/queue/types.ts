@@ -6,9 +6,11 @@
 export interface QueueBenchSystem {
   /** 'bulwark', 'plainjob', 'bullmq', 'pg-boss', 'graphile-worker', … */
   system: string;
+  /** The npm package measured ('bulwark' for this repo): its version and `engines.node` are read from it. */
+  package: string;
   /** 'sqlite', 'postgres', 'redis' */
   store: string;
-  /** The settings used, shown in the table (e.g. "WAL, batch 50"). */
+  /** The settings used, shown in the table and stored in every row (e.g. "WAL, batch 50"). */
   settings: string;
   /** False when a server it needs is missing (the row is skipped with a notice). */
   available?(): Promise<boolean>;

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../kernel/errors.js';
-import { zPositiveInt } from '../kernel/validate.js';
+import { zPositiveInt, zText } from '../kernel/validate.js';
 import type { DeadDependency, NewJob, StoredJob } from '../store/types.js';
 
 /**
@@ -28,7 +28,7 @@ export type UniqueOptions =
  */
 export type AddOutcome = 'created' | 'existing' | 'dropped' | 'debounced' | 'throttled';
 
-const zKey = z.string().min(1).max(512);
+const zKey = zText.min(1).max(512);
 const DAY = 86_400_000;
 
 export const zUnique = z.union([
@@ -50,7 +50,7 @@ export const zUnique = z.union([
 /** Most dependencies one job may have. */
 export const MAX_DEPENDENCIES = 10_000;
 
-export const zDependsOn = z.array(z.string().min(1).max(512)).min(1).max(MAX_DEPENDENCIES);
+export const zDependsOn = z.array(zText.min(1).max(512)).min(1).max(MAX_DEPENDENCIES);
 export const zDeadDependency = z.enum(['fail', 'ignore', 'wait']);
 
 /** The add options this file handles, as parsed. */

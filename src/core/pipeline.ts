@@ -13,6 +13,7 @@ import type { Clock } from '../kernel/clock.js';
 import { ClosedError, StateError, ValidationError } from '../kernel/errors.js';
 import type { JobContext } from './worker/context.js';
 import type { Job } from './job.js';
+import { Batcher, type BatchHandler } from './batcher.js';
 import { Queue, type AddOptions, type BulkItem, type JobDefaults } from './queue.js';
 import { parseOptions, zPositiveInt, zQueueName } from '../kernel/validate.js';
 import { Worker } from './worker/worker.js';
@@ -45,18 +46,7 @@ export interface BatchStageOptions extends StageOptions {
   batch: BatchOptions;
 }
 
-/** What a batch handler receives besides the items: each item's own job context. */
-export interface BatchContext<T> {
-  readonly jobs: readonly JobContext<T>[];
-  /** Aborts when any job of the batch is aborted (timeout, lost lease, shutdown). */
-  readonly signal: AbortSignal;
-}
-
-/** Returns one output per item, in order. */
-export type BatchHandler<In, Out> = (
-  items: readonly In[],
-  ctx: BatchContext<In>,
-) => Promise<readonly Out[]> | readonly Out[];
+export type { BatchContext, BatchHandler } from './batcher.js';
 
 interface Stage {
   name: string;
@@ -247,65 +237,5 @@ export class Pipeline<In, Out = In> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-}
-
-interface Waiting {
-  ctx: JobContext<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
-/** Collects items from concurrent job handlers into batches for one handler call. */
-class Batcher {
-  private waiting: Waiting[] = [];
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly batch: BatchOptions,
-    private readonly handler: BatchHandler<unknown, unknown>,
-  ) {}
-
-  push(ctx: JobContext<unknown>): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ ctx, resolve, reject });
-      if (this.waiting.length >= this.batch.size) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.batch.waitMs);
-    });
-  }
-
-  private flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const taken = this.waiting.splice(0, this.batch.size);
-    if (this.waiting.length > 0) this.timer = setTimeout(() => this.flush(), this.batch.waitMs);
-    if (taken.length === 0) return;
-    void this.run(taken);
-  }
-
-  private async run(taken: Waiting[]): Promise<void> {
-    const jobs = taken.map((w) => w.ctx);
-    try {
-      const ctx: BatchContext<unknown> = {
-        jobs,
-        get signal() {
-          return AbortSignal.any(jobs.map((j) => j.signal));
-        },
-      };
-      const out = await this.handler(
-        jobs.map((j) => j.payload),
-        ctx,
-      );
-      if (!Array.isArray(out) || out.length !== taken.length) {
-        throw new ValidationError(
-          `[bulwark] a batch handler must return one output per item (${taken.length}), got ${
-            Array.isArray(out) ? out.length : typeof out
-          }`,
-        );
-      }
-      taken.forEach((w, i) => w.resolve(out[i]));
-    } catch (e) {
-      for (const w of taken) w.reject(e);
-    }
   }
 }

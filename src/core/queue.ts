@@ -6,7 +6,14 @@ import { NotFoundError, StateError, ValidationError } from '../kernel/errors.js'
 import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
 import { freshJob, toJob, type Job } from './job.js';
 import { currentJob } from '../kernel/logger.js';
-import { parseOptions, toJsonText, zNonNegativeInt, zPositiveInt, zQueueName } from '../kernel/validate.js';
+import {
+  parseOptions,
+  toJsonText,
+  zNonNegativeInt,
+  zPositiveInt,
+  zQueueName,
+  zText,
+} from '../kernel/validate.js';
 import { ensureInit, signalLocalReady } from './wake.js';
 import { resolveBackoff, type BackoffOptions } from '../resilience/backoff.js';
 import {
@@ -69,11 +76,11 @@ const zJobDefaults = z
 
 const zAddOptions = zJobDefaults
   .extend({
-    id: z.string().min(1).max(512).optional(),
-    name: z.string().min(1).max(200).optional(),
+    id: zText.min(1).max(512).optional(),
+    name: zText.min(1).max(200).optional(),
     delayMs: zNonNegativeInt.max(10 * 365 * 86_400_000).optional(),
     runAt: z.union([z.date(), zNonNegativeInt]).optional(),
-    correlationId: z.string().min(1).max(200).optional(),
+    correlationId: zText.min(1).max(200).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
     unique: zUnique.optional(),
     dependsOn: zDependsOn.optional(),
@@ -175,7 +182,8 @@ export interface BulkItem<T> {
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
-const zIds = z.array(z.string().min(1)).max(100_000);
+const zIds = z.array(zText.min(1).max(512)).max(100_000);
+const zReason = zText.max(2000);
 const zStates = z.array(z.enum(JOB_STATES as [JobState, ...JobState[]]));
 
 /** A named queue on a store: add jobs, look at them, and operate on them. */
@@ -310,7 +318,7 @@ export class Queue<T = unknown, R = unknown> {
 
   /** The job, or null when there is none with this id. */
   async getJob(id: string): Promise<Job<T, R> | null> {
-    parseOptions(z.string().min(1), id, 'id');
+    parseOptions(zText.min(1).max(512), id, 'id');
     await ensureInit(this.store);
     const s = await this.store.getJob(this.name, id);
     return s ? toJob<T, R>(s, this.clock.now()) : null;
@@ -344,8 +352,8 @@ export class Queue<T = unknown, R = unknown> {
       z
         .object({
           states: zStates.optional(),
-          search: z.string().max(1000).optional(),
-          correlationId: z.string().optional(),
+          search: zText.max(1000).optional(),
+          correlationId: zText.max(200).optional(),
           limit: zPositiveInt.max(10_000).optional(),
           offset: zNonNegativeInt.optional(),
           order: z.enum(['asc', 'desc', 'next']).optional(),
@@ -381,6 +389,7 @@ export class Queue<T = unknown, R = unknown> {
 
   /** Stops every worker of this queue, in every process, from claiming. Active jobs finish. */
   async pause(reason: string | null = null): Promise<void> {
+    if (reason !== null) parseOptions(zReason, reason, 'pause reason');
     await ensureInit(this.store);
     if (await this.store.pause(this.name, reason, this.clock.now())) {
       this.emitter.emit('queue:paused', { queue: this.name, reason });
@@ -412,6 +421,7 @@ export class Queue<T = unknown, R = unknown> {
    */
   async cancel(ids: string | readonly string[], reason = 'cancelled'): Promise<string[]> {
     const list = parseOptions(zIds, typeof ids === 'string' ? [ids] : ids, 'ids');
+    parseOptions(zReason, reason, 'cancel reason');
     await ensureInit(this.store);
     return this.store.cancel(this.name, list, reason, this.clock.now());
   }

@@ -13,6 +13,29 @@ export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, wha
 
 const MAX_DEPTH = 64;
 
+/** A lone (unpaired) UTF-16 surrogate: text no store keeps exactly (Postgres turns it into U+FFFD). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when every store keeps `s` byte for byte: well-formed Unicode, no NUL character. */
+export function isStorableText(s: string): boolean {
+  return !s.includes('\0') && !LONE_SURROGATE.test(s);
+}
+
+/**
+ * A string bulwark stores as a key or a label (ids, names, correlation ids, search text): refused
+ * when a store could not keep it exactly, so that every store treats it the same.
+ */
+export const zText = z
+  .string()
+  .refine(isStorableText, 'must be well-formed Unicode text without NUL characters (no lone surrogates)');
+
+/** Makes text safe to store in bulwark's own records (error messages): lone surrogates and NUL replaced. */
+export function storableText(s: string): string {
+  return isStorableText(s)
+    ? s
+    : s.replace(/\0/g, '\uFFFD').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD');
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
@@ -20,51 +43,72 @@ function describe(v: unknown): string {
 }
 
 /**
- * Throws unless `value` is plain JSON data: null, booleans, finite numbers, strings, arrays and
- * plain objects (objects with `toJSON`, like Date, are allowed). Catches what JSON.stringify would
- * silently drop or mangle (functions, undefined in arrays, NaN, Map, Set, class instances) and what
- * it would throw on (BigInt, cycles).
+ * Throws a ValidationError naming the path unless `value` is plain JSON data that reads back as
+ * written: null, booleans, finite numbers, strings, arrays and plain objects with string keys. An
+ * object with `toJSON` (a Date) is judged by what `toJSON` returns, as JSON.stringify would; an
+ * invalid Date, or a `toJSON` that returns undefined, a function, NaN, a Map or throws, is refused.
+ * Catches what JSON.stringify would silently drop or mangle (functions, undefined in arrays, NaN,
+ * Map, Set, class instances, symbol keys) and what it would throw on (BigInt, cycles).
  */
 export function assertJson(value: unknown, path: string): void {
   const seen = new Set<object>();
-  const walk = (v: unknown, p: string, depth: number): void => {
+  const fail = (p: string, what: string): never => {
+    throw new ValidationError(`[bulwark] ${p} ${what}`, { path: p });
+  };
+  const walk = (v: unknown, p: string, depth: number, key: string): void => {
     switch (typeof v) {
       case 'string':
       case 'boolean':
         return;
       case 'number':
-        if (!Number.isFinite(v)) throw new ValidationError(`[bulwark] ${p} is ${v}, not JSON`, { path: p });
+        if (!Number.isFinite(v)) fail(p, `is ${v}, not JSON`);
         return;
       case 'object': {
         if (v === null) return;
-        if (depth > MAX_DEPTH) throw new ValidationError(`[bulwark] ${p} is nested too deeply`, { path: p });
-        if (seen.has(v)) throw new ValidationError(`[bulwark] ${p} contains a cycle`, { path: p });
-        if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return;
+        if (depth > MAX_DEPTH) fail(p, 'is nested too deeply');
+        if (seen.has(v)) fail(p, 'contains a cycle');
+        const toJSON = (v as { toJSON?: unknown }).toJSON;
+        if (typeof toJSON === 'function') {
+          if (v instanceof Date && Number.isNaN(v.getTime())) fail(p, 'is an invalid Date');
+          let replaced: unknown;
+          try {
+            replaced = (toJSON as (k: string) => unknown).call(v, key);
+          } catch (e) {
+            throw new ValidationError(`[bulwark] ${p}.toJSON() threw: ${(e as Error)?.message ?? e}`, {
+              path: p,
+              cause: e,
+            });
+          }
+          if (replaced === undefined) fail(p, 'has a toJSON() that returns undefined');
+          seen.add(v);
+          walk(replaced, `${p}.toJSON()`, depth + 1, key);
+          seen.delete(v);
+          return;
+        }
         seen.add(v);
         if (Array.isArray(v)) {
           for (let i = 0; i < v.length; i++) {
-            if (v[i] === undefined)
-              throw new ValidationError(`[bulwark] ${p}[${i}] is undefined`, { path: p });
-            walk(v[i], `${p}[${i}]`, depth + 1);
+            if (v[i] === undefined) fail(`${p}[${i}]`, 'is undefined');
+            walk(v[i], `${p}[${i}]`, depth + 1, String(i));
           }
         } else {
           const proto = Object.getPrototypeOf(v) as unknown;
-          if (proto !== Object.prototype && proto !== null) {
-            throw new ValidationError(`[bulwark] ${p} is a ${describe(v)}, not a plain object`, { path: p });
-          }
+          if (proto !== Object.prototype && proto !== null)
+            fail(p, `is a ${describe(v)}, not a plain object`);
+          if (Object.getOwnPropertySymbols(v).length > 0) fail(p, 'has symbol keys, which JSON drops');
           for (const k in v) {
             const child = (v as Record<string, unknown>)[k];
-            if (child !== undefined) walk(child, `${p}.${k}`, depth + 1);
+            if (child !== undefined) walk(child, `${p}.${k}`, depth + 1, k);
           }
         }
         seen.delete(v);
         return;
       }
       default:
-        throw new ValidationError(`[bulwark] ${p} is a ${typeof v}, not JSON`, { path: p });
+        fail(p, `is a ${typeof v}, not JSON`);
     }
   };
-  walk(value, path, 0);
+  walk(value, path, 0, '');
 }
 
 /** Checks and serializes user data; enforces a byte limit when given. */

@@ -95,5 +95,50 @@ export function inputCases(h: Harness): void {
       await expectValidation(q.cleanup([{ state: 'completed' }]));
       await expectValidation(q.cancel([42 as never]));
     });
+
+    it('refuses keys a store could not keep exactly (lone surrogates, NUL) the same way on every store', async () => {
+      const q = h.queue();
+      for (const text of ['lone \ud800', 'lone \udfff low', 'nul\u0000']) {
+        await expectValidation(q.add('x', { id: text }), /job options\.id/);
+        await expectValidation(q.add('x', { name: text }), /job options\.name/);
+        await expectValidation(q.add('x', { correlationId: text }), /job options\.correlationId/);
+        await expectValidation(q.getJob(text));
+        await expectValidation(q.list({ search: text }));
+        await expectValidation(q.cancel([text]));
+        await expectValidation(q.pause(text));
+      }
+      expect(await q.size()).toBe(0);
+      // Well-formed text outside the BMP is kept exactly, and two such ids stay two jobs.
+      await q.add('a', { id: 'id-😀' });
+      await q.add('b', { id: 'id-😁' });
+      expect((await q.getJob('id-😀'))!.payload).toBe('a');
+      expect((await q.getJob('id-😁'))!.payload).toBe('b');
+    });
+
+    it('keeps any JSON string data exactly, and refuses toJSON results that are not JSON', async () => {
+      const q = h.queue<unknown>();
+      const data = { s: 'nul\u0000 lone\ud800 pair😀', at: new Date(0) };
+      const j = await q.add(data, { id: 'data', metadata: { k: 'v\u0000' } });
+      expect((await q.getJob(j.id))!).toMatchObject({
+        payload: { s: data.s, at: '1970-01-01T00:00:00.000Z' },
+        metadata: { k: 'v\u0000' },
+      });
+      await expectValidation(q.add({ at: new Date(NaN) }), /payload\.at/);
+      await expectValidation(q.add({ x: { toJSON: () => 1n } }), /payload\.x/);
+      await expectValidation(q.add({ [Symbol('k')]: 1 }), /payload/);
+      expect(await q.size()).toBe(1);
+    });
+
+    it('stores an error whose message holds NUL or lone surrogates', async () => {
+      const q = h.queue();
+      await q.add('x', { id: 'weird', maxAttempts: 1 });
+      await using w = h.worker(q, () => {
+        throw new Error('bad \u0000 byte and \ud800 half');
+      });
+      await w.next('job:dead');
+      const j = (await q.getJob('weird'))!;
+      expect(j.state).toBe('dead');
+      expect(j.errors.at(-1)!.message).toBe('bad \uFFFD byte and \uFFFD half');
+    });
   });
 }

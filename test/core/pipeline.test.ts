@@ -121,6 +121,73 @@ describe('pipelines', () => {
     await waitFor(async () => (await p.queue('bad').counts()).dead === 3, 'all dead');
   });
 
+  it('an item whose attempt times out while it waits leaves the batch and never reaches the handler', async () => {
+    const calls: string[][] = [];
+    const p = make<string>()
+      .batchStage(
+        'embed',
+        (items) => {
+          calls.push([...items]);
+          return items;
+        },
+        { batch: { size: 3, waitMs: 10_000 } },
+      )
+      .start();
+    await p.add('late', { id: 'late', timeoutMs: 30, maxAttempts: 1 });
+    await waitFor(async () => (await p.queue('embed').counts()).dead === 1, 'timed out while waiting');
+    await p.addBulk(['a', 'b', 'c'].map((x) => ({ payload: x, options: { id: x } })));
+    await waitFor(async () => (await p.queue('embed').counts()).completed === 3, 'the full batch');
+    expect(calls).toEqual([['a', 'b', 'c']]);
+  });
+
+  it('items waiting for a batch at shutdown go back and are not run', async () => {
+    let calls = 0;
+    const p = make<number>()
+      .batchStage(
+        'embed',
+        (items) => {
+          calls++;
+          return items;
+        },
+        { batch: { size: 10, waitMs: 10_000 } },
+      )
+      .start();
+    await p.addBulk([1, 2, 3].map((n) => ({ payload: n, options: { id: `w${n}` } })));
+    await waitFor(() => p.worker('embed').busy === 3, 'three waiting in the batch');
+    await p.close({ graceMs: 0 });
+    expect(calls).toBe(0);
+    const jobs = await p.queue('embed').list({ states: ['waiting'] });
+    expect(jobs.map((j) => [j.attempts, j.errors.at(-1)?.action])).toEqual([
+      [0, 'shutdown'],
+      [0, 'shutdown'],
+      [0, 'shutdown'],
+    ]);
+  });
+
+  it('a batch handler fails single items with ctx.fail; the others keep their outputs', async () => {
+    const p = make<number>()
+      .batchStage(
+        'check',
+        (items, ctx) => {
+          items.forEach((n, i) => {
+            if (n < 0) ctx.fail(i, new ValidationError(`negative: ${n}`));
+          });
+          expect(() => ctx.fail(items.length, new Error('x'))).toThrow(ValidationError);
+          return items.map((n) => n * 2);
+        },
+        { batch: { size: 3, waitMs: 50 } },
+      )
+      .start();
+    await p.addBulk([1, -2, 3].map((n) => ({ payload: n, options: { id: `n${n}` } })));
+    await waitFor(async () => {
+      const c = await p.queue('check').counts();
+      return c.completed + c.dead === 3;
+    }, 'all settled');
+    expect(await p.queue('check').counts()).toMatchObject({ completed: 2, dead: 1 });
+    expect((await p.status('n1'))!.result).toBe(2);
+    expect((await p.queue('check').getJob('n-2'))!.reason).toMatch(/negative: -2/);
+  });
+
   it('rejects bad definitions with typed errors', async () => {
     const p = make<number>();
     await expect(p.add(1)).rejects.toThrow(StateError);

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CATEGORIES, coerceError, type ErrorCategory } from '../../kernel/errors.js';
+import { storableText } from '../../kernel/validate.js';
 import { backoffDelay } from '../../resilience/backoff.js';
 import { classify, type Classification, type ClassifyRule } from '../../resilience/classify.js';
 import {
@@ -103,7 +104,13 @@ export function decideFate(
   options: FateOptions,
   random: () => number = Math.random,
 ): Fate {
-  const error = coerceError(thrown);
+  const thrownError = coerceError(thrown);
+  // What is kept of the error goes into bulwark's own records and reasons, which every store must hold
+  // exactly (Postgres refuses NUL and lone surrogates): made storable once, here.
+  const error = {
+    name: storableText(String(thrownError.name)),
+    message: storableText(thrownError.message),
+  };
   const classification = classify(thrown, options.rules);
   const category = classification.category;
   const action = options.actions?.[category] ?? DEFAULT_ACTIONS[category];

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ValidationError, type ErrorCategory } from '../../kernel/errors.js';
 import type { Logger } from '../../kernel/logger.js';
-import { zPositiveInt } from '../../kernel/validate.js';
+import { zPositiveInt, zText } from '../../kernel/validate.js';
 import type { FailureAction, RetentionRule } from '../../store/types.js';
 import type { Job } from '../job.js';
 import { zRetention, type QueueEvents } from '../queue.js';
@@ -118,14 +118,14 @@ export const zWorkerOptions = zFateOptions
     zombieAfterMs: zPositiveInt.max(86_400_000).optional(),
     retention: z.union([z.literal(false), zRetention]).optional(),
     cleanupIntervalMs: zPositiveInt.optional(),
-    workerId: z.string().min(1).max(200).optional(),
+    workerId: zText.min(1).max(200).optional(),
     logger: z
       .custom<Logger>((l) => typeof (l as Logger)?.child === 'function', 'expected a logger')
       .optional(),
     autostart: z.boolean().optional(),
     random: z.custom<() => number>((f) => typeof f === 'function').optional(),
-    dependencies: z.array(z.string().min(1).max(200)).max(100).optional(),
-    stage: z.string().min(1).max(200).optional(),
+    dependencies: z.array(zText.min(1).max(200)).max(100).optional(),
+    stage: zText.min(1).max(200).optional(),
     schedules: z.boolean().optional(),
     registry: z
       .custom<DependencySource>(
