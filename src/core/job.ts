@@ -33,6 +33,8 @@ export interface Job<T = unknown, R = unknown> {
   errors: JobErrorRecord[];
   /** Why the job is dead or cancelled. */
   reason: string | null;
+  /** Fair groups: the job's group, or null. */
+  group: string | null;
   /** Flows: the ids this job waits for (its `dependsOn`, or the children it spawned to wait for). */
   dependsOn?: string[];
   /** On jobs that `add` / `addBulk` return: how the add was treated (created, existing, dropped, …). */
@@ -88,6 +90,7 @@ export function freshJob<T, R>(
     progress: null,
     errors: [],
     reason: null,
+    group: row.group ?? null,
     ...(row.dependsOn ? { dependsOn: [...row.dependsOn] } : {}),
   };
 }
@@ -121,6 +124,7 @@ export function toJob<T, R>(s: StoredJob, now: number): Job<T, R> {
     progress: parse(s.progress),
     errors: s.errors,
     reason: s.reason,
+    group: s.group ?? null,
     ...(s.dependsOn ? { dependsOn: [...s.dependsOn] } : {}),
   };
 }

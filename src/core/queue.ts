@@ -26,6 +26,7 @@ import {
   zUnique,
   type UniqueOptions,
 } from './add-features.js';
+import { groupLimits, zGroupName, zGroups, type GroupsOptions } from './groups.js';
 import {
   dueTicks,
   loadSchedule,
@@ -49,6 +50,8 @@ import type {
   Store,
   StoredJob,
   DeadDependency,
+  GroupLimits,
+  GroupStatus,
 } from '../store/types.js';
 import { FINAL_STATES, JOB_STATES, requireCapability } from '../store/types.js';
 
@@ -84,6 +87,7 @@ const zAddOptions = zJobDefaults
     metadata: z.record(z.string(), z.unknown()).optional(),
     unique: zUnique.optional(),
     dependsOn: zDependsOn.optional(),
+    group: zGroupName.optional(),
     onDependencyDead: zDeadDependency.optional(),
   })
   .strict()
@@ -129,6 +133,11 @@ export interface AddOptions {
   dependsOn?: readonly string[];
   /** What a dead or cancelled dependency does to this job: `fail` it, `ignore` it, or `wait` for a replay. @default 'fail' */
   onDependencyDead?: DeadDependency;
+  /**
+   * Fair groups: the group (tenant) of the job. Workers of a queue with the `groups` option claim
+   * fairly across groups and hold each group to its limits.
+   */
+  group?: string;
 }
 
 export type JobDefaults = Pick<AddOptions, 'priority' | 'maxAttempts' | 'backoff' | 'timeoutMs'>;
@@ -145,6 +154,13 @@ export interface QueueOptions {
    * counted in the store. Give every Queue object of this name the same limit.
    */
   rateLimit?: { max: number; intervalMs: number };
+  /**
+   * Fair groups: claims are fair across the groups with ready work (jobs added with `group`), each
+   * group held to `concurrency` and `rateLimit` (overridable per group), in every process. A rate-limit
+   * error throttles the job's group only; an auth error pauses its group (see `onAuthError`). Give every
+   * Queue object of this name the same option.
+   */
+  groups?: GroupsOptions;
   clock?: Clock;
 }
 
@@ -163,6 +179,7 @@ const zQueueOptions = z
       .strict()
       .optional(),
     clock: z.custom<Clock>((c) => typeof (c as Clock)?.now === 'function').optional(),
+    groups: zGroups.optional(),
   })
   .strict();
 
@@ -174,6 +191,11 @@ export interface QueueEvents {
   'queue:resumed': { queue: string };
   /** No claims before `untilMs` (a rate limit's Retry-After window, or `throttle()`). */
   'queue:throttled': { queue: string; untilMs: number };
+  /** One group stopped being claimed (by `pauseGroup`, or a worker after an auth error in the group). */
+  'group:paused': { queue: string; group: string; reason: string | null };
+  'group:resumed': { queue: string; group: string };
+  /** No claims from the group before `untilMs` (a rate-limit error in the group, or `throttleGroup`). */
+  'group:throttled': { queue: string; group: string; untilMs: number };
 }
 
 export interface BulkItem<T> {
@@ -193,6 +215,10 @@ export class Queue<T = unknown, R = unknown> {
   readonly clock: Clock;
   readonly maxPayloadBytes: number;
   readonly rateLimit: { max: number; intervalMs: number } | undefined;
+  /** The `groups` option, as given (undefined: plain claims). */
+  readonly groups: GroupsOptions | undefined;
+  /** @internal What a claim of this queue's workers carries to the store. */
+  readonly groupLimits: GroupLimits | undefined;
   private readonly defaults: JobDefaults;
   private readonly backoffText: string;
   private readonly emitter = new TypedEmitter<QueueEvents>();
@@ -205,6 +231,8 @@ export class Queue<T = unknown, R = unknown> {
     this.defaults = o.defaults ?? {};
     this.backoffText = JSON.stringify(resolveBackoff(this.defaults.backoff));
     this.rateLimit = o.rateLimit;
+    this.groups = o.groups;
+    this.groupLimits = o.groups ? groupLimits(o.groups) : undefined;
     this.maxPayloadBytes = Math.min(o.maxPayloadBytes ?? 1_048_576, this.store.maxPayloadBytes ?? Infinity);
   }
 
@@ -313,6 +341,7 @@ export class Queue<T = unknown, R = unknown> {
       metadata,
       createdAt: now,
     };
+    if (o.group !== undefined) row.group = o.group;
     return o.unique === undefined && o.dependsOn === undefined ? row : withFeatures(row, o, now);
   }
 
@@ -507,6 +536,61 @@ export class Queue<T = unknown, R = unknown> {
       if (next !== null && (nextTickAt === null || next < nextTickAt)) nextTickAt = next;
     }
     return { jobs, nextTickAt };
+  }
+
+  /** Stops claiming from one group in every process (the others go on). Running jobs finish. */
+  async pauseGroup(group: string, reason: string | null = null): Promise<void> {
+    parseOptions(zGroupName, group, 'group');
+    await ensureInit(this.store);
+    if (await this.store.pauseGroup(this.name, group, reason, this.clock.now())) {
+      this.emitter.emit('group:paused', { queue: this.name, group, reason });
+    }
+  }
+
+  async resumeGroup(group: string): Promise<void> {
+    parseOptions(zGroupName, group, 'group');
+    await ensureInit(this.store);
+    await this.store.resumeGroup(this.name, group, this.clock.now());
+    signalLocalReady(this.store, this.name);
+    this.emitter.emit('group:resumed', { queue: this.name, group });
+  }
+
+  /** No claims from one group until `until` (Date or epoch ms); never shortens a window already set. */
+  async throttleGroup(group: string, until: Date | number): Promise<void> {
+    parseOptions(zGroupName, group, 'group');
+    const u = parseOptions(z.union([z.date(), zNonNegativeInt]), until, 'throttle until');
+    const at = u instanceof Date ? u.getTime() : u;
+    await ensureInit(this.store);
+    await this.store.throttleGroup(this.name, group, at);
+    this.emitter.emit('group:throttled', { queue: this.name, group, untilMs: at });
+  }
+
+  /**
+   * The queue's groups with their state and job counts, by name: `paused: true` lists the paused ones,
+   * `throttled: true` those throttled now (what the dashboard shows).
+   */
+  async listGroups(
+    filter: { paused?: boolean; throttled?: boolean; limit?: number; offset?: number } = {},
+  ): Promise<GroupStatus[]> {
+    const f = parseOptions(
+      z
+        .object({
+          paused: z.boolean().optional(),
+          throttled: z.boolean().optional(),
+          limit: zPositiveInt.max(10_000).optional(),
+          offset: zNonNegativeInt.optional(),
+        })
+        .strict(),
+      filter,
+      'group filter',
+    );
+    await ensureInit(this.store);
+    return this.store.listGroups(this.name, {
+      paused: f.paused,
+      throttledAfter: f.throttled ? this.clock.now() : undefined,
+      limit: f.limit ?? 100,
+      offset: f.offset ?? 0,
+    });
   }
 
   /** The dead-letter queue: jobs that failed for good. */

@@ -83,6 +83,8 @@ export interface NewJob {
    */
   uniqueKey?: string;
   uniqueMode?: UniqueMode;
+  /** Fair groups: the group (tenant) the job belongs to (absent on most jobs). */
+  group?: string;
   /**
    * Flows: ids of jobs of the same queue this job waits for (absent on most jobs). Every id must exist
    * (an unknown one is a ValidationError and nothing is added); ids of jobs added earlier in the same
@@ -118,7 +120,7 @@ export interface ResolveResult {
  * jobs through its own path, so that plain adds stay as lean as they are.
  */
 export function usesFeatures(job: NewJob): boolean {
-  return job.uniqueKey !== undefined || job.dependsOn !== undefined;
+  return job.uniqueKey !== undefined || job.dependsOn !== undefined || job.group !== undefined;
 }
 
 /** A job as the store returns it. */
@@ -161,6 +163,36 @@ export interface ClaimRequest {
    * the window ends (see `QueueStatus.throttledUntil`).
    */
   rateLimit?: { max: number; intervalMs: number };
+  /**
+   * Fair groups: claim grouped jobs in fair order across groups (each grouped job carries a virtual
+   * start time, so jobs of different groups interleave), skipping paused and throttled groups and
+   * groups at their concurrency or rate limit; jobs without a group fill the slots left. Absent: the
+   * plain claim.
+   */
+  groups?: GroupLimits;
+}
+
+/** The limits of a queue's groups: defaults for every group, and overrides by group name. */
+export interface GroupLimits {
+  /** Most active jobs per group, across every worker and process. Absent: no limit. */
+  concurrency?: number;
+  /** At most `max` claims per group per fixed window of `intervalMs`. */
+  rateLimit?: { max: number; intervalMs: number };
+  overrides?: Readonly<
+    Record<string, { concurrency?: number; rateLimit?: { max: number; intervalMs: number } }>
+  >;
+}
+
+/** A group as the store reports it. */
+export interface GroupStatus {
+  name: string;
+  paused: boolean;
+  pauseReason: string | null;
+  /** No claims from this group before this time, epoch ms; 0 when not throttled. */
+  throttledUntil: number;
+  /** Jobs of the group now active, and ready to run. */
+  active: number;
+  waiting: number;
 }
 
 export interface CompleteItem {
@@ -380,6 +412,19 @@ export interface Store {
   ): Promise<StoredState | null>;
   /** The jobs `id` depends on (its `dependsOn`, or the children it waits for), in that order; missing ones left out. */
   getDependencies(queue: string, id: string): Promise<StoredJob[]>;
+
+  // Fair groups. Claims with `ClaimRequest.groups` are fair across groups; these act on one group.
+
+  /** Pauses claiming from one group; true when this call paused it. */
+  pauseGroup(queue: string, group: string, reason: string | null, now: number): Promise<boolean>;
+  resumeGroup(queue: string, group: string, now: number): Promise<void>;
+  /** No claims from the group until `until` (never shortens an existing window). */
+  throttleGroup(queue: string, group: string, until: number): Promise<void>;
+  /** Groups the queue knows of (a group is known once a job was added to it), by name. */
+  listGroups(
+    queue: string,
+    filter: { paused?: boolean; throttledAfter?: number; limit: number; offset: number },
+  ): Promise<GroupStatus[]>;
 }
 
 /** A cron schedule as the store keeps it. */

@@ -13,6 +13,7 @@ import { SettleBatch } from './batch.js';
 import type { Claimer, WorkerEnv } from './claimer.js';
 import { decideFate, type Fate } from './fate.js';
 import { awaitedChildren, completeAfterChildren } from './flows.js';
+import { groupFollowUp } from './group-fate.js';
 import type { FailureInfo, FailureRecord, WorkerOptions } from './options.js';
 
 export class Settler {
@@ -113,7 +114,7 @@ export class Settler {
         this.settled(attempt, ok);
       });
     // Pause and throttle land before the job is back in the queue, so no other worker grabs it first.
-    const followUp = this.followUp(fate);
+    const followUp = groupFollowUp(this.env.queue, job, fate) ?? this.followUp(fate);
     if (followUp) {
       followUp.catch((e: unknown) => this.env.reportError(e, 'fate')).finally(write);
     } else {

@@ -5,11 +5,20 @@
  */
 import type { ClientBase, Pool, QueryResult, QueryResultRow } from 'pg';
 import { ValidationError } from '../../kernel/errors.js';
-import type { AddResult, DeadDependency, NewJob, ResolveResult, StoredJob, StoredState } from '../types.js';
+import type {
+  AddResult,
+  DeadDependency,
+  GroupLimits,
+  NewJob,
+  ResolveResult,
+  StoredJob,
+  StoredState,
+} from '../types.js';
 import { countDependencies } from '../shared/flows.js';
 import type { NamedStatement } from './named.js';
 import { fromRow, type JobRow } from './rows.js';
 import { featureStatements, flowLockKey, flowStatements, type FeatureStatements } from './sql-features.js';
+import { groupStatements } from './sql-groups.js';
 
 export type Queryable = Pick<ClientBase, 'query'>;
 export type Run = <R extends QueryResultRow>(
@@ -21,6 +30,7 @@ export type Run = <R extends QueryResultRow>(
 export class PgFeatures {
   private readonly sql: FeatureStatements;
   private readonly flow: ReturnType<typeof flowStatements>;
+  readonly group: ReturnType<typeof groupStatements>;
 
   constructor(
     private readonly schema: string,
@@ -31,6 +41,71 @@ export class PgFeatures {
   ) {
     this.sql = featureStatements(schema, quoted);
     this.flow = flowStatements(schema, quoted);
+    this.group = groupStatements(schema, quoted);
+  }
+
+  /**
+   * Gives grouped jobs their virtual start times: one past the later of the group's last one and the
+   * queue's clock, in the order given. Locks the groups' rows (in name order) to the end of the transaction.
+   */
+  private async tags(on: Queryable, queue: string, groups: readonly string[]): Promise<number[]> {
+    const names = [...new Set(groups)].sort();
+    await this.run(this.group.ensure, [queue, names], on);
+    const { rows } = await this.run<{ name: string; last_vtime: number }>(
+      this.group.lock,
+      [queue, names],
+      on,
+    );
+    const clock = (await this.run<{ vtime: number }>(this.group.clock, [queue], on)).rows[0]?.vtime ?? 0;
+    const last = new Map(rows.map((r) => [r.name, Math.max(r.last_vtime, clock)]));
+    const tags = groups.map((g) => {
+      const t = last.get(g)! + 1;
+      last.set(g, t);
+      return t;
+    });
+    await this.run(this.group.setLast, [queue, [...last.keys()], [...last.values()]], on);
+    return tags;
+  }
+
+  /** Adds jobs whose only feature is a group: a few statements for the whole batch. */
+  private async addGrouped(on: Queryable, jobs: readonly NewJob[]): Promise<AddResult[]> {
+    const queue = jobs[0]!.queue;
+    const tags = await this.tags(
+      on,
+      queue,
+      jobs.map((j) => j.group!),
+    );
+    const col = <T>(f: (j: NewJob) => T): T[] => jobs.map(f);
+    const { rows } = await this.run<{ id: string }>(
+      this.group.insert,
+      [
+        queue,
+        col((j) => j.id),
+        col((j) => j.name),
+        col((j) => j.priority),
+        col((j) => j.runAt),
+        col((j) => j.maxAttempts),
+        col((j) => j.backoff),
+        col((j) => j.timeoutMs),
+        col((j) => j.correlationId),
+        col((j) => j.metadata),
+        col((j) => j.payload),
+        col((j) => j.createdAt),
+        col((j) => j.group!),
+        tags,
+      ],
+      on,
+    );
+    const created = new Set(rows.map((r) => r.id));
+    const out: AddResult[] = [];
+    for (const j of jobs) {
+      if (created.delete(j.id)) out.push(null);
+      else {
+        const { rows: found } = await this.run<JobRow>(this.sql.get, [j.queue, j.id], on);
+        out.push(found[0] ? fromRow(found[0]) : null);
+      }
+    }
+    return out;
   }
 
   /** Runs `fn` in a transaction: the caller's (`tx`, already inside BEGIN) or one of its own. */
@@ -53,6 +128,12 @@ export class PgFeatures {
 
   add(jobs: readonly NewJob[], tx: Queryable | undefined): Promise<AddResult[]> {
     return this.transaction(tx, async (on) => {
+      const queue = jobs[0]?.queue;
+      if (jobs.every((j) => j.queue === queue && j.uniqueKey === undefined && j.dependsOn === undefined)) {
+        const out = await this.addGrouped(on, jobs);
+        if (out.some((r) => r === null)) await this.run(this.sql.notify, [this.channel, queue], on);
+        return out;
+      }
       const out: AddResult[] = [];
       const queues = new Set<string>();
       const locked = new Set<string>();
@@ -63,7 +144,13 @@ export class PgFeatures {
           locked.add(j.queue);
         }
         const found = await this.addOne(on, j);
-        if (found === null) queues.add(j.queue);
+        if (found === null) {
+          queues.add(j.queue);
+          if (j.group !== undefined) {
+            const [tag] = await this.tags(on, j.queue, [j.group]);
+            await this.run(this.group.tagRow, [j.queue, j.id, j.group, tag], on);
+          }
+        }
         out.push(found);
       }
       // Delivered on COMMIT (dropped on ROLLBACK), like the plain add's notification.
@@ -236,3 +323,6 @@ export class PgFeatures {
     return ids.flatMap((d) => byId.get(d) ?? []);
   }
 }
+
+/** The group claim's limits as the claim function reads them (jsonb). */
+export const limitsJson = (limits: GroupLimits): string => JSON.stringify(limits);

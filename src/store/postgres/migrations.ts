@@ -7,6 +7,7 @@ import type { ClientBase } from 'pg';
 import { ERROR_HISTORY_LIMIT } from '../types.js';
 import { schedulesMigration } from './sql-schedules.js';
 import { flowsMigration, uniqueMigration } from './sql-features.js';
+import { groupsMigration } from './sql-groups.js';
 
 export interface Migration {
   version: number;
@@ -140,6 +141,7 @@ $fn$;
   { version: 2, name: 'cron schedules', sql: schedulesMigration },
   { version: 3, name: 'unique keys', sql: uniqueMigration },
   { version: 4, name: 'flows', sql: flowsMigration },
+  { version: 5, name: 'fair groups', sql: groupsMigration },
 ];
 
 /** Applies pending migrations; returns the versions applied by this call. */

@@ -19,6 +19,7 @@ import type {
   StoredSchedule,
   StoredState,
   DeadDependency,
+  GroupStatus,
   ResolveResult,
 } from '../types.js';
 import { usesFeatures } from '../types.js';
@@ -29,7 +30,7 @@ import { resolveOptions, type PostgresStoreOptions, type ResolvedOptions } from 
 import { TYPES, fromRow, type JobRow } from './rows.js';
 import { statements, type Statement, type Statements } from './sql.js';
 import { scheduleStatements, type ScheduleRow } from './sql-schedules.js';
-import { PgFeatures } from './features.js';
+import { PgFeatures, limitsJson } from './features.js';
 
 /** Something that runs queries: the store's pool, or the caller's client inside a transaction. */
 type Queryable = Pick<ClientBase, 'query'>;
@@ -258,6 +259,7 @@ export class PostgresStore implements Store {
   }
 
   async claim(req: ClaimRequest): Promise<StoredJob[]> {
+    if (req.groups) return this.claimGroups(req, this.pool);
     const rl = req.rateLimit;
     const { rows } = await this.run<JobRow>(this.sql.claim, [
       req.queue,
@@ -270,16 +272,42 @@ export class PostgresStore implements Store {
     ]);
     return sortClaimed(rows).map(fromRow);
   }
+  /** A claim fair across groups (`req.groups`), on `on` (the pool, or a client inside a transaction). */
+  private async claimGroups(req: ClaimRequest, on: Queryable): Promise<StoredJob[]> {
+    const rl = req.rateLimit;
+    const { rows } = await this.run<JobRow>(
+      this.features.group.claim,
+      [
+        req.queue,
+        req.workerId,
+        req.limit,
+        req.now + req.leaseMs,
+        req.now,
+        rl?.max ?? null,
+        rl?.intervalMs ?? null,
+        limitsJson(req.groups!),
+      ],
+      on,
+    );
+    return rows.map(fromRow);
+  }
 
   async complete(queue: string, items: readonly CompleteItem[], now: number): Promise<boolean[]> {
+    return this.completeOn(queue, items, now, this.pool);
+  }
+
+  private async completeOn(
+    queue: string,
+    items: readonly CompleteItem[],
+    now: number,
+    on: Queryable,
+  ): Promise<boolean[]> {
     if (items.length === 0) return [];
-    const { rows } = await this.run<{ ord: number }>(this.sql.complete, [
-      queue,
-      now,
-      items.map((i) => i.id),
-      items.map((i) => i.token),
-      items.map((i) => i.result),
-    ]);
+    const { rows } = await this.run<{ ord: number }>(
+      this.sql.complete,
+      [queue, now, items.map((i) => i.id), items.map((i) => i.token), items.map((i) => i.result)],
+      on,
+    );
     return byOrdinal(items.length, rows);
   }
 
@@ -290,6 +318,13 @@ export class PostgresStore implements Store {
     claim: ClaimRequest,
   ): Promise<{ completed: boolean[]; claimed: StoredJob[] }> {
     if (items.length === 0) return { completed: [], claimed: await this.claim(claim) };
+    if (claim.groups) {
+      // Completions and the group claim in one transaction.
+      return this.features.transaction(undefined, async (on) => ({
+        completed: await this.completeOn(queue, items, now, on),
+        claimed: await this.claimGroups(claim, on),
+      }));
+    }
     const rl = claim.rateLimit;
     const { rows } = await this.run<JobRow & { completed: number[] | null }>(this.sql.completeAndClaim, [
       queue,
@@ -540,6 +575,40 @@ export class PostgresStore implements Store {
 
   async getDependencies(queue: string, id: string): Promise<StoredJob[]> {
     return this.features.dependencies(queue, id);
+  }
+
+  async pauseGroup(queue: string, group: string, reason: string | null, _now: number): Promise<boolean> {
+    return (await this.run(this.features.group.pause, [queue, group, reason])).rows.length === 1;
+  }
+
+  async resumeGroup(queue: string, group: string, _now: number): Promise<void> {
+    await this.run(this.features.group.resume, [queue, group, this.channel]);
+  }
+
+  async throttleGroup(queue: string, group: string, until: number): Promise<void> {
+    await this.run(this.features.group.throttle, [queue, group, until]);
+  }
+
+  async listGroups(
+    queue: string,
+    f: { paused?: boolean; throttledAfter?: number; limit: number; offset: number },
+  ): Promise<GroupStatus[]> {
+    const { rows } = await this.run<{
+      name: string;
+      paused: boolean;
+      pause_reason: string | null;
+      throttled_until: number;
+      active: number;
+      waiting: number;
+    }>(this.features.group.list, [queue, f.paused ?? null, f.throttledAfter ?? null, f.limit, f.offset]);
+    return rows.map((r) => ({
+      name: r.name,
+      paused: r.paused,
+      pauseReason: r.pause_reason,
+      throttledUntil: r.throttled_until,
+      active: r.active,
+      waiting: r.waiting,
+    }));
   }
 
   async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {

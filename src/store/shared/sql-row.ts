@@ -34,6 +34,8 @@ export interface JobRow<Errors> {
   finished_at: number | null;
   /** Flows (JSON text; absent from rows that do not select it). */
   depends_on?: string | null;
+  /** Fair groups (absent from rows that do not select it). */
+  group_key?: string | null;
 }
 
 export function rowToJob<E>(r: JobRow<E>, errors: (stored: E) => JobErrorRecord[]): StoredJob {
@@ -65,5 +67,6 @@ export function rowToJob<E>(r: JobRow<E>, errors: (stored: E) => JobErrorRecord[
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     ...(r.depends_on ? { dependsOn: JSON.parse(r.depends_on) as string[] } : {}),
+    ...(r.group_key ? { group: r.group_key } : {}),
   };
 }

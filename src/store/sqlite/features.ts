@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { AddResult, NewJob } from '../types.js';
 import { SqliteFlows } from './flows.js';
+import { SqliteGroups } from './groups.js';
 import { fromRow, type Row } from './rows.js';
 
 export const UNIQUE_MIGRATION = `
@@ -17,6 +18,7 @@ CREATE INDEX jobs_unique ON jobs (queue, unique_key)
 
 export class SqliteFeatures {
   readonly flows: SqliteFlows;
+  readonly groups: SqliteGroups;
   private readonly insert: Database.Statement;
   private readonly get: Database.Statement<[string, string], Row>;
   private readonly holder: Database.Statement<[string, string], Row>;
@@ -26,11 +28,12 @@ export class SqliteFeatures {
 
   constructor(db: Database.Database) {
     this.flows = new SqliteFlows(db);
+    this.groups = new SqliteGroups(db);
     this.insert =
       db.prepare(`INSERT INTO jobs (queue, id, name, state, priority, run_at, max_attempts, backoff,
           timeout_ms, correlation_id, metadata, payload, created_at, updated_at, unique_key, depends_on,
-          pending_deps, on_dep_dead, reason, finished_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          pending_deps, on_dep_dead, reason, finished_at, group_key, vtime)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (queue, id) DO NOTHING`);
     this.get = db.prepare<[string, string], Row>(`SELECT * FROM jobs WHERE queue = ? AND id = ?`);
     // A waiting job holds the key before an active one: that is the one a debounce would change.
@@ -103,6 +106,8 @@ export class SqliteFeatures {
         j.onDependencyDead ?? null,
         reason,
         reason === null ? null : j.createdAt,
+        j.group ?? null,
+        j.group === undefined ? null : this.groups.tag(j),
       );
       if (pending.length > 0) this.flows.link(j.queue, j.id, pending);
       out.push(null);

@@ -1,6 +1,7 @@
 import { SCHEDULES_MIGRATION } from './schedules.js';
 import { UNIQUE_MIGRATION } from './features.js';
 import { FLOWS_MIGRATION } from './flows.js';
+import { GROUPS_MIGRATION } from './groups.js';
 
 /**
  * Numbered migrations. The schema version lives in `PRAGMA user_version`; each migration runs in
@@ -73,4 +74,5 @@ ALTER TABLE queues ADD COLUMN window_count INTEGER NOT NULL DEFAULT 0;
   { version: 3, name: 'cron schedules', sql: SCHEDULES_MIGRATION },
   { version: 4, name: 'unique keys', sql: UNIQUE_MIGRATION },
   { version: 5, name: 'flows', sql: FLOWS_MIGRATION },
+  { version: 6, name: 'fair groups', sql: GROUPS_MIGRATION },
 ];

@@ -17,6 +17,7 @@ import type {
   StoredSchedule,
   StoredState,
   DeadDependency,
+  GroupStatus,
   ResolveResult,
 } from '../types.js';
 import { requireCapability, usesFeatures, type AddContext } from '../types.js';
@@ -265,6 +266,29 @@ export class SqliteStore implements Store {
     return this.read(() => flows.dependencies(queue, id));
   }
 
+  async pauseGroup(queue: string, group: string, reason: string | null, _now: number): Promise<boolean> {
+    const groups = this.features.groups;
+    return this.write(() => groups.pause(queue, group, reason));
+  }
+
+  async resumeGroup(queue: string, group: string, _now: number): Promise<void> {
+    const groups = this.features.groups;
+    await this.write(() => groups.resume(queue, group));
+  }
+
+  async throttleGroup(queue: string, group: string, until: number): Promise<void> {
+    const groups = this.features.groups;
+    await this.write(() => groups.throttle(queue, group, until));
+  }
+
+  async listGroups(
+    queue: string,
+    filter: { paused?: boolean; throttledAfter?: number; limit: number; offset: number },
+  ): Promise<GroupStatus[]> {
+    const groups = this.features.groups;
+    return this.read(() => groups.list(queue, filter));
+  }
+
   async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {
     this.schedules.saveSchedule(queue, key, spec, now);
   }
@@ -338,6 +362,7 @@ export class SqliteStore implements Store {
 
   /** The body of `claim`; runs inside a write transaction. */
   private claimRows(req: ClaimRequest): StoredJob[] {
+    if (req.groups) return this.features.groups.claim(req);
     const s = this.s;
     {
       const q = s.status.get(req.queue);
