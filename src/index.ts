@@ -31,6 +31,7 @@ export type {
 export type { JobContext } from './core/worker/context.js';
 export type { SpawnOptions, Spawned } from './core/worker/spawn.js';
 export type { AddOutcome, UniqueOptions } from './core/add-features.js';
+export type { GroupLimitOptions, GroupsOptions } from './core/groups.js';
 export type { CatchUp, ScheduleInfo, ScheduleOptions, ScheduledJobOptions } from './core/schedule.js';
 export { DEFAULT_ACTIONS, type FateOptions } from './core/worker/fate.js';
 export {
@@ -86,6 +87,7 @@ export {
   JOB_STATES,
   type AddContext,
   type DeadDependency,
+  type GroupStatus,
   type FailureAction,
   type FinalState,
   type JobErrorRecord,

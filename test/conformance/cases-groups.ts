@@ -11,7 +11,7 @@ export function groupCases(h: Harness): void {
       h
         .store()
         .claim({ queue: queue.name, workerId: 'w', limit, leaseMs: lease, now, groups: queue.groupLimits });
-    const groupsOf = (jobs: { id: string }[]) => jobs.map((j) => j.id.split('-')[0]);
+    const groupsOf = (jobs: { id: string }[]): string[] => jobs.map((j) => j.id.split('-')[0]!);
     const count = (xs: string[]) =>
       xs.reduce<Record<string, number>>((m, x) => ((m[x] = (m[x] ?? 0) + 1), m), {});
 

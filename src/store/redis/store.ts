@@ -17,6 +17,7 @@ import type {
   StoredSchedule,
   StoredState,
   DeadDependency,
+  GroupStatus,
   ResolveResult,
 } from '../types.js';
 import { requireCapability, usesFeatures, type AddContext } from '../types.js';
@@ -34,7 +35,15 @@ import { FAIL, HEARTBEAT, REAP, UPDATE } from './lua/settle.js';
 import { CANCEL, CLEANUP, CLEAR, PAUSE, PURGE, REPLAY, RESUME, THROTTLE } from './lua/admin.js';
 import { COUNTS, LIST, NEXT_RUN_AT } from './lua/read.js';
 import { SCHEDULE_FIRED, SCHEDULE_REMOVE, SCHEDULE_SAVE } from './lua/schedules.js';
-import { ADD_FEATURES, COMPLETE_AFTER, DEPENDENCIES, RESOLVE } from './lua/features.js';
+import {
+  ADD_FEATURES,
+  CLAIM_GROUPS,
+  COMPLETE_AFTER,
+  DEPENDENCIES,
+  GROUP_LIST,
+  GROUP_STATE,
+  RESOLVE,
+} from './lua/features.js';
 
 const S = {
   add: new LuaScript('add', ADD),
@@ -58,6 +67,9 @@ const S = {
   list: new LuaScript('list', LIST),
   addFeatures: new LuaScript('addFeatures', ADD_FEATURES),
   resolve: new LuaScript('resolve', RESOLVE),
+  claimGroups: new LuaScript('claimGroups', CLAIM_GROUPS),
+  groupState: new LuaScript('groupState', GROUP_STATE),
+  groupList: new LuaScript('groupList', GROUP_LIST),
   completeAfter: new LuaScript('completeAfter', COMPLETE_AFTER),
   dependencies: new LuaScript('dependencies', DEPENDENCIES),
   scheduleSave: new LuaScript('scheduleSave', SCHEDULE_SAVE),
@@ -281,6 +293,7 @@ export class RedisStore implements Store {
         j.uniqueMode ?? '',
         j.dependsOn === undefined ? '' : JSON.stringify(j.dependsOn),
         j.onDependencyDead ?? '',
+        j.group ?? '',
       );
     }
     const [reply] = await Promise.all([this.run('add', queue, S.addFeatures, args), this.register(queue)]);
@@ -307,6 +320,15 @@ export class RedisStore implements Store {
 
   async claim(req: ClaimRequest): Promise<StoredJob[]> {
     if (req.limit <= 0) return [];
+    if (req.groups) {
+      const args = this.claimArgs(req);
+      args.push(JSON.stringify(req.groups));
+      const [jobs, groups] = (await this.run('claim', req.queue, S.claimGroups, args)) as [Reply, string[]];
+      return decodeJobs(req.queue, jobs).map((j, i) => {
+        if (groups[i]) j.group = groups[i];
+        return j;
+      });
+    }
     const reply = await this.run('claim', req.queue, S.claim, this.claimArgs(req));
     return decodeJobs(req.queue, reply as Reply);
   }
@@ -324,7 +346,7 @@ export class RedisStore implements Store {
     now: number,
     claim: ClaimRequest,
   ): Promise<{ completed: boolean[]; claimed: StoredJob[] }> {
-    if (claim.queue !== queue || claim.limit <= 0) {
+    if (claim.queue !== queue || claim.limit <= 0 || claim.groups) {
       const completed = await this.complete(queue, items, now);
       return { completed, claimed: await this.claim(claim) };
     }
@@ -385,10 +407,12 @@ export class RedisStore implements Store {
 
   async getJob(queue: string, id: string): Promise<StoredJob | null> {
     const key = this.ring(queue).job + id;
-    const v = await this.command('getJob', () => this.client.hmget(key, ...FIELDS, 'do'));
+    const v = await this.command('getJob', () => this.client.hmget(key, ...FIELDS, 'do', 'g'));
     const job = decodeJob(queue, id, v);
     const deps = v[FIELDS.length];
+    const group = v[FIELDS.length + 1];
     if (job && deps) job.dependsOn = JSON.parse(deps) as string[];
+    if (job && group) job.group = group;
     return job;
   }
 
@@ -540,6 +564,47 @@ export class RedisStore implements Store {
   private runOn(op: string, queue: string, name: string, script: LuaScript, args: Arg[]): Promise<unknown> {
     const key = this.ring(queue).base + name;
     return this.command(op, () => runScript(this.client, script, [key], args));
+  }
+
+  async pauseGroup(queue: string, group: string, reason: string | null, _now: number): Promise<boolean> {
+    return (await this.run('pauseGroup', queue, S.groupState, ['pause', group, reason ?? ''])) === 1;
+  }
+
+  async resumeGroup(queue: string, group: string, _now: number): Promise<void> {
+    await this.run('resumeGroup', queue, S.groupState, ['resume', group, '']);
+  }
+
+  async throttleGroup(queue: string, group: string, until: number): Promise<void> {
+    await this.run('throttleGroup', queue, S.groupState, ['throttle', group, until]);
+  }
+
+  async listGroups(
+    queue: string,
+    f: { paused?: boolean; throttledAfter?: number; limit: number; offset: number },
+  ): Promise<GroupStatus[]> {
+    const rows = (await this.run('listGroups', queue, S.groupList, [])) as [
+      string,
+      string | null,
+      string,
+      number,
+      string,
+    ][];
+    return rows
+      .map(([name, reason, throttled, active, ready]) => ({
+        name,
+        paused: reason !== null,
+        pauseReason: reason === null || reason === '' ? null : reason,
+        throttledUntil: Number(throttled),
+        active,
+        waiting: Math.max(0, Number(ready)),
+      }))
+      .filter(
+        (g) =>
+          (f.paused === undefined || g.paused === f.paused) &&
+          (f.throttledAfter === undefined || g.throttledUntil > f.throttledAfter),
+      )
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .slice(f.offset, f.offset + f.limit);
   }
 
   async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {

@@ -76,9 +76,7 @@ export class SqliteGroups {
       ungrouped: p(`SELECT rowid FROM (SELECT rowid, group_key FROM jobs WHERE queue = ? AND state = 'waiting'
           ORDER BY priority DESC, run_at ASC, rowid ASC LIMIT ${UNGROUPED_SCAN}) WHERE group_key IS NULL LIMIT ?`),
       active: p(`SELECT count(*) AS n FROM jobs WHERE queue = ? AND group_key = ? AND state = 'active'`),
-      waiting: p(
-        `SELECT count(*) AS n FROM jobs WHERE queue = ? AND group_key = ? AND state IN ('waiting', 'delayed')`,
-      ),
+      waiting: p(`SELECT count(*) AS n FROM jobs WHERE queue = ? AND group_key = ? AND state = 'waiting'`),
       groupWindow: p(`UPDATE groups SET window_start = ?, window_count = ?,
           throttled_until = max(throttled_until, ?) WHERE queue = ? AND name = ?`),
       pause: p(`UPDATE groups SET paused = 1, pause_reason = ? WHERE queue = ? AND name = ? AND paused = 0`),

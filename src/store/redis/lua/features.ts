@@ -11,7 +11,7 @@
 import { script } from './prelude.js';
 
 /** ARGV values per job in ADD_FEATURES, after ARGV[1] (the job prefix). */
-export const ADD_FEATURES_STRIDE = 15;
+export const ADD_FEATURES_STRIDE = 16;
 
 /** Lua shared by the feature scripts (after the prelude). */
 const FEATURES_PRELUDE = `
@@ -66,13 +66,42 @@ end
 `;
 
 /**
+ * Fair groups. A grouped job carries its group ('g') and virtual start time ('vt'); ready grouped jobs
+ * wait in {prefix:queue}:gwait scored by vt (the plain wait set holds jobs without a group, and any
+ * grouped job put back by a plain script, which the group claim moves over). Per group, in hashes keyed
+ * by group name: gp (paused: reason), gt (throttled until), gws / gwc (rate window), glv (last vt),
+ * gn (ready count); ga:<group> is the set of jobs it claimed (checked when counted); gclock is the
+ * queue's clock (the vt of the newest job claimed).
+ */
+const GROUPS_PRELUDE = `
+local K_GWAIT, K_GCLOCK = BASE .. 'gwait', BASE .. 'gclock'
+local H = { p = BASE .. 'gp', t = BASE .. 'gt', ws = BASE .. 'gws', wc = BASE .. 'gwc', lv = BASE .. 'glv', n = BASE .. 'gn' }
+local function ga(g) return BASE .. 'ga:' .. g end
+
+-- Active jobs of a group (drops the ones that have finished since they were claimed).
+local function activeIn(g)
+  local n = 0
+  for _, id in ipairs(redis.call('SMEMBERS', ga(g))) do
+    if redis.call('HGET', JOB .. id, 's') == 'active' then n = n + 1 else redis.call('SREM', ga(g), id) end
+  end
+  return n
+end
+
+-- A grouped job becomes ready: into the group wait set.
+local function readyGrouped(id, g, vt, runAt, seq)
+  redis.call('ZADD', K_GWAIT, vt, member(runAt, seq, id))
+  redis.call('HINCRBY', H.n, g, 1)
+end
+`;
+
+/**
  * Inserts jobs that use features; an existing id, or a unique key's holder, is returned instead. One
  * reply entry per job: 0 when created, else the returned job's id and FIELDS.
  * ARGV: job prefix, then per job: id, name|'', priority, runAt, maxAttempts, backoff, timeoutMs|'',
  *       correlationId, metadata, payload, createdAt, uniqueKey|'', uniqueMode|'', dependsOn (JSON)|'',
- *       onDependencyDead|''. Returns { 'unknown', id } (and writes nothing) for an unknown dependency.
+ *       onDependencyDead|'', group|''. Returns { 'unknown', id } (and writes nothing) for an unknown dependency.
  */
-export const ADD_FEATURES = script(`${FEATURES_PRELUDE}
+export const ADD_FEATURES = script(`${FEATURES_PRELUDE}${GROUPS_PRELUDE}
 local n = (#ARGV - 1) / ${ADD_FEATURES_STRIDE}
 local out, alls = {}, {}
 -- Every dependency must exist (or be added earlier in this call) before anything is written.
@@ -135,6 +164,17 @@ for i = 0, n - 1 do
       h[#h + 1] = 'dc'; h[#h + 1] = #pending
       if failedBy then state = 'dead' elseif #pending > 0 then state = 'blocked' end
     end
+    local grp = ARGV[o + 16]
+    local vt = 0
+    if grp ~= '' then
+      vt = tonumber(redis.call('HGET', H.lv, grp) or '0')
+      local clock = tonumber(redis.call('GET', K_GCLOCK) or '0')
+      if clock > vt then vt = clock end
+      vt = vt + 1
+      redis.call('HSET', H.lv, grp, vt)
+      h[#h + 1] = 'g'; h[#h + 1] = grp
+      h[#h + 1] = 'vt'; h[#h + 1] = vt
+    end
     redis.call('HSET', key, unpack(h))
     alls[#alls + 1] = seq
     alls[#alls + 1] = id
@@ -145,6 +185,9 @@ for i = 0, n - 1 do
       redis.call('HSET', key, 's', 'blocked')
       redis.call('ZADD', K_BLOCKED, seq, id)
       link(id, pending)
+    elseif grp ~= '' and runAt <= now then
+      readyGrouped(id, grp, vt, runAt, seq)
+      signal(1)
     else
       local waits, delays = {}, {}
       flush(waits, delays, place(waits, delays, id, tonumber(ARGV[o + 3]), runAt, seq, now))
@@ -247,6 +290,152 @@ local out = {}
 if not text then return out end
 for _, dep in ipairs(cjson.decode(text)) do
   if redis.call('EXISTS', JOB .. dep) == 1 then emit(out, dep) end
+end
+return out
+`);
+
+/**
+ * A claim fair across groups. ARGV: job prefix, now, limit, leaseUntil, workerId, rateMax|'',
+ * rateIntervalMs|'', limits (JSON). Returns { jobs (id, FIELDS…), their groups ('' for none) }.
+ */
+export const CLAIM_GROUPS = script(`${FEATURES_PRELUDE}${GROUPS_PRELUDE}
+local now, limit, leaseUntil, worker = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local rlMax, rlInterval = tonumber(ARGV[6]), tonumber(ARGV[7])
+local limits = cjson.decode(ARGV[8])
+local overrides = limits.overrides or {}
+local meta = redis.call('HMGET', K_META, 'paused', 'throttled', 'ws', 'wc')
+if meta[1] == '1' or (meta[2] and tonumber(meta[2]) > now) then return { {}, {} } end
+promote(now)
+local start, used = 0, 0
+if rlMax then
+  start = now - (now % rlInterval)
+  if meta[3] and tonumber(meta[3]) == start then used = tonumber(meta[4]) end
+  if rlMax - used < limit then limit = rlMax - used end
+  if limit <= 0 then return { {}, {} } end
+end
+-- Grouped jobs a plain script put back (a retry, a recovered lease, a replay, a due delay) move over.
+for _, m in ipairs(redis.call('ZRANGE', K_WAIT, 0, 199)) do
+  local id = string.sub(m, MEMBER_HEAD + 1)
+  local v = redis.call('HMGET', JOB .. id, 'g', 'vt', 'r', 'q')
+  if v[1] then
+    redis.call('ZREM', K_WAIT, m)
+    readyGrouped(id, v[1], tonumber(v[2]), tonumber(v[3]), tonumber(v[4]))
+  end
+end
+local picked, groups, room, taken = {}, {}, {}, {}
+local maxVt = 0
+local function roomOf(g)
+  if room[g] ~= nil then return room[g] end
+  local left = limit
+  local paused = redis.call('HGET', H.p, g)
+  local tu = tonumber(redis.call('HGET', H.t, g) or '0')
+  if paused or tu > now then left = 0 else
+    local o = overrides[g] or {}
+    local conc = o.concurrency or limits.concurrency
+    if conc then left = math.min(left, conc - activeIn(g)) end
+    local rl = o.rateLimit or limits.rateLimit
+    if rl then
+      local ws = now - (now % rl.intervalMs)
+      local wused = 0
+      if tonumber(redis.call('HGET', H.ws, g) or '-1') == ws then wused = tonumber(redis.call('HGET', H.wc, g) or '0') end
+      left = math.min(left, rl.max - wused)
+    end
+  end
+  room[g] = left
+  return left
+end
+local candidates = redis.call('ZRANGE', K_GWAIT, 0, limit * 8 + 63, 'WITHSCORES')
+for i = 1, #candidates, 2 do
+  if #picked >= limit then break end
+  local m = candidates[i]
+  local id = string.sub(m, MEMBER_HEAD + 1)
+  local g = redis.call('HGET', JOB .. id, 'g')
+  if not g or redis.call('HGET', JOB .. id, 's') ~= 'waiting' then
+    redis.call('ZREM', K_GWAIT, m)
+  elseif roomOf(g) > 0 then
+    room[g] = room[g] - 1
+    taken[g] = (taken[g] or 0) + 1
+    redis.call('ZREM', K_GWAIT, m)
+    redis.call('HINCRBY', H.n, g, -1)
+    picked[#picked + 1] = id
+    groups[#groups + 1] = g
+    local vt = tonumber(candidates[i + 1])
+    if vt > maxVt then maxVt = vt end
+  end
+end
+-- Jobs without a group fill what the groups leave.
+while #picked < limit do
+  local popped = redis.call('ZPOPMIN', K_WAIT, 1)
+  if not popped[1] then break end
+  picked[#picked + 1] = string.sub(popped[1], MEMBER_HEAD + 1)
+  groups[#groups + 1] = ''
+end
+local out, leases = {}, {}
+for k, id in ipairs(picked) do
+  local key = JOB .. id
+  local v = redis.call('HMGET', key, unpack(FIELDS))
+  local attempts = (tonumber(v[F.a]) or 0) + 1
+  local fence = (tonumber(v[F.f]) or 0) + 1
+  redis.call('HSET', key, 's', 'active', 'a', attempts, 'f', fence, 'w', worker, 'l', leaseUntil, 'sa', now, 'ua', now)
+  v[F.s], v[F.a], v[F.f], v[F.w], v[F.l], v[F.sa], v[F.ua] = 'active', attempts, fence, worker, leaseUntil, now, now
+  leases[#leases + 1] = leaseUntil
+  leases[#leases + 1] = id
+  out[#out + 1] = id
+  for j = 1, #FIELDS do out[#out + 1] = v[j] end
+  if groups[k] ~= '' then redis.call('SADD', ga(groups[k]), id) end
+end
+bulk('ZADD', K_ACTIVE, leases)
+for g, n in pairs(taken) do
+  local o = overrides[g] or {}
+  local rl = o.rateLimit or limits.rateLimit
+  if rl then
+    local ws = now - (now % rl.intervalMs)
+    local count = n
+    if tonumber(redis.call('HGET', H.ws, g) or '-1') == ws then count = count + tonumber(redis.call('HGET', H.wc, g) or '0') end
+    redis.call('HSET', H.ws, g, ws)
+    redis.call('HSET', H.wc, g, count)
+    if count >= rl.max then
+      local cur = tonumber(redis.call('HGET', H.t, g) or '0')
+      if cur < ws + rl.intervalMs then redis.call('HSET', H.t, g, ws + rl.intervalMs) end
+    end
+  end
+end
+if maxVt > tonumber(redis.call('GET', K_GCLOCK) or '0') then redis.call('SET', K_GCLOCK, maxVt) end
+if rlMax then
+  used = used + #picked
+  redis.call('HSET', K_META, 'ws', start, 'wc', used)
+  if used >= rlMax and (not meta[2] or tonumber(meta[2]) < start + rlInterval) then
+    redis.call('HSET', K_META, 'throttled', start + rlInterval)
+  end
+end
+return { out, groups }
+`);
+
+/** ARGV: job prefix, op (pause|resume|throttle), group, value. Returns 1 when a pause changed something. */
+export const GROUP_STATE = script(`${FEATURES_PRELUDE}${GROUPS_PRELUDE}
+local op, g = ARGV[2], ARGV[3]
+redis.call('HSETNX', H.lv, g, 0)
+if op == 'pause' then
+  if redis.call('HEXISTS', H.p, g) == 1 then return 0 end
+  redis.call('HSET', H.p, g, ARGV[4])
+  return 1
+elseif op == 'resume' then
+  redis.call('HDEL', H.p, g)
+  signal(4)
+  return 1
+else
+  local cur = tonumber(redis.call('HGET', H.t, g) or '0')
+  if cur < tonumber(ARGV[4]) then redis.call('HSET', H.t, g, ARGV[4]) end
+  return 1
+end
+`);
+
+/** ARGV: job prefix. Returns per known group: name, paused reason|false, throttled until, active, ready. */
+export const GROUP_LIST = script(`${FEATURES_PRELUDE}${GROUPS_PRELUDE}
+local out = {}
+for _, g in ipairs(redis.call('HKEYS', H.lv)) do
+  out[#out + 1] = { g, redis.call('HGET', H.p, g), redis.call('HGET', H.t, g) or '0', activeIn(g),
+    redis.call('HGET', H.n, g) or '0' }
 end
 return out
 `);
