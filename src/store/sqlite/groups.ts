@@ -15,7 +15,8 @@ export const GROUPS_MIGRATION = `
 ALTER TABLE jobs ADD COLUMN group_key TEXT;
 ALTER TABLE jobs ADD COLUMN vtime INTEGER;
 -- Grouped jobs only: claim order across groups, and per group the active and waiting ones.
-CREATE INDEX jobs_group_ready ON jobs (queue, vtime, priority DESC, run_at) WHERE state = 'waiting' AND group_key IS NOT NULL;
+CREATE INDEX jobs_group_ready ON jobs (queue, vtime, priority DESC, run_at, group_key)
+  WHERE state = 'waiting' AND group_key IS NOT NULL;
 CREATE INDEX jobs_group ON jobs (queue, group_key, state)
   WHERE group_key IS NOT NULL AND state IN ('waiting', 'delayed', 'active');
 CREATE TABLE groups (
@@ -29,12 +30,16 @@ CREATE TABLE groups (
   last_vtime INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (queue, name)
 );
+-- The groups a claim must skip, found without reading every group.
+CREATE INDEX groups_paused ON groups (queue) WHERE paused = 1;
+CREATE INDEX groups_throttled ON groups (queue, throttled_until) WHERE throttled_until > 0;
 CREATE TABLE group_clocks (queue TEXT PRIMARY KEY, vtime INTEGER NOT NULL DEFAULT 0);
 `;
 
-/** Candidates read per claim slot: enough to step past groups at their limit. */
-const SCAN_PER_SLOT = 8;
-const SCAN_MIN = 64;
+/** Candidates read per claim slot, per page: more pages are read while groups at their limit are skipped. */
+const SCAN_PER_SLOT = 1;
+const SCAN_MIN = 16;
+const SCAN_PAGES = 8;
 /** Jobs without a group fill what the groups leave, from this many at the head of the queue. */
 const UNGROUPED_SCAN = 200;
 
@@ -70,9 +75,12 @@ export class SqliteGroups {
       clock: p(`SELECT vtime FROM group_clocks WHERE queue = ?`),
       setClock: p(`INSERT INTO group_clocks (queue, vtime) VALUES (?, ?)
           ON CONFLICT (queue) DO UPDATE SET vtime = max(vtime, excluded.vtime)`),
-      candidates:
-        p(`SELECT rowid, group_key, vtime FROM jobs WHERE queue = ? AND state = 'waiting' AND group_key IS NOT NULL
-          ORDER BY vtime, priority DESC, run_at LIMIT ?`),
+      candidates: p(`SELECT rowid, group_key, vtime FROM jobs
+          WHERE queue = ? AND state = 'waiting' AND group_key IS NOT NULL
+          ORDER BY vtime, priority DESC, run_at LIMIT ? OFFSET ?`),
+      held: p(`SELECT name FROM groups INDEXED BY groups_paused WHERE queue = ? AND paused = 1
+          UNION SELECT name FROM groups INDEXED BY groups_throttled
+           WHERE queue = ? AND throttled_until > 0 AND throttled_until > ?`),
       ungrouped: p(`SELECT rowid FROM (SELECT rowid, group_key FROM jobs WHERE queue = ? AND state = 'waiting'
           ORDER BY priority DESC, run_at ASC, rowid ASC LIMIT ${UNGROUPED_SCAN}) WHERE group_key IS NULL LIMIT ?`),
       active: p(`SELECT count(*) AS n FROM jobs WHERE queue = ? AND group_key = ? AND state = 'active'`),
@@ -126,29 +134,38 @@ export class SqliteGroups {
       limit = Math.min(limit, rl.max - used);
       if (limit <= 0) return [];
     }
-    const candidates = st.candidates!.all(req.queue, limit * SCAN_PER_SLOT + SCAN_MIN) as {
-      rowid: number;
-      group_key: string;
-      vtime: number;
-    }[];
+    const held = new Set(
+      (st.held!.all(req.queue, req.queue, req.now) as { name: string }[]).map((r) => r.name),
+    );
     const room = new Map<
       string,
       { left: number; taken: number; window: { start: number; used: number } | null }
     >();
     const picked: number[] = [];
     let maxVtime = 0;
-    for (const c of candidates) {
-      if (picked.length >= limit) break;
-      let r = room.get(c.group_key);
-      if (!r) {
-        r = this.room(req, limits, c.group_key);
-        room.set(c.group_key, r);
+    const page = limit * SCAN_PER_SLOT + SCAN_MIN;
+    for (let p = 0; p < SCAN_PAGES && picked.length < limit; p++) {
+      const candidates = st.candidates!.all(req.queue, page, p * page) as {
+        rowid: number;
+        group_key: string;
+        vtime: number;
+      }[];
+      for (const c of candidates) {
+        if (picked.length >= limit) break;
+        let r = room.get(c.group_key);
+        if (!r) {
+          r = held.has(c.group_key)
+            ? { left: 0, taken: 0, window: null }
+            : this.room(req, limits, c.group_key);
+          room.set(c.group_key, r);
+        }
+        if (r.left <= 0) continue;
+        r.left--;
+        r.taken++;
+        picked.push(c.rowid);
+        if (c.vtime > maxVtime) maxVtime = c.vtime;
       }
-      if (r.left <= 0) continue;
-      r.left--;
-      r.taken++;
-      picked.push(c.rowid);
-      if (c.vtime > maxVtime) maxVtime = c.vtime;
+      if (candidates.length < page) break;
     }
     if (picked.length < limit) {
       for (const u of st.ungrouped!.all(req.queue, limit - picked.length) as { rowid: number }[])
@@ -186,15 +203,13 @@ export class SqliteGroups {
     });
   }
 
-  /** What a group may still take in this claim (0 when paused, throttled or at a limit). */
+  /** What a group that is neither paused nor throttled may still take in this claim (0 at a limit). */
   private room(
     req: ClaimRequest,
     all: GroupLimits,
     group: string,
   ): { left: number; taken: number; window: { start: number; used: number } | null } {
     const { st } = this;
-    const g = st.group!.get(req.queue, group) as GroupRow | undefined;
-    if (g && (g.paused === 1 || g.throttled_until > req.now)) return { left: 0, taken: 0, window: null };
     const limits = limitsOf(all, group);
     let left = Infinity;
     if (limits.concurrency !== undefined) {
@@ -202,6 +217,7 @@ export class SqliteGroups {
     }
     let window: { start: number; used: number } | null = null;
     if (limits.rateLimit) {
+      const g = st.group!.get(req.queue, group) as GroupRow | undefined;
       const start = req.now - (req.now % limits.rateLimit.intervalMs);
       const used = g && g.window_start === start ? g.window_count : 0;
       window = { start, used };
