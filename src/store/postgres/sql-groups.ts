@@ -5,8 +5,8 @@
 import { statementNamer } from './named.js';
 
 /** Candidates read per claim slot: enough to step past groups at their limit. */
-const SCAN_PER_SLOT = 8;
-const SCAN_MIN = 64;
+const SCAN_PER_SLOT = 4;
+const SCAN_MIN = 32;
 /** Jobs without a group fill what the groups leave, from this many at the head of the queue. */
 const UNGROUPED_SCAN = 200;
 
@@ -28,6 +28,7 @@ CREATE TABLE ${s}.groups (
   last_vtime bigint NOT NULL DEFAULT 0,
   PRIMARY KEY (queue, name)
 );
+CREATE INDEX groups_held ON ${s}.groups (queue) WHERE paused OR throttled_until > 0;
 CREATE TABLE ${s}.group_clocks (queue text PRIMARY KEY, vtime bigint NOT NULL DEFAULT 0);
 
 -- A claim fair across groups: candidates in virtual-time order, each group held to its limits. When
@@ -55,6 +56,7 @@ DECLARE
   v_taken jsonb := '{}';
   v_max bigint := 0;
   v_found boolean;
+  v_held text[];
 BEGIN
   IF p_rl_max IS NULL THEN
     SELECT paused, throttled_until INTO q FROM ${s}.queues WHERE name = p_queue;
@@ -78,6 +80,10 @@ BEGIN
                             WHERE queue = p_queue AND state = 'delayed' AND run_at <= p_now
                             FOR UPDATE SKIP LOCKED));
 
+  -- Paused and throttled groups, found through their own index rather than group by group.
+  SELECT coalesce(array_agg(name), '{}') INTO v_held FROM ${s}.groups
+   WHERE queue = p_queue AND (paused OR throttled_until > 0) AND (paused OR throttled_until > p_now);
+
   IF v_limited THEN
     SELECT array_agg(DISTINCT group_key) INTO v_groups FROM (
       SELECT group_key FROM ${s}.jobs WHERE queue = p_queue AND state = 'waiting' AND group_key IS NOT NULL
@@ -85,6 +91,15 @@ BEGIN
     PERFORM 1 FROM ${s}.groups WHERE queue = p_queue AND name = ANY (v_groups) ORDER BY name FOR UPDATE;
   END IF;
 
+  IF NOT v_limited AND cardinality(v_held) = 0 THEN
+    -- No limits and no group held back: the head of the fair order is the claim.
+    SELECT coalesce(array_agg(x.t), '{}'), coalesce(max(x.vtime), 0) INTO v_ctids, v_max FROM (
+      SELECT ctid AS t, vtime FROM ${s}.jobs
+       WHERE queue = p_queue AND state = 'waiting' AND group_key IS NOT NULL
+       ORDER BY vtime, priority DESC, run_at, seq
+       LIMIT v_limit
+       FOR UPDATE SKIP LOCKED) x;
+  ELSE
   FOR c IN
     SELECT ctid AS t, group_key, vtime FROM ${s}.jobs
      WHERE queue = p_queue AND state = 'waiting' AND group_key IS NOT NULL
@@ -94,11 +109,13 @@ BEGIN
   LOOP
     EXIT WHEN cardinality(v_ctids) >= v_limit;
     IF NOT v_room ? c.group_key THEN
-      SELECT * INTO g FROM ${s}.groups WHERE queue = p_queue AND name = c.group_key;
-      v_found := FOUND;
-      IF v_found AND (g.paused OR g.throttled_until > p_now) THEN
+      IF c.group_key = ANY (v_held) THEN
         v_left := 0;
+      ELSIF NOT v_limited THEN
+        v_left := v_limit;
       ELSE
+        SELECT * INTO g FROM ${s}.groups WHERE queue = p_queue AND name = c.group_key;
+        v_found := FOUND;
         v_left := v_limit;
         v_conc := coalesce((p_limits -> 'overrides' -> c.group_key ->> 'concurrency')::integer,
                            (p_limits ->> 'concurrency')::integer);
@@ -122,6 +139,7 @@ BEGIN
     v_ctids := v_ctids || c.t;
     v_max := greatest(v_max, c.vtime);
   END LOOP;
+  END IF;
 
   IF cardinality(v_ctids) < v_limit THEN
     v_ctids := v_ctids || ARRAY(
@@ -173,6 +191,20 @@ export function groupStatements(schema: string, s: string) {
   const jobs = `${s}.jobs`;
   return {
     claim: st('g_claim', `SELECT * FROM ${s}.claim_groups($1, $2, $3, $4, $5, $6, $7, $8)`),
+    // Completions and the next group claim in one statement (as sql.ts's complete_claim does).
+    completeClaim: st(
+      'g_complete_claim',
+      `WITH done AS (
+         UPDATE ${jobs} j
+            SET state = 'completed', result = u.result, finished_at = $2, updated_at = $2, lease_expires_at = NULL
+           FROM unnest($3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS u(id, token, result, ord)
+          WHERE j.queue = $1 AND j.id = u.id AND j.state = 'active' AND j.fence = u.token
+         RETURNING u.ord
+       )
+       SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT array_agg(ord) FROM done) END AS completed, c.*
+         FROM (SELECT 1) one
+         LEFT JOIN ${s}.claim_groups($6, $7, $8, $9, $10, $11, $12, $13) c ON true`,
+    ),
     ensure: st(
       'g_ensure',
       `INSERT INTO ${s}.groups (queue, name) SELECT $1, n FROM unnest($2::text[]) n ORDER BY n ON CONFLICT DO NOTHING`,

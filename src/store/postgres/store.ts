@@ -293,21 +293,14 @@ export class PostgresStore implements Store {
   }
 
   async complete(queue: string, items: readonly CompleteItem[], now: number): Promise<boolean[]> {
-    return this.completeOn(queue, items, now, this.pool);
-  }
-
-  private async completeOn(
-    queue: string,
-    items: readonly CompleteItem[],
-    now: number,
-    on: Queryable,
-  ): Promise<boolean[]> {
     if (items.length === 0) return [];
-    const { rows } = await this.run<{ ord: number }>(
-      this.sql.complete,
-      [queue, now, items.map((i) => i.id), items.map((i) => i.token), items.map((i) => i.result)],
-      on,
-    );
+    const { rows } = await this.run<{ ord: number }>(this.sql.complete, [
+      queue,
+      now,
+      items.map((i) => i.id),
+      items.map((i) => i.token),
+      items.map((i) => i.result),
+    ]);
     return byOrdinal(items.length, rows);
   }
 
@@ -318,15 +311,10 @@ export class PostgresStore implements Store {
     claim: ClaimRequest,
   ): Promise<{ completed: boolean[]; claimed: StoredJob[] }> {
     if (items.length === 0) return { completed: [], claimed: await this.claim(claim) };
-    if (claim.groups) {
-      // Completions and the group claim in one transaction.
-      return this.features.transaction(undefined, async (on) => ({
-        completed: await this.completeOn(queue, items, now, on),
-        claimed: await this.claimGroups(claim, on),
-      }));
-    }
     const rl = claim.rateLimit;
-    const { rows } = await this.run<JobRow & { completed: number[] | null }>(this.sql.completeAndClaim, [
+    // A claim fair across groups rides on the completions the same way, through its own function.
+    const statement = claim.groups ? this.features.group.completeClaim : this.sql.completeAndClaim;
+    const { rows } = await this.run<JobRow & { completed: number[] | null }>(statement, [
       queue,
       now,
       items.map((i) => i.id),
@@ -339,6 +327,7 @@ export class PostgresStore implements Store {
       claim.now,
       rl?.max ?? null,
       rl?.intervalMs ?? null,
+      ...(claim.groups ? [limitsJson(claim.groups)] : []),
     ]);
     const completed = new Array<boolean>(items.length).fill(false);
     for (const ord of rows[0]?.completed ?? []) completed[ord - 1] = true;
