@@ -46,6 +46,13 @@ describe('examples', () => {
     expect(out).toContain('percent: 100');
   });
 
+  it('groups.ts: fair across tenants, each held to its limit, a 429 throttles one tenant', async () => {
+    const { code, out } = await run('groups.ts');
+    expect(code, out).toBe(0);
+    expect(out).toContain('group startup throttled');
+    expect(out).toMatch(/in flight \(limit 2\): [12]\n/);
+  });
+
   it.skipIf(!postgres)(
     'documents.ts: parse, split, micro-batched embeds across documents, a join per document (Postgres)',
     async () => {

@@ -117,6 +117,10 @@ export class SqliteFlows {
     for (const dep of pending) this.edge.run(queue, dep, id);
   }
 
+  hasEdges(queue: string): boolean {
+    return this.open.get(queue) !== undefined;
+  }
+
   resolve(queue: string, now: number, limit: number): ResolveResult {
     const out: ResolveResult = { ready: [], completed: [], dead: [], open: false };
     let budget = limit;
