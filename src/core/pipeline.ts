@@ -11,7 +11,6 @@
 import { z } from 'zod';
 import type { Clock } from '../kernel/clock.js';
 import { ClosedError, StateError, ValidationError } from '../kernel/errors.js';
-import type { JobContext } from './worker/context.js';
 import type { Job } from './job.js';
 import { Batcher, type BatchHandler } from './batcher.js';
 import { Queue, type AddOptions, type BulkItem, type JobDefaults } from './queue.js';

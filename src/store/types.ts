@@ -217,7 +217,8 @@ export interface FailItem {
   token: number;
   store: StoreMove;
   runAt: number;
-  error: JobErrorRecord;
+  /** Appended to the job's error history; absent for a job handed back before it ran (nothing failed). */
+  error?: JobErrorRecord;
   /** Recorded on dead jobs. */
   reason?: string;
 }

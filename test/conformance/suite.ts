@@ -15,6 +15,7 @@ import {
 } from '../../src/index.js';
 import { capabilityCases } from './cases-capabilities.js';
 import { faultCases } from './cases-faults.js';
+import { prefetchCases } from './cases-prefetch.js';
 import { storeCases } from './cases-store.js';
 import { workerCases } from './cases-worker.js';
 import { inputCases } from './cases-input.js';
@@ -117,6 +118,7 @@ export function describeStore(sut: StoreUnderTest): void {
     capabilityCases(h);
     workerCases(h);
     faultCases(h);
+    prefetchCases(h);
     inputCases(h);
     featureCases(h);
   });

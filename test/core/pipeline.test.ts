@@ -45,7 +45,11 @@ describe('pipelines', () => {
     );
 
     expect(await p.status('doc-7')).toEqual({ stage: 'sum', state: 'completed', result: (7 + 1 + 2) * 2 });
-    const mid = await p.queue('double').getJob('doc-7');
+    // A stage hands off before its own completion is written: the middle stage catches up.
+    const mid = await waitFor(async () => {
+      const j = await p.queue('double').getJob('doc-7');
+      return j?.state === 'completed' ? j : null;
+    }, 'doc-7 completed in the middle stage');
     expect(mid).toMatchObject({ state: 'completed', correlationId: 'corr-7', payload: [7, 1, 2] });
     expect((await p.queue('sum').getJob('doc-7'))!.correlationId).toBe('corr-7');
     expect(seen.every((s) => s.stage === 'parse')).toBe(true);

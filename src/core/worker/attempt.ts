@@ -26,10 +26,11 @@ export class Attempt {
   zombieTimer: NodeJS.Timeout | undefined;
   /** Checkpoint and progress writes in flight: the outcome waits for them. */
   saves: Set<Promise<unknown>> | undefined;
-  /** Told once when the attempt is aborted (the worker starts its zombie watch). */
-  onAbort: (() => void) | undefined;
-  private rejectRace: ((reason: unknown) => void) | undefined;
-  readonly race: Promise<never>;
+  /**
+   * Told once when the attempt is aborted, after the signal's listeners ran: the worker settles the
+   * attempt then (without waiting for a handler that may ignore its signal) and watches for a zombie.
+   */
+  onAbort: ((reason: Error) => void) | undefined;
   readonly startedAt: number;
 
   constructor(
@@ -37,11 +38,6 @@ export class Attempt {
     startedAt: number,
   ) {
     this.startedAt = startedAt;
-    this.race = new Promise<never>((_, reject) => {
-      this.rejectRace = reject;
-    });
-    // The race promise is only awaited through Promise.race; keep an unobserved rejection quiet.
-    this.race.catch(() => {});
   }
 
   get signal(): AbortSignal {
@@ -53,15 +49,14 @@ export class Attempt {
   }
 
   /**
-   * Fires the signal and ends the race, so the outcome of a handler that ignores its signal is not
-   * waited for (its slot is: see `handlerDone`).
+   * Fires the signal, then tells the worker, which settles the attempt at once: the outcome of a
+   * handler that ignores its signal is not waited for (its slot is: see `handlerDone`).
    */
   abort(cause: AbortCause, reason: Error): void {
     if (this.cause !== undefined) return;
     this.cause = cause;
     (this.controller ??= new AbortController()).abort(reason);
-    this.rejectRace?.(reason);
-    this.onAbort?.();
+    this.onAbort?.(reason);
   }
 
   /** The outcome is decided: no more timeout. */

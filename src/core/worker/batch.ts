@@ -74,16 +74,23 @@ export class SettleBatch {
       this.queued = true;
       return;
     }
-    // Wait one turn of the event loop so that outcomes settled together share one write, unless
-    // nothing else is running: then waiting only adds latency (a worker at concurrency 1).
-    this.flushing = (
-      this.alone() ? Promise.resolve() : new Promise<void>((resolve) => setImmediate(resolve))
-    ).then(() => this.flush());
+    this.flushing = this.gather().then(() => this.flush());
+  }
+
+  /**
+   * Waits one turn of the event loop so that outcomes settled together share one write, unless
+   * nothing else runs or waits to run: then waiting only adds latency (a worker at concurrency 1).
+   */
+  private gather(): Promise<void> {
+    return this.alone() ? Promise.resolve() : new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private async flush(): Promise<void> {
     const { store, queue, clock } = this.env;
-    do {
+    for (let round = 0; ; round++) {
+      // Outcomes that came in while the last write ran: gather the rest of this turn's first (a
+      // synchronous store returns within microtasks, and would otherwise write a handful at a time).
+      if (round > 0) await this.gather();
       this.queued = false;
       const completes = this.completes;
       const fails = this.fails;
@@ -98,7 +105,8 @@ export class SettleBatch {
           (i) => expectedAfter(i.store),
         ),
       ]);
-    } while (this.queued || this.completes.length > 0 || this.fails.length > 0);
+      if (!this.queued && this.completes.length === 0 && this.fails.length === 0) break;
+    }
     this.flushing = undefined;
   }
 
@@ -106,7 +114,7 @@ export class SettleBatch {
     const { store, queue, clock } = this.env;
     const plain = (items: CompleteItem[]): Promise<boolean[]> =>
       store.complete(queue.name, items, clock.now());
-    const request = batch.length > 0 && store.completeAndClaim ? this.claimer.requestFor(batch.length) : null;
+    const request = batch.length > 0 && store.completeAndClaim ? this.claimer.requestFor() : null;
     if (!request) return this.write(batch, plain, () => 'completed');
     let claimed: StoredJob[] = [];
     let tried = false;

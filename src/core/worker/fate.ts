@@ -81,8 +81,8 @@ export interface Fate {
   classification: Classification;
   /** The table's action for the category. */
   action: FailureAction;
-  /** What the store is told. */
-  item: FailItem;
+  /** What the store is told (a failure always leaves an error record). */
+  item: FailItem & { error: JobErrorRecord };
   then?: FollowUp;
   /** Milliseconds until the job runs again (retry and snooze). */
   delayMs: number;

@@ -30,8 +30,19 @@ export interface FailureRecorder {
 export interface WorkerOptions extends FateOptions {
   /** Jobs run at once by this worker. @default 1 */
   concurrency?: number;
-  /** Most jobs taken in one claim. @default concurrency */
+  /** Most jobs taken in one claim. @default 1000 */
   batchSize?: number;
+  /**
+   * Jobs claimed ahead of a free slot and held in a local buffer (leased and heartbeated), so that
+   * short jobs do not wait a round trip each. `'auto'` holds about 100 ms of work at the handlers'
+   * measured pace (up to 1000 jobs); 0 claims only for free slots. @default 'auto'
+   */
+  prefetch?: number | 'auto';
+  /**
+   * A buffered job that has not started within this many ms goes back to the queue, its attempt
+   * untouched: the most a job of higher priority added meanwhile can be held up. @default 2000
+   */
+  prefetchMaxWaitMs?: number;
   /** How long a claim is valid without a heartbeat, in ms. @default 30000 */
   leaseMs?: number;
   /** How often leases are extended, in ms. @default leaseMs / 3 */
@@ -109,6 +120,8 @@ export const zWorkerOptions = zFateOptions
   .extend({
     concurrency: zPositiveInt.max(10_000).optional(),
     batchSize: zPositiveInt.max(10_000).optional(),
+    prefetch: z.union([z.literal('auto'), z.number().int().min(0).max(10_000)]).optional(),
+    prefetchMaxWaitMs: zPositiveInt.min(10).max(3_600_000).optional(),
     leaseMs: zPositiveInt.min(50).max(86_400_000).optional(),
     heartbeatMs: zPositiveInt.optional(),
     pollIntervalMs: zPositiveInt.max(3_600_000).optional(),
@@ -144,6 +157,10 @@ export const zWorkerOptions = zFateOptions
   .refine((o) => o.heartbeatMs === undefined || o.heartbeatMs < (o.leaseMs ?? 30_000), {
     message: 'heartbeatMs must be shorter than leaseMs',
     path: ['heartbeatMs'],
+  })
+  .refine((o) => o.prefetchMaxWaitMs === undefined || o.prefetchMaxWaitMs < (o.leaseMs ?? 30_000), {
+    message: 'prefetchMaxWaitMs must be shorter than leaseMs',
+    path: ['prefetchMaxWaitMs'],
   })
   .refine((o) => !o.dependencies?.length || o.registry !== undefined, {
     message: 'dependencies need a registry to look them up in',

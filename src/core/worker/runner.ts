@@ -1,7 +1,7 @@
 /**
  * Runs attempts: turns a claimed row into a job, arms its timeout, runs the handler inside the job's
- * scope (correlation id for the logs), races it against the attempt's abort, and saves checkpoints and
- * progress under the lease. The outcome goes to the Settler.
+ * scope (correlation id for the logs), settles it when it returns or is aborted, whichever comes first,
+ * and saves checkpoints and progress under the lease. The outcome goes to the Settler.
  */
 import { LeaseLostError, TimeoutError, ValidationError } from '../../kernel/errors.js';
 import { jobScope, type JobScope } from '../../kernel/logger.js';
@@ -47,7 +47,7 @@ export class Runner<T, R> {
     }
     const attempt = new Attempt(job, now);
     attempt.handlerDone = false;
-    attempt.onAbort = () => this.watchZombie(attempt);
+    attempt.onAbort = (reason) => this.aborted(attempt, reason);
     this.claimer.hold(attempt);
     this.active.set(job.id, attempt);
     if (emitter.has('job:active')) emitter.emit('job:active', { job });
@@ -77,15 +77,17 @@ export class Runner<T, R> {
     } catch (e) {
       run = Promise.reject(e);
     }
-    // The slot is held until the handler itself returns, even after its outcome is written.
-    const returned = (): void => this.handlerReturned(attempt);
-    run.then(returned, returned);
-    Promise.race([run, attempt.race]).then(
+    // The slot is held until the handler itself returns, even when an abort settled the attempt first.
+    run.then(
       (result) => {
+        this.handlerReturned(attempt);
+        if (attempt.settling) return;
         this.finish(attempt);
         this.settler.success(attempt, result);
       },
       (error: unknown) => {
+        this.handlerReturned(attempt);
+        if (attempt.settling) return;
         this.finish(attempt);
         this.settler.failure(attempt, error);
       },
@@ -106,6 +108,15 @@ export class Runner<T, R> {
     let n = 0;
     for (const a of this.claimer.held) if (!a.handlerDone && a.aborted) n++;
     return n;
+  }
+
+  /** An abort settles the attempt now; a handler still running is watched for becoming a zombie. */
+  private aborted(attempt: Attempt, reason: Error): void {
+    if (!attempt.settling) {
+      this.finish(attempt);
+      this.settler.failure(attempt, reason);
+    }
+    if (!attempt.handlerDone) this.watchZombie(attempt);
   }
 
   /** After an abort: a handler that does not return within the bound is reported as a zombie. */
@@ -131,7 +142,7 @@ export class Runner<T, R> {
     if (attempt.zombie) {
       this.env.log.info({ jobId: attempt.job.id }, 'a zombie handler returned: its slot is free');
     }
-    this.claimer.handlerDone(attempt);
+    this.claimer.handlerDone(attempt, this.env.clock.now() - attempt.startedAt);
   }
 
   private finish(attempt: Attempt): void {

@@ -6,7 +6,7 @@
  */
 import { coerceError } from '../../kernel/errors.js';
 import { toJsonText } from '../../kernel/validate.js';
-import type { FailItem, StoredJob } from '../../store/types.js';
+import type { StoredJob } from '../../store/types.js';
 import { toJob } from '../job.js';
 import { Attempt } from './attempt.js';
 import { SettleBatch } from './batch.js';
@@ -126,14 +126,20 @@ export class Settler {
     }
   }
 
-  /** A job claimed while the worker shuts down goes back untouched (no attempt used). */
-  giveBackClaimed(stored: StoredJob): void {
+  /**
+   * A job claimed but never started (it waited in the buffer, or came in while shutting down) goes
+   * back untouched: no attempt used, no snooze counted, nothing added to its error history.
+   */
+  giveBackUnstarted(stored: StoredJob): void {
     const now = this.env.clock.now();
     const attempt = new Attempt(toJob(stored, now), now);
     attempt.cause = 'shutdown';
     this.claimer.hold(attempt);
     attempt.finish();
-    this.giveBack(attempt);
+    const job = attempt.job;
+    this.batch.fail({ id: job.id, token: job.fence, store: 'release', runAt: job.runAt }, (ok) =>
+      this.settled(attempt, ok),
+    );
   }
 
   /** An attempt stopped by shutdown goes back to the queue with its attempt given back (no snooze counted). */
@@ -166,7 +172,7 @@ export class Settler {
     return undefined;
   }
 
-  private emitFailure(info: FailureInfo & { reason?: string }, item: FailItem): void {
+  private emitFailure(info: FailureInfo & { reason?: string }, item: Fate['item']): void {
     const { emitter } = this.env;
     const job = info.job;
     job.errors = [...job.errors, item.error];

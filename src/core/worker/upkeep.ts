@@ -59,17 +59,20 @@ export class Upkeep {
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.claimer.held.size === 0) return;
-    // Running attempts, and settled ones whose outcome is not written yet (a store error is being
-    // retried): their leases must hold until the outcome lands.
-    const attempts = [...this.claimer.held].filter((a) => !a.written && a.cause !== 'lease_lost');
-    if (attempts.length === 0) return;
+    // Running attempts, settled ones whose outcome is not written yet (a write is being retried), and
+    // jobs waiting in the prefetch buffer: their leases must hold until they are done with.
+    const attempts = [...this.claimer.pending].filter((a) => a.cause !== 'lease_lost');
+    const buffered = this.claimer.bufferedJobs();
+    if (attempts.length === 0 && buffered.length === 0) return;
     const { store, queue, clock } = this.env;
     const items = attempts.map((a) => ({ id: a.job.id, token: a.job.fence }));
+    for (const j of buffered) items.push({ id: j.id, token: j.fence });
     const ok = await store.heartbeat(queue.name, items, this.settings.leaseMs, clock.now());
     ok.forEach((alive, i) => {
-      const a = attempts[i]!;
-      if (!alive && !a.settling) this.loseLease(a);
+      if (alive) return;
+      const a = attempts[i];
+      if (a === undefined) this.claimer.drop(items[i]!.id);
+      else if (!a.settling) this.loseLease(a);
     });
   }
 

@@ -12,10 +12,9 @@ import { ClosedError, ValidationError, coerceError } from '../../kernel/errors.j
 import { TypedEmitter, type Disposer, type Listener } from '../../kernel/events.js';
 import { noopLogger, type Logger } from '../../kernel/logger.js';
 import { parseOptions } from '../../kernel/validate.js';
-import type { StoredJob } from '../../store/types.js';
 import type { Queue, QueueEvents } from '../queue.js';
 import { onLocalReady } from '../wake.js';
-import { Claimer, type WorkerEnv } from './claimer.js';
+import { Claimer, MAX_PREFETCH, type WorkerEnv } from './claimer.js';
 import {
   DEFAULT_RETENTION,
   dependencyGates,
@@ -84,18 +83,23 @@ export class Worker<T = unknown, R = unknown> {
       {
         workerId: this.workerId,
         concurrency,
-        batchSize: Math.min(o.batchSize ?? concurrency, concurrency),
+        batchSize: o.batchSize ?? MAX_PREFETCH,
+        prefetch: o.prefetch ?? 'auto',
+        prefetchMaxWaitMs: Math.min(o.prefetchMaxWaitMs ?? 2000, Math.floor(leaseMs / 2)),
         leaseMs,
         pollMs: o.pollIntervalMs ?? 1000,
         gates: dependencyGates(o),
       },
-      (jobs) => this.take(jobs),
+      {
+        start: (job) => this.runner.start(job),
+        giveBack: (job) => this.settler.giveBackUnstarted(job),
+      },
     );
     this.settler = new Settler(
       env,
       this.claimer,
       o,
-      () => this.runner.active.size === 0,
+      () => this.claimer.quiet,
       (reason) => {
         this.close({ reason }).catch((e: unknown) => this.reportError(e, 'close'));
       },
@@ -138,12 +142,14 @@ export class Worker<T = unknown, R = unknown> {
     return this.running && !this.stopping;
   }
 
-  /**
-   * Slots taken: jobs claimed whose outcome is not written yet or whose handler still runs (a handler
-   * that ignores its abort keeps its slot until it returns).
-   */
+  /** Slots taken: handlers running now (one that ignores its abort keeps its slot until it returns). */
   get busy(): number {
     return this.claimer.held.size;
+  }
+
+  /** Jobs claimed ahead and waiting in the local buffer for a slot. */
+  get buffered(): number {
+    return this.claimer.buffered;
   }
 
   start(): void {
@@ -164,12 +170,6 @@ export class Worker<T = unknown, R = unknown> {
     const error = coerceError(e);
     this.log.error({ err: error, during }, 'worker error');
     this.emitter.emit('worker:error', { error, during });
-  }
-
-  /** Starts claimed jobs; claimed while closing, they go back untouched (no attempt used). */
-  private take(claimed: readonly StoredJob[]): void {
-    if (this.stopping) for (const s of claimed) this.settler.giveBackClaimed(s);
-    else for (const s of claimed) this.runner.start(s);
   }
 
   /** Resolves when no job holds a slot (or at once when none does). */

@@ -93,7 +93,7 @@ export function statements(schema: string, s: string) {
               run_at = CASE WHEN u.move = 'dead' THEN j.run_at ELSE u.run_at END,
               attempts = CASE WHEN u.move IN ('snooze', 'release') THEN j.attempts - 1 ELSE j.attempts END,
               snoozes = CASE WHEN u.move = 'snooze' THEN j.snoozes + 1 ELSE j.snoozes END,
-              errors = ${appendErrorSql('j.errors', 'u.error')},
+              errors = CASE WHEN u.error IS NULL THEN j.errors ELSE ${appendErrorSql('j.errors', 'u.error')} END,
               reason = CASE WHEN u.move = 'dead' THEN u.reason ELSE j.reason END,
               finished_at = CASE WHEN u.move = 'dead' THEN $2 ELSE j.finished_at END,
               worker_id = CASE WHEN u.move = 'dead' THEN j.worker_id ELSE NULL END,

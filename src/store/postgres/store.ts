@@ -344,8 +344,8 @@ export class PostgresStore implements Store {
       items.map((i) => i.token),
       items.map((i) => i.store),
       items.map((i) => i.runAt),
-      items.map((i) => JSON.stringify(i.error)),
-      items.map((i) => (i.store === 'dead' ? (i.reason ?? i.error.message) : null)),
+      items.map((i) => (i.error ? JSON.stringify(i.error) : null)),
+      items.map((i) => (i.store === 'dead' ? (i.reason ?? i.error?.message ?? 'dead') : null)),
     ]);
     // Jobs back in the queue and due now: tell idle workers elsewhere (local ones learn it from the worker).
     if (rows.some((r) => r.ready)) await this.notify(queue);

@@ -364,7 +364,8 @@ export class RedisStore implements Store {
     if (items.length === 0) return [];
     const args: Arg[] = [now];
     for (const i of items) {
-      args.push(i.id, i.token, i.store, i.runAt, JSON.stringify(i.error), i.reason ?? i.error.message);
+      const error = i.error ? JSON.stringify(i.error) : '';
+      args.push(i.id, i.token, i.store, i.runAt, error, i.reason ?? i.error?.message ?? 'dead');
     }
     return flags(await this.run('fail', queue, S.fail, args));
   }

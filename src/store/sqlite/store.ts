@@ -416,11 +416,10 @@ export class SqliteStore implements Store {
       items.map((i) => {
         const row = s.fenced.get(queue, i.id, i.token);
         if (!row) return false;
-        const errors = appendError(row.errors, i.error);
+        const errors = i.error ? appendError(row.errors, i.error) : row.errors;
         if (i.store === 'dead') {
-          return (
-            s.dead.run(i.reason ?? i.error.message, errors, now, now, queue, i.id, i.token).changes === 1
-          );
+          const reason = i.reason ?? i.error?.message ?? 'dead';
+          return s.dead.run(reason, errors, now, now, queue, i.id, i.token).changes === 1;
         }
         const state = i.runAt > now ? 'delayed' : 'waiting';
         return s[i.store].run(state, i.runAt, errors, now, queue, i.id, i.token).changes === 1;

@@ -5,7 +5,7 @@ export const FAIL_STRIDE = 6;
 
 /**
  * Settles failed attempts. ARGV: job prefix, now, then per item: id, token, move
- * (retry|snooze|release|dead), runAt, error record (one line of JSON), reason.
+ * (retry|snooze|release|dead), runAt, error record (one line of JSON, or '' for none), reason.
  * Returns one flag per item (1 written, 0 stale).
  */
 export const FAIL = script(`
@@ -17,7 +17,8 @@ for i = 3, #ARGV, ${FAIL_STRIDE} do
   local key = JOB .. id
   local v = redis.call('HMGET', key, 's', 'f', 'e', 'p', 'q')
   if v[1] == 'active' and v[2] == ARGV[i + 1] then
-    local errors = pushError(v[3], ARGV[i + 4])
+    local errors = v[3] or ''
+    if ARGV[i + 4] ~= '' then errors = pushError(v[3], ARGV[i + 4]) end
     if move == 'dead' then
       redis.call('HSET', key, 's', 'dead', 'why', ARGV[i + 5], 'e', errors, 'ua', now, 'fa', now)
       dead[#dead + 1] = now
