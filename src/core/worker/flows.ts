@@ -8,6 +8,7 @@ import { signalLocalReady } from '../wake.js';
 import type { Attempt } from './attempt.js';
 import type { Awaited } from './awaited.js';
 import type { WorkerEnv } from './claimer.js';
+import { BackgroundLoop } from './loop.js';
 
 export { awaitedChildren } from './awaited.js';
 
@@ -43,56 +44,20 @@ const SWEEP_LIMIT = 1000;
 /** How soon to look again while dependency edges are open. */
 const OPEN_SWEEP_MS = 50;
 
-export class FlowSweeper {
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
-  private wakeUp: (() => void) | undefined;
-  private loop: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly env: WorkerEnv,
-    private readonly pollMs: number,
-  ) {}
-
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.loop = this.run();
-  }
-
-  /** Looks now (a job of the queue finished here). */
-  poke(): void {
-    this.wakeUp?.();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.wakeUp?.();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    const { store, queue, clock } = this.env;
-    while (!this.stopped) {
-      let waitMs = this.pollMs;
+/** Resolves the queue's blocked jobs whose dependencies have finished, in every worker process. */
+export class FlowSweeper extends BackgroundLoop {
+  constructor(env: WorkerEnv, pollMs: number) {
+    super(async () => {
+      const { store, queue, clock } = env;
       try {
         const r = await store.resolveDependants(queue.name, clock.now(), SWEEP_LIMIT);
         if (r.ready.length > 0) signalLocalReady(store, queue.name);
-        const moved = r.ready.length + r.completed.length + r.dead.length;
-        if (moved > 0) waitMs = 0;
-        else if (r.open) waitMs = Math.min(this.pollMs, OPEN_SWEEP_MS);
+        if (r.ready.length + r.completed.length + r.dead.length > 0) return 0;
+        if (r.open) return Math.min(pollMs, OPEN_SWEEP_MS);
       } catch (e) {
-        this.env.reportError(e, 'flows');
+        env.reportError(e, 'flows');
       }
-      if (this.stopped) break;
-      if (waitMs === 0) continue;
-      await new Promise<void>((resolve) => {
-        this.wakeUp = resolve;
-        this.timer = setTimeout(resolve, waitMs);
-        this.timer.unref();
-      });
-      this.wakeUp = undefined;
-    }
+      return pollMs;
+    });
   }
 }

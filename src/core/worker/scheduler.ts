@@ -4,47 +4,18 @@
  * of the queue does this; the tick-derived job ids make the races idempotent adds.
  */
 import type { WorkerEnv } from './claimer.js';
+import { BackgroundLoop } from './loop.js';
 
-export class ScheduleRunner {
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
-  private wakeUp: (() => void) | undefined;
-  private loop: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly env: WorkerEnv,
-    private readonly pollMs: number,
-  ) {}
-
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.wakeUp?.();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    const { queue, clock } = this.env;
-    while (!this.stopped) {
-      let waitMs = this.pollMs;
+export class ScheduleRunner extends BackgroundLoop {
+  constructor(env: WorkerEnv, pollMs: number) {
+    super(async () => {
       try {
-        const { nextTickAt } = await queue.fireSchedules();
-        if (nextTickAt !== null) waitMs = Math.max(1, Math.min(this.pollMs, nextTickAt - clock.now()));
+        const { nextTickAt } = await env.queue.fireSchedules();
+        if (nextTickAt !== null) return Math.max(1, Math.min(pollMs, nextTickAt - env.clock.now()));
       } catch (e) {
-        this.env.reportError(e, 'schedule');
+        env.reportError(e, 'schedule');
       }
-      if (this.stopped) break;
-      await new Promise<void>((resolve) => {
-        this.wakeUp = resolve;
-        this.timer = setTimeout(resolve, waitMs);
-        this.timer.unref();
-      });
-    }
+      return pollMs;
+    });
   }
 }

@@ -14,7 +14,7 @@ import type {
   StoredJob,
   StoredState,
 } from '../types.js';
-import { countDependencies } from '../shared/flows.js';
+import { countDependencies, planCompleteAfter } from '../shared/flows.js';
 import type { NamedStatement } from './named.js';
 import { fromRow, type JobRow } from './rows.js';
 import { featureStatements, flowLockKey, flowStatements, type FeatureStatements } from './sql-features.js';
@@ -181,27 +181,45 @@ export class PgFeatures {
       }
     }
     if (j.dependsOn !== undefined) return this.insertDependant(on, j, get);
+    const state = j.runAt > j.createdAt ? 'delayed' : 'waiting';
+    // Another caller's insert of the same id committed meanwhile: the row is theirs.
+    return (await this.insert(on, j, state, 0, null)) ? null : get();
+  }
+
+  /** Inserts one job of this path in the state decided for it; false when the id exists. */
+  private async insert(
+    on: Queryable,
+    j: NewJob,
+    state: string,
+    pending: number,
+    reason: string | null,
+  ): Promise<boolean> {
     const inserted = await this.run(
       this.sql.insert,
       [
         j.queue,
         j.id,
         j.name,
+        state,
         j.priority,
-        j.maxAttempts,
         j.runAt,
+        j.maxAttempts,
         j.backoff,
         j.timeoutMs,
         j.correlationId,
         j.metadata,
         j.payload,
-        j.uniqueKey ?? null,
         j.createdAt,
+        j.uniqueKey ?? null,
+        j.dependsOn === undefined ? null : JSON.stringify(j.dependsOn),
+        pending,
+        j.onDependencyDead ?? null,
+        reason,
+        reason === null ? null : j.createdAt,
       ],
       on,
     );
-    // Another caller's insert of the same id committed meanwhile: the row is theirs.
-    return inserted.rows.length === 1 ? null : get();
+    return inserted.rows.length === 1;
   }
 
   private async states(on: Queryable, queue: string, ids: readonly string[]): Promise<Map<string, string>> {
@@ -229,31 +247,7 @@ export class PgFeatures {
       state = 'dead';
       reason = `dependency ${count.failedBy} is ${states.get(count.failedBy)}`;
     } else if (count.pending.length > 0) state = 'blocked';
-    const inserted = await this.run(
-      this.flow.insert,
-      [
-        j.queue,
-        j.id,
-        j.name,
-        j.priority,
-        j.maxAttempts,
-        j.runAt,
-        j.backoff,
-        j.timeoutMs,
-        j.correlationId,
-        j.metadata,
-        j.payload,
-        JSON.stringify(j.dependsOn),
-        j.createdAt,
-        state,
-        count.pending.length,
-        j.onDependencyDead ?? null,
-        reason,
-        reason === null ? null : j.createdAt,
-      ],
-      on,
-    );
-    if (inserted.rows.length !== 1) return get();
+    if (!(await this.insert(on, j, state, count.pending.length, reason))) return get();
     if (count.pending.length > 0) await this.run(this.flow.edges, [j.queue, count.pending, j.id], on);
     return null;
   }
@@ -286,26 +280,15 @@ export class PgFeatures {
       const fenced = await this.run(this.flow.fenced, [queue, id, token], on);
       if (fenced.rows.length === 0) return null;
       const states = await this.states(on, queue, children);
-      const known = children.filter((c) => states.has(c));
-      const count = countDependencies(
-        known,
-        (c) => states.get(c),
-        policy,
-        () => undefined,
-      );
-      const deps = JSON.stringify(known);
-      if (count.failedBy !== null) {
-        const why = `dependency ${count.failedBy} is ${states.get(count.failedBy)}`;
-        await this.run(this.flow.finish, [queue, id, 'dead', result, why, deps, now], on);
-        return 'dead';
+      const plan = planCompleteAfter(children, (c) => states.get(c), policy);
+      const deps = JSON.stringify(plan.known);
+      if (plan.state === 'blocked') {
+        await this.run(this.flow.block, [queue, id, result, plan.pending.length, policy, deps, now], on);
+        await this.run(this.flow.edges, [queue, plan.pending, id], on);
+      } else {
+        await this.run(this.flow.finish, [queue, id, plan.state, result, plan.reason, deps, now], on);
       }
-      if (count.pending.length === 0) {
-        await this.run(this.flow.finish, [queue, id, 'completed', result, null, deps, now], on);
-        return 'completed';
-      }
-      await this.run(this.flow.block, [queue, id, result, count.pending.length, policy, deps, now], on);
-      await this.run(this.flow.edges, [queue, count.pending, id], on);
-      return 'blocked';
+      return plan.state;
     });
   }
 

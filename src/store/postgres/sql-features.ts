@@ -34,12 +34,14 @@ export function featureStatements(schema: string, s: string) {
                        AND state IN ('waiting', 'delayed') ORDER BY seq DESC LIMIT 1)
        RETURNING *`,
     ),
+    // One insert for every job of this path: its state is decided before (waiting, delayed, blocked, dead).
     insert: st(
       'f_insert',
       `INSERT INTO ${jobs} (queue, id, name, state, priority, run_at, max_attempts, backoff, timeout_ms,
-                            correlation_id, metadata, payload, created_at, updated_at, unique_key)
-       VALUES ($1, $2, $3, CASE WHEN $6::bigint > $13::bigint THEN 'delayed' ELSE 'waiting' END, $4, $6::bigint,
-               $5, $7, $8, $9, $10, $11, $13::bigint, $13::bigint, $12)
+                            correlation_id, metadata, payload, created_at, updated_at, unique_key, depends_on,
+                            pending_deps, on_dep_dead, reason, finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, $8, $9, $10, $11, $12, $13::bigint, $13::bigint, $14, $15, $16,
+               $17, $18, $19::bigint)
        ON CONFLICT (queue, id) DO NOTHING
        RETURNING 1`,
     ),
@@ -138,16 +140,6 @@ export function flowStatements(schema: string, s: string) {
   return {
     lock: st('f_flow_lock', `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`),
     states: st('f_states', `SELECT id, state FROM ${jobs} WHERE queue = $1 AND id = ANY ($2::text[])`),
-    insert: st(
-      'f_insert_flow',
-      `INSERT INTO ${jobs} (queue, id, name, state, priority, run_at, max_attempts, backoff, timeout_ms,
-                            correlation_id, metadata, payload, created_at, updated_at, depends_on, pending_deps,
-                            on_dep_dead, reason, finished_at)
-       VALUES ($1, $2, $3, $14, $4, $6::bigint, $5, $7, $8, $9, $10, $11, $13::bigint, $13::bigint, $12, $15, $16,
-               $17, $18::bigint)
-       ON CONFLICT (queue, id) DO NOTHING
-       RETURNING 1`,
-    ),
     edges: st(
       'f_edges',
       `INSERT INTO ${s}.flow_edges (queue, dependency_id, dependant_id)

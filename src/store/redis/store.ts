@@ -255,19 +255,7 @@ export class RedisStore implements Store {
     if (jobs.some(usesFeatures)) return this.addFeatures(queue, jobs);
     const args: Arg[] = [];
     for (const j of jobs) {
-      args.push(
-        j.id,
-        j.name ?? '',
-        j.priority,
-        j.runAt,
-        j.maxAttempts,
-        encodeBackoff(j.backoff),
-        j.timeoutMs ?? '',
-        j.correlationId,
-        j.metadata,
-        j.payload,
-        j.createdAt,
-      );
+      pushJobArgs(args, j);
     }
     const [reply] = await Promise.all([this.run('add', queue, S.add, args), this.register(queue)]);
     return (reply as (0 | Reply)[]).map((r, i) => (r === 0 ? null : decodeJob(queue, jobs[i]!.id, r)));
@@ -277,18 +265,8 @@ export class RedisStore implements Store {
   private async addFeatures(queue: string, jobs: readonly NewJob[]): Promise<AddResult[]> {
     const args: Arg[] = [];
     for (const j of jobs) {
+      pushJobArgs(args, j);
       args.push(
-        j.id,
-        j.name ?? '',
-        j.priority,
-        j.runAt,
-        j.maxAttempts,
-        encodeBackoff(j.backoff),
-        j.timeoutMs ?? '',
-        j.correlationId,
-        j.metadata,
-        j.payload,
-        j.createdAt,
         j.uniqueKey ?? '',
         j.uniqueMode ?? '',
         j.dependsOn === undefined ? '' : JSON.stringify(j.dependsOn),
@@ -654,6 +632,23 @@ export class RedisStore implements Store {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The ARGV values of a job both add scripts start with (lua/add.ts, lua/features.ts). */
+function pushJobArgs(args: Arg[], j: NewJob): void {
+  args.push(
+    j.id,
+    j.name ?? '',
+    j.priority,
+    j.runAt,
+    j.maxAttempts,
+    encodeBackoff(j.backoff),
+    j.timeoutMs ?? '',
+    j.correlationId,
+    j.metadata,
+    j.payload,
+    j.createdAt,
+  );
 }
 
 const closedError = (): StoreError => new StoreError('[bulwark] [redis] the store is closed');

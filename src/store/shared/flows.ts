@@ -34,3 +34,33 @@ export function countDependencies(
   }
   return { pending, failedBy: null };
 }
+
+/** What `completeAfter` does with a job, given its children's states now (undefined: unknown id). */
+export interface CompletePlan {
+  state: 'completed' | 'blocked' | 'dead';
+  /** The children that exist: the job's dependencies from now on. */
+  known: string[];
+  /** The children still to wait for (edges to open) when blocked. */
+  pending: string[];
+  /** Why the job is dead, when it is. */
+  reason: string | null;
+}
+
+export function planCompleteAfter(
+  children: readonly string[],
+  stateOf: (id: string) => string | undefined,
+  policy: DeadDependency,
+): CompletePlan {
+  const known = children.filter((c) => stateOf(c) !== undefined);
+  const count = countDependencies(known, stateOf, policy, () => undefined);
+  if (count.failedBy !== null) {
+    const reason = `dependency ${count.failedBy} is ${stateOf(count.failedBy)}`;
+    return { state: 'dead', known, pending: [], reason };
+  }
+  return {
+    state: count.pending.length === 0 ? 'completed' : 'blocked',
+    known,
+    pending: count.pending,
+    reason: null,
+  };
+}

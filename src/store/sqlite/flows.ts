@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { ValidationError } from '../../kernel/errors.js';
 import type { DeadDependency, NewJob, ResolveResult, StoredJob, StoredState } from '../types.js';
 import { fromRow, type Row } from './rows.js';
-import { countDependencies, type DependencyCount } from '../shared/flows.js';
+import { countDependencies, planCompleteAfter, type DependencyCount } from '../shared/flows.js';
 
 export const FLOWS_MIGRATION = `
 ALTER TABLE jobs ADD COLUMN depends_on TEXT;
@@ -164,26 +164,15 @@ export class SqliteFlows {
     now: number,
   ): StoredState | null {
     if (!this.fenced.get(queue, id, token)) return null;
-    const known = children.filter((c) => this.stateOf(queue, c) !== undefined);
-    const count = countDependencies(
-      known,
-      (c) => this.stateOf(queue, c),
-      policy,
-      () => undefined,
-    );
-    const deps = JSON.stringify(known);
-    if (count.failedBy !== null) {
-      const why = `dependency ${count.failedBy} is ${this.stateOf(queue, count.failedBy)}`;
-      this.complete.run('dead', result, why, deps, now, now, queue, id);
-      return 'dead';
+    const plan = planCompleteAfter(children, (c) => this.stateOf(queue, c), policy);
+    const deps = JSON.stringify(plan.known);
+    if (plan.state === 'blocked') {
+      this.block.run(result, plan.pending.length, policy, deps, now, queue, id);
+      this.link(queue, id, plan.pending);
+    } else {
+      this.complete.run(plan.state, result, plan.reason, deps, now, now, queue, id);
     }
-    if (count.pending.length === 0) {
-      this.complete.run('completed', result, null, deps, now, now, queue, id);
-      return 'completed';
-    }
-    this.block.run(result, count.pending.length, policy, deps, now, queue, id);
-    this.link(queue, id, count.pending);
-    return 'blocked';
+    return plan.state;
   }
 
   dependencies(queue: string, id: string): StoredJob[] {
