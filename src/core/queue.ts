@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Clock } from '../kernel/clock.js';
 import { systemClock } from '../kernel/clock.js';
 import { NotFoundError, StateError, ValidationError } from '../kernel/errors.js';
+import { uuidv7 } from '../kernel/id.js';
+import { jobTracer, type JobTracer } from '../kernel/trace.js';
 import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
 import { freshJob, toJob, type Job } from './job.js';
 import { currentJob } from '../kernel/logger.js';
@@ -40,6 +42,7 @@ import {
 } from './schedule.js';
 import type {
   AddContext,
+  AddResult,
   FinalState,
   JobState,
   ListFilter,
@@ -99,7 +102,7 @@ const zAddOptions = zJobDefaults
 
 /** Options of one job. Unset fields take the queue's defaults. */
 export interface AddOptions {
-  /** Idempotency key: adding an id that exists returns the existing job. @default a random UUID */
+  /** Idempotency key: adding an id that exists returns the existing job. @default a new time-ordered UUID (v7) */
   id?: string;
   /** A label for dashboards and search. */
   name?: string;
@@ -259,7 +262,8 @@ export class Queue<T = unknown, R = unknown> {
     const scope = currentJob();
     const rows = items.map((item, i) => this.toNewJob(item, i, now, scope?.correlationId));
     await ensureInit(this.store);
-    const existing = await this.addInOrder(rows, ctx);
+    const tracer = jobTracer();
+    const existing = tracer ? await this.tracedAdd(tracer, rows, ctx) : await this.addInOrder(rows, ctx);
     const jobs: Job<T, R>[] = [];
     const created: string[] = [];
     for (let i = 0; i < rows.length; i++) {
@@ -310,6 +314,30 @@ export class Queue<T = unknown, R = unknown> {
     return out;
   }
 
+  /** The add inside a producer span; every job carries the span's context in `metadata.traceparent`. */
+  private async tracedAdd(
+    tracer: JobTracer,
+    rows: NewJob[],
+    ctx: AddContext | undefined,
+  ): Promise<AddResult[]> {
+    const span = tracer.send(this.name, rows.length, rows[0]?.id ?? '');
+    if (span.traceparent !== undefined) {
+      // Last, so that it wins over a traceparent copied from another job's metadata (a pipeline's).
+      const field = `"traceparent":${JSON.stringify(span.traceparent)}`;
+      for (const row of rows) {
+        row.metadata = row.metadata === '{}' ? `{${field}}` : `${row.metadata.slice(0, -1)},${field}}`;
+      }
+    }
+    try {
+      const out = await span.within(() => this.addInOrder(rows, ctx));
+      span.end();
+      return out;
+    } catch (e) {
+      span.end(e);
+      throw e;
+    }
+  }
+
   private toNewJob(item: BulkItem<T>, index: number, now: number, inherited: string | undefined): NewJob {
     if (typeof item !== 'object' || item === null) {
       throw new ValidationError(`[bulwark] item ${index} must be { payload, options? }`, {
@@ -329,7 +357,7 @@ export class Queue<T = unknown, R = unknown> {
         : now + (o.delayMs ?? 0);
     const row: NewJob = {
       queue: this.name,
-      id: o.id ?? randomUUID(),
+      id: o.id ?? uuidv7(now),
       name: o.name ?? null,
       payload,
       priority: o.priority ?? d.priority ?? 0,

@@ -1,309 +1,302 @@
 /**
- * The dashboard's JSON API and live feed, as one request handler over a store:
+ * The dashboard's routes over a store: the page, its assets, the JSON API and the live feed.
  *
- *   GET  /api/overview                       queues with counts and status, plus health/breakers/errors
- *   GET  /api/queues/:queue/jobs?state=&search=&limit=&offset=
- *   GET  /api/queues/:queue/jobs/:id
- *   POST /api/queues/:queue/pause | resume
- *   POST /api/queues/:queue/jobs/:id/replay | cancel
- *   POST /api/queues/:queue/dlq/replay | purge
- *   GET  /api/events                         Server-Sent Events: an overview every `intervalMs`
+ *   GET  /                                   the page (a prebuilt single-page app)
+ *   GET  /assets/<file>                      the app's script and styles (gzip when accepted)
+ *   GET  /api/config                         { readOnly, version }
+ *   GET  /api/overview                       queues with counts and why a queue is not running
+ *   GET  /api/health                         the verdict with reasons, breakers, top errors
+ *   GET  /api/queues/:queue                  one queue with its throughput and duration series
+ *   GET  /api/queues/:queue/jobs             ?state=&name=&search=&deep=&from=&to=&limit=&offset=
+ *   GET  /api/queues/:queue/jobs/:id         one job, attempts and all
+ *   POST /api/queues/:queue/pause | resume   (pause takes { reason })
+ *   POST /api/queues/:queue/jobs/:id/replay | cancel | purge
+ *   POST /api/queues/:queue/dlq/replay | purge        ({ ids } for some, all dead jobs without)
+ *   GET  /api/events?queue=&job=             Server-Sent Events (see feed.ts)
  *
- * Access: with a `token`, every request must carry it (`Authorization: Bearer …`, or `?token=` for
- * the page and the event stream, which browsers cannot give headers). `readOnly` refuses every POST.
+ * Authentication and CSRF checks belong to the server that mounts these routes (bulwark/server);
+ * `readOnly` refuses every POST here as well, whoever asks.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
-import {
-  NotFoundError,
-  StateError,
-  ValidationError,
-  coerceError,
-  type BulwarkError,
-} from '../kernel/errors.js';
-import { Queue } from '../core/queue.js';
 import { parseOptions } from '../kernel/validate.js';
-import { JOB_STATES, type JobState, type StateCounts, type Store } from '../store/types.js';
+import { JOB_STATES, type JobState } from '../store/types.js';
+import { ASSETS, ASSET_VERSION } from './assets/bundle.js';
+import { DashboardData, type DashboardSources, type Overview } from './data.js';
+import { Feed, type FeedOptions } from './feed.js';
+import { HttpError, readJsonBody, send, sendJson, type Target } from './http.js';
 import { dashboardPage } from './page.js';
+import type { Verdict } from './verdict.js';
 
-export interface DashboardOptions {
-  store: Store;
-  /** Required on every request when set. */
-  token?: string;
-  /** Refuse every change (pause, replay, cancel, purge). @default false */
+export interface DashboardOptions extends DashboardSources, FeedOptions {
+  /** Refuse every change (pause, replay, cancel, purge) and hide the actions. @default false */
   readOnly?: boolean;
-  /** How often the live feed sends an overview, in ms. @default 1000 */
-  intervalMs?: number;
-  /** The system health report (e.g. `() => monitor.check()`), shown when given. */
-  health?: () => unknown;
-  /** Breaker states per dependency, shown when given. */
-  breakers?: () => unknown;
-  /** Top error patterns (e.g. `() => analytics.top()`), shown when given. */
-  errors?: () => unknown;
+  /** Shown in the page's footer and in /api/config. */
+  version?: string;
+  /** The server asks for a token: the page offers to sign out. @default false */
+  signIn?: boolean;
 }
 
-export interface QueueOverview {
-  name: string;
-  counts: StateCounts;
-  paused: boolean;
-  pauseReason: string | null;
-  throttledUntil: number;
-}
-
-export interface Overview {
-  at: number;
-  queues: QueueOverview[];
-  health?: unknown;
-  breakers?: unknown;
-  errors?: unknown;
-}
-
-const zDashboardOptions = z
-  .object({
-    store: z.custom<Store>((s) => typeof (s as Store)?.claim === 'function', 'expected a bulwark Store'),
-    token: z.string().min(8, 'use a token of at least 8 characters').optional(),
-    readOnly: z.boolean().optional(),
-    intervalMs: z.number().int().min(100).max(60_000).optional(),
-    health: z.function().optional(),
-    breakers: z.function().optional(),
-    errors: z.function().optional(),
-  })
-  .strict();
-
-const zListQuery = z
-  .object({
-    state: z.enum(JOB_STATES as unknown as [JobState, ...JobState[]]).optional(),
-    search: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(500).optional(),
-    offset: z.coerce.number().int().min(0).optional(),
-  })
-  .strict();
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
-
-/** The dashboard as a request handler: resolves true when it answered, false for paths it does not own. */
+/** The dashboard as routes: `handle` answers the paths it owns and resolves false for the others. */
 export interface Dashboard {
-  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
-  overview(): Promise<Overview>;
-  /** Ends every open event stream. */
+  handle(req: IncomingMessage, res: ServerResponse, target: Target): Promise<boolean>;
+  /** The overview (from the last read while it is recent; `fresh` waits for a new read). */
+  overview(o?: { fresh?: boolean }): Promise<Overview>;
+  health(): Promise<Verdict>;
+  /** Open live streams. */
+  readonly streams: number;
+  /** Queue entries held in memory: never more than the store's queues. */
+  readonly trackedQueues: number;
+  /** Ends every open event stream and stops listening to the workers. */
   close(): void;
 }
 
+const zFn = z.custom<() => unknown>((f) => typeof f === 'function', 'expected a function');
+const zOptions = z
+  .object({
+    store: z.custom<DashboardSources['store']>(
+      (s) => typeof (s as DashboardSources['store'])?.claim === 'function',
+      'expected a bulwark Store',
+    ),
+    storeLabel: z.string().min(1).max(300).optional(),
+    readOnly: z.boolean().optional(),
+    version: z.string().max(100).optional(),
+    signIn: z.boolean().optional(),
+    intervalMs: z.number().int().min(100).max(60_000).optional(),
+    monitor: z
+      .custom<NonNullable<DashboardSources['monitor']>>(
+        (m) => typeof (m as { check?: unknown })?.check === 'function',
+        'expected a HealthMonitor',
+      )
+      .optional(),
+    breakers: zFn.optional(),
+    errors: zFn.optional(),
+    workers: z
+      .array(
+        z.custom<NonNullable<DashboardSources['workers']>[number]>(
+          (w) => typeof (w as { on?: unknown })?.on === 'function',
+          'expected a Worker',
+        ),
+      )
+      .optional(),
+    maxStreams: z.number().int().min(1).max(100_000).optional(),
+    heartbeatMs: z.number().int().min(1000).max(600_000).optional(),
+    maxBufferedBytes: z.number().int().min(1024).optional(),
+  })
+  .strict();
+
+const zEpoch = z.coerce.number().int().min(0).max(8.64e15);
+const zJobQuery = z
+  .object({
+    state: z.enum(JOB_STATES as unknown as [JobState, ...JobState[]]).optional(),
+    name: z.string().min(1).max(200).optional(),
+    search: z.string().min(1).max(200).optional(),
+    from: zEpoch.optional(),
+    to: zEpoch.optional(),
+    deep: z
+      .enum(['0', '1'])
+      .transform((v) => v === '1')
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(200).optional(),
+    offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
+  })
+  .strict();
+const zWatch = z
+  .object({ queue: z.string().min(1).max(200).optional(), job: z.string().min(1).max(512).optional() })
+  .strict();
+const zIds = z.array(z.string().min(1).max(512)).min(1).max(10_000);
+/** The job ids of a bulk action; none means every dead job. */
+const ids = (v: unknown): string[] | undefined =>
+  v === undefined ? undefined : parseOptions(zIds, v, 'ids');
+
+type Json = Record<string, unknown>;
+type Route = {
+  method: 'GET' | 'POST';
+  /** Segments after `api`; `:q` and `:id` are parameters. */
+  pattern: string[];
+  run: (p: {
+    q: string;
+    id: string;
+    query: Map<string, string>;
+    body: () => Promise<Json>;
+  }) => Promise<unknown>;
+};
+
+/** Drops empty query values, so `?state=&search=` means "no filter" (what a plain form sends). */
+const present = (query: Map<string, string>): Record<string, string> =>
+  Object.fromEntries([...query].filter(([, v]) => v !== ''));
+
 export function createDashboard(options: DashboardOptions): Dashboard {
-  const o = parseOptions(zDashboardOptions, options, 'dashboard options') as DashboardOptions;
-  const queues = new Map<string, Queue<unknown>>();
-  const streams = new Set<ServerResponse>();
-  const queue = (name: string): Queue<unknown> => {
-    let q = queues.get(name);
-    if (!q) {
-      q = new Queue(name, { store: o.store });
-      queues.set(name, q);
-    }
-    return q;
-  };
+  const o = parseOptions(zOptions, options, 'dashboard options') as DashboardOptions;
+  const data = new DashboardData(o);
+  const feed = new Feed(data, o);
+  const readOnly = o.readOnly === true;
+  const page = dashboardPage({ version: ASSET_VERSION });
+  const gz = new Map<string, Buffer>();
 
-  async function overview(): Promise<Overview> {
-    const names = await o.store.queues();
-    const list = await Promise.all(
-      names.map(async (name): Promise<QueueOverview> => {
-        const q = queue(name);
-        const [counts, status] = await Promise.all([q.counts(), q.status()]);
-        return {
-          name,
-          counts,
-          paused: status.paused,
-          pauseReason: status.pauseReason,
-          throttledUntil: status.throttledUntil,
-        };
-      }),
-    );
-    const out: Overview = { at: Date.now(), queues: list };
-    if (o.health) out.health = await o.health();
-    if (o.breakers) out.breakers = await o.breakers();
-    if (o.errors) out.errors = await o.errors();
-    return out;
-  }
-
-  function authorized(req: IncomingMessage, url: URL): boolean {
-    if (o.token === undefined) return true;
-    const header = req.headers.authorization;
-    const given = header?.startsWith('Bearer ') ? header.slice(7) : url.searchParams.get('token');
-    if (!given) return false;
-    const a = Buffer.from(given);
-    const b = Buffer.from(o.token);
-    return a.length === b.length && timingSafeEqual(a, b);
-  }
-
-  /** A 404 for a queue the store has never seen (asked only when the answer would otherwise be empty). */
-  const assertKnown = async (name: string): Promise<void> => {
-    if (!(await o.store.queues()).includes(name)) throw new HttpError(404, `no queue '${name}'`);
-  };
-  const knownQueue = async (name: string): Promise<Queue<unknown>> => {
-    await assertKnown(name);
-    return queue(name);
-  };
-
-  const routes: [string, RegExp, (m: string[], url: URL) => Promise<unknown>][] = [
-    ['GET', /^\/api\/overview$/, () => overview()],
-    [
-      'GET',
-      /^\/api\/queues\/([^/]+)\/jobs$/,
-      async ([name], url) => {
-        const q = parseOptions(zListQuery, Object.fromEntries(url.searchParams), 'job list query');
-        const jobs = await queue(name!).list({
-          states: q.state ? [q.state] : undefined,
-          search: q.search || undefined,
-          limit: q.limit ?? 50,
-          offset: q.offset ?? 0,
-        });
-        if (jobs.length === 0) await assertKnown(name!);
-        return jobs;
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      pattern: ['config'],
+      run: async () => ({ readOnly, version: o.version ?? null, signIn: o.signIn === true }),
+    },
+    { method: 'GET', pattern: ['overview'], run: () => data.overview() },
+    {
+      method: 'GET',
+      pattern: ['health'],
+      run: async () => {
+        const [verdict, errors] = await Promise.all([data.health(), data.topErrors().catch(() => [])]);
+        return { verdict, breakers: data.breakers(), errors };
       },
-    ],
-    ['GET', /^\/api\/queues\/([^/]+)\/jobs\/([^/]+)$/, async ([name, id]) => queue(name!).inspect(id!)],
-    [
-      'POST',
-      /^\/api\/queues\/([^/]+)\/pause$/,
-      async ([name]) => (await knownQueue(name!)).pause('dashboard'),
-    ],
-    ['POST', /^\/api\/queues\/([^/]+)\/resume$/, async ([name]) => (await knownQueue(name!)).resume()],
-    [
-      'POST',
-      /^\/api\/queues\/([^/]+)\/jobs\/([^/]+)\/replay$/,
-      async ([name, id]) => ({ replayed: await (await knownQueue(name!)).dlq.replay(id!) }),
-    ],
-    [
-      'POST',
-      /^\/api\/queues\/([^/]+)\/jobs\/([^/]+)\/cancel$/,
-      async ([name, id]) => ({
-        cancelled: await (await knownQueue(name!)).cancel(id!, 'cancelled from the dashboard'),
-      }),
-    ],
-    [
-      'POST',
-      /^\/api\/queues\/([^/]+)\/dlq\/replay$/,
-      async ([name]) => ({ replayed: await (await knownQueue(name!)).dlq.replay() }),
-    ],
-    [
-      'POST',
-      /^\/api\/queues\/([^/]+)\/dlq\/purge$/,
-      async ([name]) => ({ purged: await (await knownQueue(name!)).dlq.purge() }),
-    ],
+    },
+    { method: 'GET', pattern: ['queues', ':q'], run: ({ q }) => data.queueDetail(q) },
+    {
+      method: 'GET',
+      pattern: ['queues', ':q', 'jobs'],
+      run: ({ q, query }) => {
+        const f = parseOptions(zJobQuery, present(query), 'job query');
+        return data.jobs(q, { ...f, limit: f.limit ?? 50, offset: f.offset ?? 0 });
+      },
+    },
+    { method: 'GET', pattern: ['queues', ':q', 'jobs', ':id'], run: ({ q, id }) => data.job(q, id) },
+    {
+      method: 'POST',
+      pattern: ['queues', ':q', 'pause'],
+      run: async ({ q, body }) => {
+        const reason = (await body()).reason;
+        if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) {
+          throw new HttpError(400, 'reason must be a string of at most 500 characters', 'BAD_BODY');
+        }
+        return data.pause(q, reason || undefined);
+      },
+    },
+    { method: 'POST', pattern: ['queues', ':q', 'resume'], run: ({ q }) => data.resume(q) },
+    {
+      method: 'POST',
+      pattern: ['queues', ':q', 'jobs', ':id', 'replay'],
+      run: ({ q, id }) => data.replay(q, [id]),
+    },
+    {
+      method: 'POST',
+      pattern: ['queues', ':q', 'jobs', ':id', 'cancel'],
+      run: ({ q, id }) => data.cancel(q, [id]),
+    },
+    {
+      method: 'POST',
+      pattern: ['queues', ':q', 'jobs', ':id', 'purge'],
+      run: ({ q, id }) => data.purge(q, [id]),
+    },
+    {
+      method: 'POST',
+      pattern: ['queues', ':q', 'dlq', 'replay'],
+      run: async ({ q, body }) => data.replay(q, ids((await body()).ids)),
+    },
+    {
+      method: 'POST',
+      pattern: ['queues', ':q', 'dlq', 'purge'],
+      run: async ({ q, body }) => data.purge(q, ids((await body()).ids)),
+    },
   ];
 
-  // One feed for every open stream: each tick computes the overview once and writes it to all.
-  let feed: NodeJS.Timeout | undefined;
-  let sending = false;
-  const broadcast = async (to: Iterable<ServerResponse>): Promise<void> => {
-    let frame: string;
-    try {
-      frame = `event: overview\ndata: ${JSON.stringify(await overview())}\n\n`;
-    } catch (e) {
-      frame = `event: error\ndata: ${JSON.stringify({ error: coerceError(e).message })}\n\n`;
+  const match = (pattern: string[], segs: string[]): { q: string; id: string } | null => {
+    if (pattern.length !== segs.length) return null;
+    const p = { q: '', id: '' };
+    for (let i = 0; i < pattern.length; i++) {
+      const want = pattern[i]!;
+      if (want === ':q') p.q = segs[i]!;
+      else if (want === ':id') p.id = segs[i]!;
+      else if (want !== segs[i]) return null;
     }
-    for (const res of to) if (!res.writableEnded) res.write(frame);
-  };
-  const tick = async (): Promise<void> => {
-    if (sending) return;
-    sending = true;
-    try {
-      await broadcast(streams);
-    } finally {
-      sending = false;
-    }
+    return p;
   };
 
-  const events: Handler = async (req, res) => {
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-    });
-    streams.add(res);
-    feed ??= setInterval(() => void tick(), o.intervalMs ?? 1000);
-    const stop = (): void => {
-      streams.delete(res);
-      if (streams.size === 0) {
-        clearInterval(feed);
-        feed = undefined;
-      }
+  const asset = (req: IncomingMessage, res: ServerResponse, name: string, head: boolean): void => {
+    const a = ASSETS[name];
+    if (!a) throw new HttpError(404, `no asset ${name}`, 'NOT_FOUND');
+    const etag = `"${ASSET_VERSION}-${name}"`;
+    const headers: Record<string, string> = {
+      etag,
+      'cache-control': 'public, max-age=31536000, immutable',
+      vary: 'accept-encoding',
     };
-    req.once('close', stop);
-    res.once('close', stop);
-    await broadcast([res]);
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+      let body = gz.get(name);
+      if (!body) gz.set(name, (body = gzipSync(a.body, { level: 9 })));
+      return send(res, 200, a.type, body, head, { ...headers, 'content-encoding': 'gzip' });
+    }
+    send(res, 200, a.type, a.body, head, headers);
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
-    if (path !== '/' && path !== '/dashboard' && !path.startsWith('/api/')) return false;
-    try {
-      if (!authorized(req, url)) throw new HttpError(401, 'a valid token is required');
-      if (path === '/' || path === '/dashboard') {
-        res.writeHead(200, {
-          'content-type': 'text/html; charset=utf-8',
-          'cache-control': 'no-store',
-          'content-security-policy':
-            "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
-        });
-        res.end(dashboardPage({ readOnly: o.readOnly === true }));
-        return true;
-      }
-      if (path === '/api/events' && req.method === 'GET') {
-        await events(req, res);
-        return true;
-      }
-      for (const [method, pattern, run] of routes) {
-        const m = pattern.exec(path);
-        if (!m) continue;
-        if (req.method !== method) throw new HttpError(405, `use ${method}`);
-        if (method === 'POST' && o.readOnly) throw new HttpError(403, 'the dashboard is read-only');
-        const params = m.slice(1).map((p) => decodeURIComponent(p));
-        const body = await run(params, url);
-        json(res, 200, body ?? { ok: true });
-        return true;
-      }
-      throw new HttpError(404, `no route for ${req.method} ${path}`);
-    } catch (e) {
-      const status =
-        e instanceof HttpError
-          ? e.status
-          : e instanceof NotFoundError
-            ? 404
-            : e instanceof ValidationError
-              ? 400
-              : e instanceof StateError
-                ? 409
-                : 500;
-      json(res, status, { error: coerceError(e).message, code: (e as BulwarkError).code });
+  async function handle(req: IncomingMessage, res: ServerResponse, target: Target): Promise<boolean> {
+    const segs = target.segments;
+    const method = req.method ?? 'GET';
+    const head = method === 'HEAD';
+    const read = method === 'GET' || head;
+    if (segs.length === 0 || (segs.length === 1 && segs[0] === 'index.html')) {
+      if (!read) throw new HttpError(405, 'use GET', 'METHOD');
+      send(res, 200, 'text/html; charset=utf-8', page, head, {
+        'content-security-policy': CSP,
+        'x-frame-options': 'DENY',
+      });
       return true;
     }
+    if (segs[0] === 'assets' && segs.length === 2) {
+      if (!read) throw new HttpError(405, 'use GET', 'METHOD');
+      asset(req, res, segs[1]!, head);
+      return true;
+    }
+    if (segs[0] !== 'api') return false;
+    const rest = segs.slice(1);
+    if (rest.length === 1 && rest[0] === 'events') {
+      if (method !== 'GET') throw new HttpError(405, 'use GET', 'METHOD');
+      const watch = parseOptions(zWatch, present(target.query), 'event query');
+      if (watch.queue !== undefined) await data.queue(watch.queue);
+      await feed.open(req, res, watch);
+      return true;
+    }
+    for (const r of routes) {
+      const p = match(r.pattern, rest);
+      if (!p) continue;
+      const allowed = r.method === 'GET' ? read : method === 'POST';
+      if (!allowed) {
+        res.setHeader('allow', r.method === 'GET' ? 'GET, HEAD' : 'POST');
+        throw new HttpError(405, `use ${r.method}`, 'METHOD');
+      }
+      if (r.method === 'POST' && readOnly)
+        throw new HttpError(403, 'the dashboard is read-only', 'READ_ONLY');
+      if (r.method === 'GET' && target.query.size > 0 && r.pattern.at(-1) !== 'jobs') {
+        parseOptions(z.object({}).strict(), present(target.query), 'query');
+      }
+      const result = await r.run({ ...p, query: target.query, body: () => readJsonBody(req) });
+      sendJson(res, 200, result, head);
+      return true;
+    }
+    throw new HttpError(404, `no route for ${method} /${segs.join('/')}`, 'NOT_FOUND');
   }
 
   return {
     handle,
-    overview,
+    overview: (o) => data.overview(o),
+    health: () => data.health(),
+    get streams() {
+      return feed.size;
+    },
+    get trackedQueues() {
+      return data.trackedQueues;
+    },
     close() {
-      clearInterval(feed);
-      feed = undefined;
-      for (const s of streams) s.end();
-      streams.clear();
+      feed.close();
+      data.close();
     },
   };
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";

@@ -30,3 +30,4 @@ export {
 } from './metrics.js';
 export { createLogger, logJobEvents, LOG_LEVELS, type LogLevel, type LogOptions } from './log.js';
 export { instrument, type Instrumentation } from './instrument.js';
+export { enableTracing, traceStore, type TracerProviderLike, type TracingOptions } from './tracing.js';

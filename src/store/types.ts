@@ -56,6 +56,8 @@ export interface JobErrorRecord {
   action: RecordedAction;
   name: string;
   message: string;
+  /** The error's stack, cut to 2,000 characters; absent for errors without one (and older records). */
+  stack?: string;
   at: number;
   /** How long the job waited before its next run (retries and snoozes), in ms. */
   delayMs?: number;

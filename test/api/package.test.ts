@@ -16,7 +16,7 @@ import { ENTRIES } from './entries.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const bin = (name: string): string => join(root, 'node_modules', '.bin', name);
-const HEAVY = ['better-sqlite3', 'ioredis', 'pg', 'pino', 'prom-client'];
+const HEAVY = ['better-sqlite3', 'ioredis', 'pg', 'pino', 'prom-client', '@opentelemetry/api'];
 
 /** Which heavy packages each entry point may load when imported. */
 const ALLOWED: Record<string, string[]> = {
@@ -25,7 +25,8 @@ const ALLOWED: Record<string, string[]> = {
   'bulwark/cache': [],
   'bulwark/store': [],
   'bulwark/sqlite': [],
-  'bulwark/observe': ['pino', 'prom-client'],
+  // prom-client itself loads @opentelemetry/api when it is installed (for exemplars).
+  'bulwark/observe': ['@opentelemetry/api', 'pino', 'prom-client'],
   'bulwark/server': [],
   'bulwark/dashboard': [],
   'bulwark/postgres': ['pg'],

@@ -13,7 +13,7 @@ import {
 } from '../../src/index.js';
 import { HealthMonitor, type BreakerSource } from '../../src/observe/health.js';
 import { BulwarkMetrics, METRIC_NAMES } from '../../src/observe/metrics.js';
-import { startHealthServer } from '../../src/server/http.js';
+import { startHealthServer } from '../../src/server/index.js';
 import { waitFor } from '../helpers/wait.js';
 
 interface Sample {

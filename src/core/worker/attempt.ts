@@ -1,3 +1,4 @@
+import type { TraceSpan } from '../../kernel/trace.js';
 import type { Job } from '../job.js';
 
 /** Why an attempt's signal fired. */
@@ -22,6 +23,8 @@ export class Attempt {
   /** The handler outlived its abort by the worker's zombie bound. */
   zombie = false;
   timer: NodeJS.Timeout | undefined;
+  /** The attempt's consumer span, when tracing is on. */
+  span: TraceSpan | undefined;
   /** Fires when an aborted handler has not returned within the zombie bound. */
   zombieTimer: NodeJS.Timeout | undefined;
   /** Checkpoint and progress writes in flight: the outcome waits for them. */

@@ -96,6 +96,8 @@ export interface Fate {
 const MAX_ESCALATED_SNOOZE_MS = 300_000;
 const DEFAULT_MAX_RETRY_AFTER_MS = 86_400_000;
 const MAX_MESSAGE = 2000;
+/** A stack kept with each error record, cut to this many characters (the frames that matter come first). */
+const MAX_STACK = 2000;
 
 export function decideFate(
   job: Job,
@@ -110,6 +112,8 @@ export function decideFate(
   const error = {
     name: storableText(String(thrownError.name)),
     message: storableText(thrownError.message),
+    stack:
+      typeof thrownError.stack === 'string' ? storableText(thrownError.stack.slice(0, MAX_STACK)) : undefined,
   };
   const classification = classify(thrown, options.rules);
   const category = classification.category;
@@ -120,6 +124,7 @@ export function decideFate(
     action: a,
     name: error.name,
     message: error.message.length > MAX_MESSAGE ? error.message.slice(0, MAX_MESSAGE) + '…' : error.message,
+    ...(error.stack === undefined ? {} : { stack: error.stack }),
     at: now,
   });
   const dead = (reason: string): Fate => ({

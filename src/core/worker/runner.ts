@@ -5,6 +5,7 @@
  */
 import { LeaseLostError, TimeoutError, ValidationError } from '../../kernel/errors.js';
 import { jobScope, type JobScope } from '../../kernel/logger.js';
+import { jobTracer, type JobTracer } from '../../kernel/trace.js';
 import { toJsonText } from '../../kernel/validate.js';
 import type { StoredJob } from '../../store/types.js';
 import { toJob, type Job } from '../job.js';
@@ -73,7 +74,10 @@ export class Runner<T, R> {
     if (this.options.stage !== undefined) scope.stage = this.options.stage;
     let run: Promise<R>;
     try {
-      run = Promise.resolve(jobScope.run(scope, this.handler, ctx));
+      const tracer = jobTracer();
+      run = Promise.resolve(
+        tracer ? this.traced(tracer, attempt, scope, ctx) : jobScope.run(scope, this.handler, ctx),
+      );
     } catch (e) {
       run = Promise.reject(e);
     }
@@ -82,16 +86,36 @@ export class Runner<T, R> {
       (result) => {
         this.handlerReturned(attempt);
         if (attempt.settling) return;
+        attempt.span?.end();
         this.finish(attempt);
         this.settler.success(attempt, result);
       },
       (error: unknown) => {
         this.handlerReturned(attempt);
         if (attempt.settling) return;
+        attempt.span?.end(error);
         this.finish(attempt);
         this.settler.failure(attempt, error);
       },
     );
+  }
+
+  /** The handler inside the attempt's consumer span (its first attempt continues the add's trace). */
+  private traced(tracer: JobTracer, attempt: Attempt, scope: JobScope, ctx: Context<T>): R | Promise<R> {
+    const job = attempt.job;
+    const tp = job.metadata.traceparent;
+    const { span, result } = tracer.process(
+      {
+        queue: job.queue,
+        id: job.id,
+        attempt: job.attempts,
+        correlationId: job.correlationId,
+        traceparent: typeof tp === 'string' ? tp : undefined,
+      },
+      () => jobScope.run(scope, this.handler, ctx),
+    );
+    attempt.span = span;
+    return result;
   }
 
   /** Aborts every attempt still running (shutdown after the grace period). */
@@ -113,6 +137,7 @@ export class Runner<T, R> {
   /** An abort settles the attempt now; a handler still running is watched for becoming a zombie. */
   private aborted(attempt: Attempt, reason: Error): void {
     if (!attempt.settling) {
+      attempt.span?.end(reason);
       this.finish(attempt);
       this.settler.failure(attempt, reason);
     }

@@ -169,7 +169,29 @@ export class Worker<T = unknown, R = unknown> {
   private reportError(e: unknown, during: string): void {
     const error = coerceError(e);
     this.log.error({ err: error, during }, 'worker error');
+    // Loud by default: with no logger and no listener, an unreachable store would fail in silence.
+    if (this.options.logger === undefined && !this.emitter.has('worker:error')) this.unheard(error, during);
     this.emitter.emit('worker:error', { error, during });
+  }
+
+  private unheardAt = 0;
+  private unheardSkipped = 0;
+
+  /** One stderr line per 10 s at most, saying how many more were held back. */
+  private unheard(error: Error, during: string): void {
+    const now = Date.now();
+    if (now - this.unheardAt < 10_000) {
+      this.unheardSkipped++;
+      return;
+    }
+    const skipped = this.unheardSkipped ? ` (${this.unheardSkipped} more since the last report)` : '';
+    this.unheardAt = now;
+    this.unheardSkipped = 0;
+    const message = error.message.replace(/^\[bulwark\]\s*/, '');
+    console.error(
+      `[bulwark] worker ${this.workerId} of queue ${this.queue.name}: ${during} failed: ${message}${skipped} ` +
+        `(listen for 'worker:error' or give a logger to handle these)`,
+    );
   }
 
   /** Resolves when no job holds a slot (or at once when none does). */

@@ -61,10 +61,14 @@ export class PostgresStore implements Store {
   private readonly features: PgFeatures;
   private readonly listener: NotifyListener | undefined;
   private closing: Promise<void> | undefined;
+  /** host:port of the server, named in every error so an operator knows which one failed. */
+  private readonly where: string;
 
   constructor(options: PostgresStoreOptions) {
     this.options = resolveOptions(options);
     const o = this.options;
+    this.where = serverOf(o);
+    if (options.onError === undefined) o.onError = unheard(`[bulwark] [postgres ${this.where}]`);
     this.capabilities = { notify: o.listen, transactionalEnqueue: true, multiProcess: true, durable: true };
     this.schema = o.schema;
     this.quoted = quoteIdent(o.schema);
@@ -152,7 +156,7 @@ export class PostgresStore implements Store {
       const err = coerceError(e);
       const code = (e as { code?: unknown }).code;
       throw new StoreError(
-        `[bulwark] [postgres] ${statement.name.replace(/^bw_[0-9a-f]+_/, '')} failed: ${err.message}${typeof code === 'string' ? ` (${code})` : ''}`,
+        `[bulwark] [postgres ${this.where}] ${statement.name.replace(/^bw_[0-9a-f]+_/, '')} failed: ${err.message}${typeof code === 'string' ? ` (${code})` : ''}`,
         { cause: e },
       );
     }
@@ -165,14 +169,18 @@ export class PostgresStore implements Store {
   async init(): Promise<void> {
     if (this.closed) throw new StoreError('[bulwark] [postgres] the store is closed');
     const client = await this.pool.connect().catch((e: unknown) => {
-      throw new StoreError(`[bulwark] [postgres] cannot connect: ${coerceError(e).message}`, { cause: e });
+      throw new StoreError(`[bulwark] [postgres ${this.where}] cannot connect: ${coerceError(e).message}`, {
+        cause: e,
+      });
     });
     let broken: Error | undefined;
     try {
       await migrate(client, this.schema, this.quoted);
     } catch (e) {
       broken = coerceError(e);
-      throw new StoreError(`[bulwark] [postgres] migration failed: ${broken.message}`, { cause: e });
+      throw new StoreError(`[bulwark] [postgres ${this.where}] migration failed: ${broken.message}`, {
+        cause: e,
+      });
     } finally {
       client.release(broken);
     }
@@ -436,7 +444,9 @@ export class PostgresStore implements Store {
       const { rows } = await this.pool.query<JobRow>({ text, values, types: TYPES });
       return rows.map(fromRow);
     } catch (e) {
-      throw new StoreError(`[bulwark] [postgres] list failed: ${coerceError(e).message}`, { cause: e });
+      throw new StoreError(`[bulwark] [postgres ${this.where}] list failed: ${coerceError(e).message}`, {
+        cause: e,
+      });
     }
   }
 
@@ -667,4 +677,36 @@ function inInputOrder(ids: readonly string[], rows: readonly { id: string }[]): 
     if (changed.delete(id)) out.push(id);
   }
   return out;
+}
+
+/** The server's host:port, from the connection string or the given pool's options. */
+function serverOf(o: { connectionString: string | undefined; pool: Pool | undefined }): string {
+  try {
+    if (o.connectionString !== undefined) {
+      const u = new URL(o.connectionString);
+      return `${u.hostname || 'localhost'}:${u.port || 5432}`;
+    }
+  } catch {
+    // Not a URL (a key=value string): name what the pool says below.
+  }
+  const p = (o.pool as { options?: { host?: string; port?: number } } | undefined)?.options;
+  return `${p?.host ?? 'localhost'}:${p?.port ?? 5432}`;
+}
+
+/** Errors no call returns, with no onError to hear them: one stderr line per 10 s at most. */
+function unheard(prefix: string): (e: Error) => void {
+  let at = 0;
+  let skipped = 0;
+  return (e) => {
+    const now = Date.now();
+    if (now - at < 10_000) {
+      skipped++;
+      return;
+    }
+    console.error(
+      `${prefix} ${e.message}${skipped ? ` (${skipped} more since the last report)` : ''} (give onError to handle these)`,
+    );
+    at = now;
+    skipped = 0;
+  };
 }

@@ -168,7 +168,7 @@ export class RedisStore implements Store {
     try {
       return await Promise.race([send(), this.whenClosed]);
     } catch (e) {
-      throw wrap(op, e);
+      throw wrap(op, e, serverOf(this.client));
     }
   }
 
@@ -653,8 +653,16 @@ function pushJobArgs(args: Arg[], j: NewJob): void {
 
 const closedError = (): StoreError => new StoreError('[bulwark] [redis] the store is closed');
 
-function wrap(op: string, e: unknown): StoreError {
+function wrap(op: string, e: unknown, where: string): StoreError {
   if (hasCode(e, 'STORE')) return e as StoreError;
   const message = e instanceof Error ? e.message : String(e);
-  return new StoreError(`[bulwark] [redis] ${op} failed: ${message}`, { cause: e });
+  return new StoreError(`[bulwark] [redis ${where}] ${op} failed: ${message}`, { cause: e });
+}
+
+/** host:port of a client (a cluster names its first seed node). */
+function serverOf(c: RedisClient): string {
+  const o = (c as { options?: { host?: string; port?: number } }).options;
+  const node = (c as { startupNodes?: { host?: string; port?: number }[] }).startupNodes?.[0];
+  const h = o?.host ?? node?.host ?? '127.0.0.1';
+  return `${h}:${o?.port ?? node?.port ?? 6379}`;
 }

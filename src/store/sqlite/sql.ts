@@ -16,11 +16,22 @@ export function claimSql(limit: number): string {
            RETURNING ${COLUMNS}, rowid`;
 }
 
+/** The columns an insert writes, in the order `insertSql` binds them. */
+const INSERT_COLUMNS = `queue, id, name, state, priority, run_at, max_attempts, backoff, timeout_ms,
+  correlation_id, metadata, payload, created_at, updated_at`;
+export const INSERT_PARAMS = 14;
+
+/**
+ * One statement that inserts `rows` jobs and returns the ids it created (an existing id is left as
+ * it is). A statement per power-of-two size keeps the number of prepared statements small.
+ */
+export function insertSql(rows: number): string {
+  const one = `(${new Array<string>(INSERT_PARAMS).fill('?').join(', ')})`;
+  return `INSERT INTO jobs (${INSERT_COLUMNS}) VALUES ${new Array<string>(rows).fill(one).join(', ')}
+    ON CONFLICT (queue, id) DO NOTHING RETURNING id`;
+}
+
 export const SQL = {
-  insert: `INSERT INTO jobs (queue, id, name, state, priority, run_at, max_attempts, backoff, timeout_ms,
-          correlation_id, metadata, payload, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (queue, id) DO NOTHING`,
   get: `SELECT * FROM jobs WHERE queue = ? AND id = ?`,
   status: `SELECT paused, pause_reason, throttled_until FROM queues WHERE name = ?`,
   promote: `UPDATE jobs SET state = 'waiting' WHERE queue = ? AND state = 'delayed' AND run_at <= ?`,

@@ -24,7 +24,7 @@ import { requireCapability, usesFeatures, type AddContext } from '../types.js';
 import { StoreError } from '../../kernel/errors.js';
 import { migrations } from './migrations.js';
 import { COLUMN_LIST, appendError, fromRaw, fromRow, type Row } from './rows.js';
-import { SQL, claimSql } from './sql.js';
+import { INSERT_PARAMS, SQL, claimSql, insertSql } from './sql.js';
 import { loadDriver, resolveOptions, type SqliteStoreOptions } from './options.js';
 import { SqliteSchedules } from './schedules.js';
 import { SqliteFeatures } from './features.js';
@@ -39,6 +39,9 @@ const isBusy = (e: unknown): boolean =>
   (e as { code: string }).code.startsWith('SQLITE_BUSY');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Rows per insert statement: the largest power of two up to 256 that fits what is left. */
+const chunkSize = (left: number): number => (left >= 256 ? 256 : 2 ** Math.floor(Math.log2(left)));
 
 type ClaimStatement = Database.Statement<
   [{ queue: string; now: number; workerId: string; leaseUntil: number }],
@@ -67,6 +70,7 @@ export class SqliteStore implements Store {
   private schedulesPart: SqliteSchedules | undefined;
   private featuresPart: SqliteFeatures | undefined;
   private readonly claims = new Map<number, ClaimStatement>();
+  private readonly inserts = new Map<number, Database.Statement>();
   private closed = false;
   /** One transaction wrapper each, made once: better-sqlite3 builds five variants per `transaction()` call. */
   private readonly writeTx: (fn: () => unknown) => unknown;
@@ -183,7 +187,6 @@ export class SqliteStore implements Store {
   private prepare() {
     const db = this.db;
     return {
-      insert: db.prepare(SQL.insert),
       get: db.prepare<[string, string], Row>(SQL.get),
       status: db.prepare<[string], { paused: number; pause_reason: string | null; throttled_until: number }>(
         SQL.status,
@@ -322,28 +325,47 @@ export class SqliteStore implements Store {
     if (jobs.some(usesFeatures)) return this.write(() => this.features.add(jobs));
     const s = this.s;
     return this.write((): AddResult[] => {
-      const out: AddResult[] = [];
-      for (const j of jobs) {
-        const inserted = s.insert.run(
-          j.queue,
-          j.id,
-          j.name,
-          j.runAt > j.createdAt ? 'delayed' : 'waiting',
-          j.priority,
-          j.runAt,
-          j.maxAttempts,
-          j.backoff,
-          j.timeoutMs,
-          j.correlationId,
-          j.metadata,
-          j.payload,
-          j.createdAt,
-          j.createdAt,
-        );
-        out.push(inserted.changes === 1 ? null : fromRow(s.get.get(j.queue, j.id)!));
+      // Multi-row inserts: one statement per chunk costs far less than one per job.
+      const created = new Set<string>();
+      for (let at = 0; at < jobs.length;) {
+        const n = chunkSize(jobs.length - at);
+        const params: unknown[] = new Array(n * INSERT_PARAMS);
+        for (let k = 0, p = 0; k < n; k++) {
+          const j = jobs[at + k]!;
+          params[p++] = j.queue;
+          params[p++] = j.id;
+          params[p++] = j.name;
+          params[p++] = j.runAt > j.createdAt ? 'delayed' : 'waiting';
+          params[p++] = j.priority;
+          params[p++] = j.runAt;
+          params[p++] = j.maxAttempts;
+          params[p++] = j.backoff;
+          params[p++] = j.timeoutMs;
+          params[p++] = j.correlationId;
+          params[p++] = j.metadata;
+          params[p++] = j.payload;
+          params[p++] = j.createdAt;
+          params[p++] = j.createdAt;
+        }
+        for (const id of this.insertStatement(n).all(...params) as string[]) created.add(id);
+        at += n;
+      }
+      // A job is new when its id was inserted and it is the first of the batch with that id; any other
+      // is the job already stored (added earlier, or by an earlier item of this same batch).
+      const out: AddResult[] = new Array(jobs.length);
+      for (let i = 0; i < jobs.length; i++) {
+        const j = jobs[i]!;
+        if (created.delete(j.id)) out[i] = null;
+        else out[i] = fromRow(s.get.get(j.queue, j.id)!);
       }
       return out;
     });
+  }
+
+  private insertStatement(rows: number): Database.Statement {
+    let st = this.inserts.get(rows);
+    if (!st) this.inserts.set(rows, (st = this.db.prepare(insertSql(rows)).pluck()));
+    return st;
   }
 
   async claim(req: ClaimRequest): Promise<StoredJob[]> {

@@ -14,8 +14,8 @@ import {
 import { circuitBreaker, retry, timeout, wrap, createRegistry, classify } from 'bulwark/resilience';
 import { Cache, memoize } from 'bulwark/cache';
 import { HealthMonitor, BulwarkMetrics, createLogger, instrument } from 'bulwark/observe';
-import { startHealthServer, drainOnSignal } from 'bulwark/server';
-import { createDashboard } from 'bulwark/dashboard';
+import { startServer, createHandler, drainOnSignal } from 'bulwark/server';
+import { createDashboard, type Verdict } from 'bulwark/dashboard';
 import { requireCapability, type Store, type StoredJob } from 'bulwark/store';
 import { postgresStore } from 'bulwark/postgres';
 import { redisStore } from 'bulwark/redis';
@@ -51,9 +51,19 @@ export async function main(): Promise<void> {
   const monitor = new HealthMonitor({ breakers: () => registry.stats() });
   const metrics = new BulwarkMetrics({ monitor });
   instrument(worker, { monitor, metrics, logger: createLogger() });
-  const server = await startHealthServer({ port: 0, monitor, metrics, workers: [worker] });
+  const server = await startServer({
+    port: 0,
+    store,
+    token: 'a-token-of-16-chars',
+    monitor,
+    metrics,
+    workers: [worker],
+  });
   drainOnSignal([worker], server);
-  createDashboard({ store });
+  const handler = createHandler({ store, readOnly: true });
+  const verdict: Verdict = await createDashboard({ store }).health();
+  handler.close();
+  void verdict;
   const other: Store = fromSubpath();
   requireCapability(other, 'notify', 'a wake-up');
   const rows: StoredJob[] = await other.list('mail', {}, Date.now());

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Queue, ValidationError, Worker, sqliteStore } from '../../src/index.js';
 import { HealthMonitor } from '../../src/observe/health.js';
-import { drainOnSignal, healthHandler, startHealthServer, storeReachable } from '../../src/server/http.js';
+import { drainOnSignal, healthHandler, startHealthServer, storeReachable } from '../../src/server/index.js';
 import { waitFor } from '../helpers/wait.js';
 
 const get = async (url: string, init?: RequestInit) => {
