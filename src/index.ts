@@ -29,6 +29,10 @@ export type {
   WorkerOwnEvents,
 } from './core/worker/options.js';
 export type { JobContext } from './core/worker/context.js';
+export type { SpawnOptions, Spawned } from './core/worker/spawn.js';
+export type { AddOutcome, UniqueOptions } from './core/add-features.js';
+export type { GroupLimitOptions, GroupsOptions } from './core/groups.js';
+export type { CatchUp, ScheduleInfo, ScheduleOptions, ScheduledJobOptions } from './core/schedule.js';
 export { DEFAULT_ACTIONS, type FateOptions } from './core/worker/fate.js';
 export {
   Pipeline,
@@ -82,6 +86,8 @@ export {
   FINAL_STATES,
   JOB_STATES,
   type AddContext,
+  type DeadDependency,
+  type GroupStatus,
   type FailureAction,
   type FinalState,
   type JobErrorRecord,

@@ -1,4 +1,5 @@
 import type { ResolvedBackoff } from '../resilience/backoff.js';
+import type { AddOutcome } from './add-features.js';
 import type { JobErrorRecord, JobState, NewJob, StoredJob } from '../store/types.js';
 
 /** A job as bulwark's API returns it. */
@@ -32,6 +33,12 @@ export interface Job<T = unknown, R = unknown> {
   errors: JobErrorRecord[];
   /** Why the job is dead or cancelled. */
   reason: string | null;
+  /** Fair groups: the job's group, or null. */
+  group: string | null;
+  /** Flows: the ids this job waits for (its `dependsOn`, or the children it spawned to wait for). */
+  dependsOn?: string[];
+  /** On jobs that `add` / `addBulk` return: how the add was treated (created, existing, dropped, …). */
+  outcome?: AddOutcome;
 }
 
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
@@ -83,6 +90,8 @@ export function freshJob<T, R>(
     progress: null,
     errors: [],
     reason: null,
+    group: row.group ?? null,
+    ...(row.dependsOn ? { dependsOn: [...row.dependsOn] } : {}),
   };
 }
 
@@ -115,5 +124,7 @@ export function toJob<T, R>(s: StoredJob, now: number): Job<T, R> {
     progress: parse(s.progress),
     errors: s.errors,
     reason: s.reason,
+    group: s.group ?? null,
+    ...(s.dependsOn ? { dependsOn: [...s.dependsOn] } : {}),
   };
 }

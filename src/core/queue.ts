@@ -18,6 +18,28 @@ import {
 } from '../kernel/validate.js';
 import { ensureInit, signalLocalReady } from './wake.js';
 import { resolveBackoff, type BackoffOptions } from '../resilience/backoff.js';
+import {
+  dependencyOrder,
+  outcomeOf,
+  refuseCombination,
+  withFeatures,
+  zDeadDependency,
+  zDependsOn,
+  zUnique,
+  type UniqueOptions,
+} from './add-features.js';
+import { groupLimits, zGroupName, zGroups, type GroupsOptions } from './groups.js';
+import {
+  dueTicks,
+  loadSchedule,
+  nextTick,
+  scheduleInfo,
+  scheduleSpec,
+  tickJobId,
+  zScheduleKey,
+  type ScheduleInfo,
+  type ScheduleOptions,
+} from './schedule.js';
 import type {
   AddContext,
   AddResult,
@@ -29,6 +51,10 @@ import type {
   RetentionRule,
   StateCounts,
   Store,
+  StoredJob,
+  DeadDependency,
+  GroupLimits,
+  GroupStatus,
 } from '../store/types.js';
 import { FINAL_STATES, JOB_STATES, requireCapability } from '../store/types.js';
 
@@ -62,9 +88,17 @@ const zAddOptions = zJobDefaults
     runAt: z.union([z.date(), zNonNegativeInt]).optional(),
     correlationId: zText.min(1).max(200).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
+    unique: zUnique.optional(),
+    dependsOn: zDependsOn.optional(),
+    group: zGroupName.optional(),
+    onDependencyDead: zDeadDependency.optional(),
   })
   .strict()
-  .refine((o) => o.delayMs === undefined || o.runAt === undefined, 'give delayMs or runAt, not both');
+  .refine((o) => o.delayMs === undefined || o.runAt === undefined, 'give delayMs or runAt, not both')
+  .superRefine((o, ctx) => {
+    const refused = refuseCombination(o);
+    if (refused) ctx.addIssue({ code: 'custom', ...refused });
+  });
 
 /** Options of one job. Unset fields take the queue's defaults. */
 export interface AddOptions {
@@ -88,6 +122,25 @@ export interface AddOptions {
   correlationId?: string;
   /** Free-form JSON data kept with the job. */
   metadata?: Record<string, unknown>;
+  /**
+   * One job per key: `drop` a new job while one with the key is unfinished, `debounce` (the waiting job
+   * takes the new payload and runs `delayMs` after the last add) or `throttle` (one job per `windowMs`).
+   * The returned job's `outcome` says which happened. See the README's table next to `id`.
+   */
+  unique?: UniqueOptions;
+  /**
+   * Flows: ids of jobs of this queue to wait for. The job is `blocked` until every one completed, then
+   * runs (`ctx.dependencies()` reads their results). Jobs added earlier in the same `addBulk` count; an
+   * unknown id, the job's own id or a cycle is a ValidationError and nothing is added.
+   */
+  dependsOn?: readonly string[];
+  /** What a dead or cancelled dependency does to this job: `fail` it, `ignore` it, or `wait` for a replay. @default 'fail' */
+  onDependencyDead?: DeadDependency;
+  /**
+   * Fair groups: the group (tenant) of the job. Workers of a queue with the `groups` option claim
+   * fairly across groups and hold each group to its limits.
+   */
+  group?: string;
 }
 
 export type JobDefaults = Pick<AddOptions, 'priority' | 'maxAttempts' | 'backoff' | 'timeoutMs'>;
@@ -104,6 +157,13 @@ export interface QueueOptions {
    * counted in the store. Give every Queue object of this name the same limit.
    */
   rateLimit?: { max: number; intervalMs: number };
+  /**
+   * Fair groups: claims are fair across the groups with ready work (jobs added with `group`), each
+   * group held to `concurrency` and `rateLimit` (overridable per group), in every process. A rate-limit
+   * error throttles the job's group only; an auth error pauses its group (see `onAuthError`). Give every
+   * Queue object of this name the same option.
+   */
+  groups?: GroupsOptions;
   clock?: Clock;
 }
 
@@ -122,6 +182,7 @@ const zQueueOptions = z
       .strict()
       .optional(),
     clock: z.custom<Clock>((c) => typeof (c as Clock)?.now === 'function').optional(),
+    groups: zGroups.optional(),
   })
   .strict();
 
@@ -133,6 +194,11 @@ export interface QueueEvents {
   'queue:resumed': { queue: string };
   /** No claims before `untilMs` (a rate limit's Retry-After window, or `throttle()`). */
   'queue:throttled': { queue: string; untilMs: number };
+  /** One group stopped being claimed (by `pauseGroup`, or a worker after an auth error in the group). */
+  'group:paused': { queue: string; group: string; reason: string | null };
+  'group:resumed': { queue: string; group: string };
+  /** No claims from the group before `untilMs` (a rate-limit error in the group, or `throttleGroup`). */
+  'group:throttled': { queue: string; group: string; untilMs: number };
 }
 
 export interface BulkItem<T> {
@@ -152,6 +218,10 @@ export class Queue<T = unknown, R = unknown> {
   readonly clock: Clock;
   readonly maxPayloadBytes: number;
   readonly rateLimit: { max: number; intervalMs: number } | undefined;
+  /** The `groups` option, as given (undefined: plain claims). */
+  readonly groups: GroupsOptions | undefined;
+  /** @internal What a claim of this queue's workers carries to the store. */
+  readonly groupLimits: GroupLimits | undefined;
   private readonly defaults: JobDefaults;
   private readonly backoffText: string;
   private readonly emitter = new TypedEmitter<QueueEvents>();
@@ -164,6 +234,8 @@ export class Queue<T = unknown, R = unknown> {
     this.defaults = o.defaults ?? {};
     this.backoffText = JSON.stringify(resolveBackoff(this.defaults.backoff));
     this.rateLimit = o.rateLimit;
+    this.groups = o.groups;
+    this.groupLimits = o.groups ? groupLimits(o.groups) : undefined;
     this.maxPayloadBytes = Math.min(o.maxPayloadBytes ?? 1_048_576, this.store.maxPayloadBytes ?? Infinity);
   }
 
@@ -191,18 +263,25 @@ export class Queue<T = unknown, R = unknown> {
     const rows = items.map((item, i) => this.toNewJob(item, i, now, scope?.correlationId));
     await ensureInit(this.store);
     const tracer = jobTracer();
-    const existing = tracer ? await this.tracedAdd(tracer, rows, ctx) : await this.store.add(rows, ctx);
+    const existing = tracer ? await this.tracedAdd(tracer, rows, ctx) : await this.addInOrder(rows, ctx);
     const jobs: Job<T, R>[] = [];
     const created: string[] = [];
     for (let i = 0; i < rows.length; i++) {
       const found = existing[i];
+      const row = rows[i]!;
+      let job: Job<T, R>;
       if (found) {
-        jobs.push(toJob<T, R>(found, now));
+        job = toJob<T, R>(found, now);
       } else {
-        const row = rows[i]!;
         created.push(row.id);
-        jobs.push(freshJob<T, R>(row, items[i]!, now));
+        job = freshJob<T, R>(row, items[i]!, now);
+        // The store decides whether a job with dependencies starts blocked, ready or dead.
+        if (row.dependsOn) await this.refresh(job, now);
       }
+      const unique = items[i]!.options?.unique;
+      // Plain adds skip the lookup: most jobs use no feature.
+      job.outcome = unique === undefined && !found ? 'created' : outcomeOf(row, found ?? null, unique);
+      jobs.push(job);
     }
     if (created.length > 0) {
       // Inside a caller's transaction the jobs are not visible yet: the store's own notify covers it.
@@ -210,6 +289,29 @@ export class Queue<T = unknown, R = unknown> {
       this.emitter.emit('job:added', { queue: this.name, ids: created });
     }
     return jobs;
+  }
+
+  private async refresh(job: Job<T, R>, now: number): Promise<void> {
+    const s = await this.store.getJob(this.name, job.id);
+    if (!s) return;
+    const stored = toJob<T, R>(s, now);
+    job.state = stored.state;
+    job.reason = stored.reason;
+    job.finishedAt = stored.finishedAt;
+    job.dependsOn = stored.dependsOn;
+  }
+
+  /** Adds rows, a job after the jobs of the same call it depends on; answers in the callers' order. */
+  private async addInOrder(rows: NewJob[], ctx: AddContext | undefined): Promise<(StoredJob | null)[]> {
+    const order = dependencyOrder(rows);
+    if (!order) return this.store.add(rows, ctx);
+    const answers = await this.store.add(
+      order.map((i) => rows[i]!),
+      ctx,
+    );
+    const out = new Array<StoredJob | null>(rows.length);
+    order.forEach((i, k) => (out[i] = answers[k] ?? null));
+    return out;
   }
 
   /** The add inside a producer span; every job carries the span's context in `metadata.traceparent`. */
@@ -227,7 +329,7 @@ export class Queue<T = unknown, R = unknown> {
       }
     }
     try {
-      const out = await span.within(() => this.store.add(rows, ctx));
+      const out = await span.within(() => this.addInOrder(rows, ctx));
       span.end();
       return out;
     } catch (e) {
@@ -253,7 +355,7 @@ export class Queue<T = unknown, R = unknown> {
           ? o.runAt.getTime()
           : o.runAt
         : now + (o.delayMs ?? 0);
-    return {
+    const row: NewJob = {
       queue: this.name,
       id: o.id ?? uuidv7(now),
       name: o.name ?? null,
@@ -267,6 +369,8 @@ export class Queue<T = unknown, R = unknown> {
       metadata,
       createdAt: now,
     };
+    if (o.group !== undefined) row.group = o.group;
+    return o.unique === undefined && o.dependsOn === undefined ? row : withFeatures(row, o, now);
   }
 
   /** The job, or null when there is none with this id. */
@@ -275,6 +379,17 @@ export class Queue<T = unknown, R = unknown> {
     await ensureInit(this.store);
     const s = await this.store.getJob(this.name, id);
     return s ? toJob<T, R>(s, this.clock.now()) : null;
+  }
+
+  /**
+   * The jobs `id` depends on (its `dependsOn`, or the children it waits for), in that order, with their
+   * states and results; jobs already deleted are left out.
+   */
+  async dependencies(id: string): Promise<Job<unknown, unknown>[]> {
+    parseOptions(z.string().min(1), id, 'id');
+    await ensureInit(this.store);
+    const now = this.clock.now();
+    return (await this.store.getDependencies(this.name, id)).map((s) => toJob(s, now));
   }
 
   /** The job; throws NotFoundError when there is none. */
@@ -379,6 +494,131 @@ export class Queue<T = unknown, R = unknown> {
     const r = parseOptions(zRetention, rules, 'retention');
     await ensureInit(this.store);
     return this.store.cleanup(this.name, r, this.clock.now());
+  }
+
+  /**
+   * Creates or replaces the cron schedule `key`: a job is added at every tick, exactly once however
+   * many processes run workers of this queue (the tick's job id is derived from the key and the tick
+   * time). Declaring the same schedule again (every process may, at start) keeps its last tick.
+   */
+  async schedule(key: string, options: ScheduleOptions<T>): Promise<ScheduleInfo<T>> {
+    parseOptions(zScheduleKey, key, 'schedule key');
+    const spec = scheduleSpec(options, (v, path) => toJsonText(v, path, this.maxPayloadBytes));
+    await ensureInit(this.store);
+    const now = this.clock.now();
+    await this.store.saveSchedule(this.name, key, spec, now);
+    const info = (await this.schedules()).find((s) => s.key === key);
+    if (!info) throw new NotFoundError(`[bulwark] schedule ${key} vanished while it was saved`);
+    return info;
+  }
+
+  /** Removes a schedule; true when there was one. Jobs it already added stay. */
+  async unschedule(key: string): Promise<boolean> {
+    parseOptions(zScheduleKey, key, 'schedule key');
+    await ensureInit(this.store);
+    return this.store.removeSchedule(this.name, key);
+  }
+
+  /** The queue's schedules, with their last and next tick. */
+  async schedules(): Promise<ScheduleInfo<T>[]> {
+    await ensureInit(this.store);
+    const now = this.clock.now();
+    const out: ScheduleInfo<T>[] = [];
+    for (const stored of await this.store.listSchedules(this.name)) {
+      const s = loadSchedule(stored);
+      if (s) out.push(scheduleInfo<T>(s, now));
+    }
+    return out;
+  }
+
+  /**
+   * Adds the jobs of every tick that is due now (workers do this on their own; call it from a process
+   * that runs no worker). Returns the jobs of the ticks fired and when the next tick is due.
+   */
+  async fireSchedules(): Promise<{ jobs: Job<T, R>[]; nextTickAt: number | null }> {
+    await ensureInit(this.store);
+    const now = this.clock.now();
+    const jobs: Job<T, R>[] = [];
+    let nextTickAt: number | null = null;
+    for (const stored of await this.store.listSchedules(this.name)) {
+      const s = loadSchedule(stored);
+      if (!s) continue;
+      const due = dueTicks(s, now);
+      if (due) {
+        const { metadata, ...options } = s.spec.options;
+        const fired = await this.addBulk(
+          due.fire.map((tickAt) => ({
+            payload: s.spec.payload as T,
+            options: {
+              name: stored.key,
+              ...options,
+              id: tickJobId(stored.key, tickAt),
+              metadata: { ...metadata, schedule: stored.key, tickAt },
+            },
+          })),
+        );
+        jobs.push(...fired);
+        await this.store.markScheduleFired(this.name, stored.key, due.upTo, now);
+      }
+      const next = nextTick(s, now);
+      if (next !== null && (nextTickAt === null || next < nextTickAt)) nextTickAt = next;
+    }
+    return { jobs, nextTickAt };
+  }
+
+  /** Stops claiming from one group in every process (the others go on). Running jobs finish. */
+  async pauseGroup(group: string, reason: string | null = null): Promise<void> {
+    parseOptions(zGroupName, group, 'group');
+    await ensureInit(this.store);
+    if (await this.store.pauseGroup(this.name, group, reason, this.clock.now())) {
+      this.emitter.emit('group:paused', { queue: this.name, group, reason });
+    }
+  }
+
+  async resumeGroup(group: string): Promise<void> {
+    parseOptions(zGroupName, group, 'group');
+    await ensureInit(this.store);
+    await this.store.resumeGroup(this.name, group, this.clock.now());
+    signalLocalReady(this.store, this.name);
+    this.emitter.emit('group:resumed', { queue: this.name, group });
+  }
+
+  /** No claims from one group until `until` (Date or epoch ms); never shortens a window already set. */
+  async throttleGroup(group: string, until: Date | number): Promise<void> {
+    parseOptions(zGroupName, group, 'group');
+    const u = parseOptions(z.union([z.date(), zNonNegativeInt]), until, 'throttle until');
+    const at = u instanceof Date ? u.getTime() : u;
+    await ensureInit(this.store);
+    await this.store.throttleGroup(this.name, group, at);
+    this.emitter.emit('group:throttled', { queue: this.name, group, untilMs: at });
+  }
+
+  /**
+   * The queue's groups with their state and job counts, by name: `paused: true` lists the paused ones,
+   * `throttled: true` those throttled now (what the dashboard shows).
+   */
+  async listGroups(
+    filter: { paused?: boolean; throttled?: boolean; limit?: number; offset?: number } = {},
+  ): Promise<GroupStatus[]> {
+    const f = parseOptions(
+      z
+        .object({
+          paused: z.boolean().optional(),
+          throttled: z.boolean().optional(),
+          limit: zPositiveInt.max(10_000).optional(),
+          offset: zNonNegativeInt.optional(),
+        })
+        .strict(),
+      filter,
+      'group filter',
+    );
+    await ensureInit(this.store);
+    return this.store.listGroups(this.name, {
+      paused: f.paused,
+      throttledAfter: f.throttled ? this.clock.now() : undefined,
+      limit: f.limit ?? 100,
+      offset: f.offset ?? 0,
+    });
   }
 
   /** The dead-letter queue: jobs that failed for good. */

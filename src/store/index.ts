@@ -10,5 +10,6 @@ export {
   FINAL_STATES,
   JOB_STATES,
   requireCapability,
+  usesFeatures,
 } from './types.js';
 export { CapabilityError, StoreError, isCapabilityError } from '../kernel/errors.js';

@@ -12,12 +12,16 @@
  */
 import { CapabilityError, type ErrorCategory } from '../kernel/errors.js';
 
-/** Stored job states. `delayed` is derived: a waiting job whose run-at is in the future. */
-export type StoredState = 'waiting' | 'active' | 'completed' | 'dead' | 'cancelled';
+/**
+ * Stored job states. `delayed` is derived: a waiting job whose run-at is in the future. `blocked`: the
+ * job waits for the jobs it depends on (flows).
+ */
+export type StoredState = 'waiting' | 'blocked' | 'active' | 'completed' | 'dead' | 'cancelled';
 export type JobState = StoredState | 'delayed';
 export const JOB_STATES: readonly JobState[] = [
   'waiting',
   'delayed',
+  'blocked',
   'active',
   'completed',
   'dead',
@@ -73,6 +77,52 @@ export interface NewJob {
   correlationId: string;
   metadata: string;
   createdAt: number;
+  /**
+   * Uniqueness by key (absent on most jobs). With `uniqueMode: 'drop'`, while an unfinished job
+   * (waiting, delayed, blocked or active) holds the key, adding returns that job and inserts nothing;
+   * with `'debounce'`, while a waiting or delayed job holds it, that job takes this one's payload and
+   * run-at instead. Otherwise the job is inserted and holds the key.
+   */
+  uniqueKey?: string;
+  uniqueMode?: UniqueMode;
+  /** Fair groups: the group (tenant) the job belongs to (absent on most jobs). */
+  group?: string;
+  /**
+   * Flows: ids of jobs of the same queue this job waits for (absent on most jobs). Every id must exist
+   * (an unknown one is a ValidationError and nothing is added); ids of jobs added earlier in the same
+   * call count. The job is `blocked` until each of them completed (or, when one is dead or cancelled,
+   * as `onDependencyDead` says).
+   */
+  dependsOn?: readonly string[];
+  /** @default 'fail' */
+  onDependencyDead?: DeadDependency;
+}
+
+/** How a store enforces a job's `uniqueKey` (see NewJob). */
+export type UniqueMode = 'drop' | 'debounce';
+
+/**
+ * What a dead (or cancelled) dependency does to a blocked job: `fail` dead-letters it, `ignore` counts
+ * the dependency as done, `wait` keeps it blocked until the dependency is replayed and completes.
+ */
+export type DeadDependency = 'fail' | 'ignore' | 'wait';
+
+/** The result of `resolveDependants`. */
+export interface ResolveResult {
+  /** Jobs that left `blocked`: now waiting (ready), completed (a spawning job) or dead (a dead dependency). */
+  ready: string[];
+  completed: string[];
+  dead: string[];
+  /** Whether dependency edges are still open in the queue (a sweeper may then look again soon). */
+  open: boolean;
+}
+
+/**
+ * True when a job uses a feature beyond the plain queue (uniqueness, groups, flows): a store adds such
+ * jobs through its own path, so that plain adds stay as lean as they are.
+ */
+export function usesFeatures(job: NewJob): boolean {
+  return job.uniqueKey !== undefined || job.dependsOn !== undefined || job.group !== undefined;
 }
 
 /** A job as the store returns it. */
@@ -98,7 +148,8 @@ export interface StoredJob extends NewJob {
 
 /**
  * One per added job, in order: `null` when the job was created exactly as given, or the existing
- * job (unchanged) when one with the same (queue, id) was already there.
+ * job (unchanged) when one with the same (queue, id) was already there, or the job holding the job's
+ * unique key (after a debounce, with its new payload and run-at).
  */
 export type AddResult = StoredJob | null;
 
@@ -114,6 +165,36 @@ export interface ClaimRequest {
    * the window ends (see `QueueStatus.throttledUntil`).
    */
   rateLimit?: { max: number; intervalMs: number };
+  /**
+   * Fair groups: claim grouped jobs in fair order across groups (each grouped job carries a virtual
+   * start time, so jobs of different groups interleave), skipping paused and throttled groups and
+   * groups at their concurrency or rate limit; jobs without a group fill the slots left. Absent: the
+   * plain claim.
+   */
+  groups?: GroupLimits;
+}
+
+/** The limits of a queue's groups: defaults for every group, and overrides by group name. */
+export interface GroupLimits {
+  /** Most active jobs per group, across every worker and process. Absent: no limit. */
+  concurrency?: number;
+  /** At most `max` claims per group per fixed window of `intervalMs`. */
+  rateLimit?: { max: number; intervalMs: number };
+  overrides?: Readonly<
+    Record<string, { concurrency?: number; rateLimit?: { max: number; intervalMs: number } }>
+  >;
+}
+
+/** A group as the store reports it. */
+export interface GroupStatus {
+  name: string;
+  paused: boolean;
+  pauseReason: string | null;
+  /** No claims from this group before this time, epoch ms; 0 when not throttled. */
+  throttledUntil: number;
+  /** Jobs of the group now active, and ready to run. */
+  active: number;
+  waiting: number;
 }
 
 export interface CompleteItem {
@@ -292,4 +373,71 @@ export interface Store {
 
   /** Wake-ups when a job of `queue` becomes ready, from any process (capability `notify`). Returns a disposer. */
   subscribe?(queue: string, onReady: () => void): () => void;
+
+  // Schedules (cron). The core computes ticks; the store keeps the schedule and its last fired tick.
+
+  /**
+   * Creates or replaces a schedule's spec. A new schedule starts with `lastTickAt = now` (no tick before
+   * its creation fires); replacing one keeps its `lastTickAt`, so every process may declare it at start.
+   */
+  saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void>;
+  /** Deletes a schedule; true when there was one. */
+  removeSchedule(queue: string, key: string): Promise<boolean>;
+  /** The queue's schedules, by key. */
+  listSchedules(queue: string): Promise<StoredSchedule[]>;
+  /**
+   * Records that the ticks up to `tickAt` were fired: `lastTickAt = max(lastTickAt, tickAt)` (never
+   * moves back). False when the schedule does not exist (it was removed meanwhile).
+   */
+  markScheduleFired(queue: string, key: string, tickAt: number, now: number): Promise<boolean>;
+
+  // Flows. A dependant is added `blocked` (see NewJob.dependsOn); `resolveDependants` moves it on.
+
+  /**
+   * Settles the dependency edges whose dependency has finished (completed, dead or cancelled), oldest
+   * first, at most `limit`, in one atomic operation: a blocked job whose last dependency completed
+   * becomes waiting (or, for a job that waits for its children, completed, its own dependants then
+   * resolved in the same call); one whose dependency died follows its `onDependencyDead`.
+   */
+  resolveDependants(queue: string, now: number, limit: number): Promise<ResolveResult>;
+  /**
+   * Completes an active job (fenced) once `children` have finished: completed now when every child
+   * already completed, else `blocked` with `result` kept until they do (dead at once when a child is
+   * dead and `onDependencyDead` is `fail`). Unknown child ids are ignored. Returns the state the job is
+   * in now (`completed`, `blocked` or `dead`), or null when the token is stale.
+   */
+  completeAfter(
+    queue: string,
+    item: CompleteItem,
+    children: readonly string[],
+    onDependencyDead: DeadDependency,
+    now: number,
+  ): Promise<StoredState | null>;
+  /** The jobs `id` depends on (its `dependsOn`, or the children it waits for), in that order; missing ones left out. */
+  getDependencies(queue: string, id: string): Promise<StoredJob[]>;
+
+  // Fair groups. Claims with `ClaimRequest.groups` are fair across groups; these act on one group.
+
+  /** Pauses claiming from one group; true when this call paused it. */
+  pauseGroup(queue: string, group: string, reason: string | null, now: number): Promise<boolean>;
+  resumeGroup(queue: string, group: string, now: number): Promise<void>;
+  /** No claims from the group until `until` (never shortens an existing window). */
+  throttleGroup(queue: string, group: string, until: number): Promise<void>;
+  /** Groups the queue knows of (a group is known once a job was added to it), by name. */
+  listGroups(
+    queue: string,
+    filter: { paused?: boolean; throttledAfter?: number; limit: number; offset: number },
+  ): Promise<GroupStatus[]>;
+}
+
+/** A cron schedule as the store keeps it. */
+export interface StoredSchedule {
+  queue: string;
+  key: string;
+  /** The schedule as the core wrote it (JSON text; the store never parses it). */
+  spec: string;
+  /** The newest tick fired (or the creation time), epoch ms: ticks at or before it never fire again. */
+  lastTickAt: number;
+  createdAt: number;
+  updatedAt: number;
 }

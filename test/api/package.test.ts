@@ -6,7 +6,8 @@
  *   metrics library or database driver);
  * - the packed files hold every export target and no source maps.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,14 +37,19 @@ let tmp: string;
 let pkg: string;
 let consumer: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'bulwark-pkg-'));
   pkg = join(tmp, 'bulwark');
   consumer = join(tmp, 'consumer');
   mkdirSync(pkg);
-  execFileSync(bin('tsc'), ['-p', join(root, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')], {
-    cwd: root,
-  });
+  // Not execFileSync: a build that blocks the test worker for a minute makes vitest's RPC time out.
+  await promisify(execFile)(
+    bin('tsc'),
+    ['-p', join(root, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')],
+    {
+      cwd: root,
+    },
+  );
   copyFileSync(join(root, 'package.json'), join(pkg, 'package.json'));
   cpSync(join(root, 'bin'), join(pkg, 'bin'), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));

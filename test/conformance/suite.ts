@@ -19,6 +19,7 @@ import { prefetchCases } from './cases-prefetch.js';
 import { storeCases } from './cases-store.js';
 import { workerCases } from './cases-worker.js';
 import { inputCases } from './cases-input.js';
+import { featureCases } from './cases-features.js';
 
 export interface StoreUnderTest {
   name: string;
@@ -119,5 +120,6 @@ export function describeStore(sut: StoreUnderTest): void {
     faultCases(h);
     prefetchCases(h);
     inputCases(h);
+    featureCases(h);
   });
 }

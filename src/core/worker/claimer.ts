@@ -381,6 +381,7 @@ export class Claimer {
       leaseMs: this.settings.leaseMs,
       now: clock.now(),
       rateLimit: queue.rateLimit,
+      ...(queue.groupLimits ? { groups: queue.groupLimits } : {}),
     };
   }
 

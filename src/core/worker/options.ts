@@ -89,6 +89,8 @@ export interface WorkerOptions extends FateOptions {
   analytics?: FailureRecorder;
   /** The pipeline stage this worker runs, carried on every log line and in the job scope. */
   stage?: string;
+  /** Fire the queue's cron schedules while running (every worker may; each tick adds one job). @default true */
+  schedules?: boolean;
 }
 
 /**
@@ -137,6 +139,7 @@ export const zWorkerOptions = zFateOptions
     random: z.custom<() => number>((f) => typeof f === 'function').optional(),
     dependencies: z.array(zText.min(1).max(200)).max(100).optional(),
     stage: zText.min(1).max(200).optional(),
+    schedules: z.boolean().optional(),
     registry: z
       .custom<DependencySource>(
         (r) => typeof (r as DependencySource)?.get === 'function',

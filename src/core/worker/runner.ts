@@ -64,7 +64,7 @@ export class Runner<T, R> {
       );
       attempt.timer.unref();
     }
-    const ctx = new Context<T>(attempt, this.env.log, this.save, this.options.registry);
+    const ctx = new Context<T>(attempt, this.env.log, this.save, this.options.registry, this.env.queue);
     const scope: JobScope = {
       jobId: job.id,
       queue: job.queue,

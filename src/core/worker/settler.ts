@@ -12,6 +12,8 @@ import { Attempt } from './attempt.js';
 import { SettleBatch } from './batch.js';
 import type { Claimer, WorkerEnv } from './claimer.js';
 import { decideFate, type Fate } from './fate.js';
+import { awaitedChildren, completeAfterChildren } from './flows.js';
+import { groupFollowUp } from './group-fate.js';
 import type { FailureInfo, FailureRecord, WorkerOptions } from './options.js';
 
 export class Settler {
@@ -55,6 +57,18 @@ export class Settler {
       return this.failure(attempt, e);
     }
     const job = attempt.job;
+    const children = awaitedChildren(attempt);
+    if (children) {
+      // The handler spawned children to wait for: the job completes when they do (flows.ts).
+      return completeAfterChildren(this.env, attempt, text, children, (state) => {
+        if (state === 'completed') {
+          job.state = 'completed';
+          job.result = result;
+          emitter.emit('job:completed', { job, result, durationMs: clock.now() - attempt.startedAt });
+        } else if (state) job.state = state;
+        this.settled(attempt, state === undefined ? undefined : state !== null);
+      });
+    }
     this.batch.complete({ id: job.id, token: job.fence, result: text }, (ok) => {
       if (ok) {
         job.state = 'completed';
@@ -100,7 +114,7 @@ export class Settler {
         this.settled(attempt, ok);
       });
     // Pause and throttle land before the job is back in the queue, so no other worker grabs it first.
-    const followUp = this.followUp(fate);
+    const followUp = groupFollowUp(this.env.queue, job, fate) ?? this.followUp(fate);
     if (followUp) {
       followUp.catch((e: unknown) => this.env.reportError(e, 'fate')).finally(write);
     } else {

@@ -27,6 +27,8 @@ import {
   type WorkerOwnEvents,
 } from './options.js';
 import { Runner } from './runner.js';
+import { ScheduleRunner } from './scheduler.js';
+import { FlowSweeper } from './flows.js';
 import { Settler } from './settler.js';
 import { Upkeep } from './upkeep.js';
 
@@ -48,6 +50,8 @@ export class Worker<T = unknown, R = unknown> {
   private readonly runner: Runner<T, R>;
   private readonly settler: Settler;
   private readonly upkeep: Upkeep;
+  private readonly scheduler: ScheduleRunner | undefined;
+  private readonly flows: FlowSweeper;
   private readonly disposers: Disposer[] = [];
   private running = false;
   private stopping = false;
@@ -112,6 +116,8 @@ export class Worker<T = unknown, R = unknown> {
       cleanupIntervalMs: o.cleanupIntervalMs ?? 60_000,
       retention: o.retention === undefined ? DEFAULT_RETENTION : o.retention,
     });
+    if (o.schedules !== false) this.scheduler = new ScheduleRunner(env, o.pollIntervalMs ?? 1000);
+    this.flows = new FlowSweeper(env, o.pollIntervalMs ?? 1000);
     if (o.autostart !== false) this.start();
   }
 
@@ -155,6 +161,8 @@ export class Worker<T = unknown, R = unknown> {
     this.disposers.push(onLocalReady(store, name, wake));
     if (store.capabilities.notify && store.subscribe) this.disposers.push(store.subscribe(name, wake));
     this.upkeep.start();
+    this.scheduler?.start();
+    this.flows.start();
     this.loopDone = this.claimer.run();
   }
 
@@ -217,7 +225,10 @@ export class Worker<T = unknown, R = unknown> {
     // A claim stuck on an unreachable store is not waited for past the grace period: jobs it brings
     // later go straight back.
     const graceOver = delay(graceMs);
-    await Promise.race([this.loopDone, graceOver.done]);
+    await Promise.race([
+      Promise.all([this.loopDone, this.scheduler?.stop(), this.flows.stop()]),
+      graceOver.done,
+    ]);
     if (this.claimer.held.size > 0) await Promise.race([this.claimer.allWritten(), graceOver.done]);
     graceOver.cancel();
     this.runner.abortAll('shutdown', new ClosedError('[bulwark] the worker shut down'));

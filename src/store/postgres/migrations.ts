@@ -5,6 +5,9 @@
  */
 import type { ClientBase } from 'pg';
 import { ERROR_HISTORY_LIMIT } from '../types.js';
+import { schedulesMigration } from './sql-schedules.js';
+import { flowsMigration, uniqueMigration } from './sql-features.js';
+import { groupsMigration } from './sql-groups.js';
 
 export interface Migration {
   version: number;
@@ -142,6 +145,10 @@ $fn$;
     // index each page sorts the whole queue (2 s over a million jobs), with it a page reads 50 entries.
     sql: (s) => `CREATE INDEX IF NOT EXISTS jobs_newest ON ${s}.jobs (queue, created_at DESC, seq DESC);`,
   },
+  { version: 3, name: 'cron schedules', sql: schedulesMigration },
+  { version: 4, name: 'unique keys', sql: uniqueMigration },
+  { version: 5, name: 'flows', sql: flowsMigration },
+  { version: 6, name: 'fair groups', sql: groupsMigration },
 ];
 
 /** Applies pending migrations; returns the versions applied by this call. */

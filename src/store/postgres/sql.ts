@@ -191,10 +191,10 @@ export function statements(schema: string, s: string) {
     cancel: st(
       'cancel',
       `UPDATE ${jobs} SET state = 'cancelled', reason = $3, finished_at = $4, updated_at = $4, lease_expires_at = NULL
-        WHERE queue = $1 AND id = ANY ($2::text[]) AND state IN ('waiting', 'delayed', 'active')
+        WHERE queue = $1 AND id = ANY ($2::text[]) AND state IN ('waiting', 'delayed', 'blocked', 'active')
        RETURNING id`,
     ),
-    clear: st('clear', `DELETE FROM ${jobs} WHERE queue = $1 AND state IN ('waiting', 'delayed')`),
+    clear: st('clear', `DELETE FROM ${jobs} WHERE queue = $1 AND state IN ('waiting', 'delayed', 'blocked')`),
     replayIds: st(
       'replay_ids',
       `UPDATE ${jobs} SET state = 'waiting', attempts = 0, run_at = $3, reason = NULL, finished_at = NULL, updated_at = $3

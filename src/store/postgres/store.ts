@@ -16,13 +16,21 @@ import type {
   Store,
   StoreCapabilities,
   StoredJob,
+  StoredSchedule,
+  StoredState,
+  DeadDependency,
+  GroupStatus,
+  ResolveResult,
 } from '../types.js';
+import { usesFeatures } from '../types.js';
 import { StoreError, ValidationError, coerceError } from '../../kernel/errors.js';
 import { migrate } from './migrations.js';
 import { NotifyListener, type ListenConnection } from './listener.js';
 import { resolveOptions, type PostgresStoreOptions, type ResolvedOptions } from './options.js';
 import { TYPES, fromRow, type JobRow } from './rows.js';
 import { statements, type Statement, type Statements } from './sql.js';
+import { scheduleStatements, type ScheduleRow } from './sql-schedules.js';
+import { PgFeatures, limitsJson } from './features.js';
 
 /** Something that runs queries: the store's pool, or the caller's client inside a transaction. */
 type Queryable = Pick<ClientBase, 'query'>;
@@ -49,6 +57,8 @@ export class PostgresStore implements Store {
   /** The NOTIFY channel, one per schema. */
   private readonly channel: string;
   private readonly sql: Statements;
+  private readonly schedulesSql: ReturnType<typeof scheduleStatements>;
+  private readonly features: PgFeatures;
   private readonly listener: NotifyListener | undefined;
   private closing: Promise<void> | undefined;
   /** host:port of the server, named in every error so an operator knows which one failed. */
@@ -64,6 +74,7 @@ export class PostgresStore implements Store {
     this.quoted = quoteIdent(o.schema);
     this.channel = `bulwark_${o.schema}`;
     this.sql = statements(o.schema, this.quoted);
+    this.schedulesSql = scheduleStatements(o.schema, this.quoted);
     if (o.pool) {
       this.pool = o.pool;
       this.ownsPool = false;
@@ -79,6 +90,9 @@ export class PostgresStore implements Store {
       // the pool discards it and opens a new one on the next query.
       this.pool.on('error', (e) => o.onError(coerceError(e)));
     }
+    this.features = new PgFeatures(o.schema, this.quoted, this.channel, this.pool, (st, values, on) =>
+      this.run(st, values, on),
+    );
     if (o.listen) {
       this.listener = new NotifyListener(
         () => this.listenConnection(),
@@ -201,6 +215,7 @@ export class PostgresStore implements Store {
       }
       on = tx;
     }
+    if (jobs.some(usesFeatures)) return this.features.add(jobs, ctx?.tx === undefined ? undefined : on);
     const n = jobs.length;
     const cols = Array.from({ length: 13 }, () => new Array<unknown>(n));
     for (let i = 0; i < n; i++) {
@@ -252,6 +267,7 @@ export class PostgresStore implements Store {
   }
 
   async claim(req: ClaimRequest): Promise<StoredJob[]> {
+    if (req.groups) return this.claimGroups(req, this.pool);
     const rl = req.rateLimit;
     const { rows } = await this.run<JobRow>(this.sql.claim, [
       req.queue,
@@ -263,6 +279,25 @@ export class PostgresStore implements Store {
       rl?.intervalMs ?? null,
     ]);
     return sortClaimed(rows).map(fromRow);
+  }
+  /** A claim fair across groups (`req.groups`), on `on` (the pool, or a client inside a transaction). */
+  private async claimGroups(req: ClaimRequest, on: Queryable): Promise<StoredJob[]> {
+    const rl = req.rateLimit;
+    const { rows } = await this.run<JobRow>(
+      this.features.group.claim,
+      [
+        req.queue,
+        req.workerId,
+        req.limit,
+        req.now + req.leaseMs,
+        req.now,
+        rl?.max ?? null,
+        rl?.intervalMs ?? null,
+        limitsJson(req.groups!),
+      ],
+      on,
+    );
+    return rows.map(fromRow);
   }
 
   async complete(queue: string, items: readonly CompleteItem[], now: number): Promise<boolean[]> {
@@ -285,7 +320,9 @@ export class PostgresStore implements Store {
   ): Promise<{ completed: boolean[]; claimed: StoredJob[] }> {
     if (items.length === 0) return { completed: [], claimed: await this.claim(claim) };
     const rl = claim.rateLimit;
-    const { rows } = await this.run<JobRow & { completed: number[] | null }>(this.sql.completeAndClaim, [
+    // A claim fair across groups rides on the completions the same way, through its own function.
+    const statement = claim.groups ? this.features.group.completeClaim : this.sql.completeAndClaim;
+    const { rows } = await this.run<JobRow & { completed: number[] | null }>(statement, [
       queue,
       now,
       items.map((i) => i.id),
@@ -298,6 +335,7 @@ export class PostgresStore implements Store {
       claim.now,
       rl?.max ?? null,
       rl?.intervalMs ?? null,
+      ...(claim.groups ? [limitsJson(claim.groups)] : []),
     ]);
     const completed = new Array<boolean>(items.length).fill(false);
     for (const ord of rows[0]?.completed ?? []) completed[ord - 1] = true;
@@ -417,7 +455,15 @@ export class PostgresStore implements Store {
       queue,
       now,
     ]);
-    const c: StateCounts = { waiting: 0, delayed: 0, active: 0, completed: 0, dead: 0, cancelled: 0 };
+    const c: StateCounts = {
+      waiting: 0,
+      delayed: 0,
+      blocked: 0,
+      active: 0,
+      completed: 0,
+      dead: 0,
+      cancelled: 0,
+    };
     for (const r of rows) {
       if (r.state === 'delayed') c[r.future ? 'delayed' : 'waiting'] += r.n;
       else if (r.state in c) c[r.state as keyof StateCounts] += r.n;
@@ -499,6 +545,93 @@ export class PostgresStore implements Store {
         ? await this.run(this.sql.purgeAll, [queue, states])
         : await this.run(this.sql.purgeIds, [queue, states, ids]);
     return r.rowCount ?? 0;
+  }
+
+  async resolveDependants(queue: string, now: number, limit: number): Promise<ResolveResult> {
+    const r = await this.features.resolve(queue, now, limit);
+    if (r.ready.length > 0) await this.notify(queue);
+    return r;
+  }
+
+  completeAfter(
+    queue: string,
+    item: CompleteItem,
+    children: readonly string[],
+    onDependencyDead: DeadDependency,
+    now: number,
+  ): Promise<StoredState | null> {
+    if (this.closed) return Promise.reject(new StoreError('[bulwark] [postgres] the store is closed'));
+    return this.features.completeAfter(
+      queue,
+      item.id,
+      item.token,
+      item.result,
+      children,
+      onDependencyDead,
+      now,
+    );
+  }
+
+  async getDependencies(queue: string, id: string): Promise<StoredJob[]> {
+    return this.features.dependencies(queue, id);
+  }
+
+  async pauseGroup(queue: string, group: string, reason: string | null, _now: number): Promise<boolean> {
+    return (await this.run(this.features.group.pause, [queue, group, reason])).rows.length === 1;
+  }
+
+  async resumeGroup(queue: string, group: string, _now: number): Promise<void> {
+    await this.run(this.features.group.resume, [queue, group, this.channel]);
+  }
+
+  async throttleGroup(queue: string, group: string, until: number): Promise<void> {
+    await this.run(this.features.group.throttle, [queue, group, until]);
+  }
+
+  async listGroups(
+    queue: string,
+    f: { paused?: boolean; throttledAfter?: number; limit: number; offset: number },
+  ): Promise<GroupStatus[]> {
+    const { rows } = await this.run<{
+      name: string;
+      paused: boolean;
+      pause_reason: string | null;
+      throttled_until: number;
+      active: number;
+      waiting: number;
+    }>(this.features.group.list, [queue, f.paused ?? null, f.throttledAfter ?? null, f.limit, f.offset]);
+    return rows.map((r) => ({
+      name: r.name,
+      paused: r.paused,
+      pauseReason: r.pause_reason,
+      throttledUntil: r.throttled_until,
+      active: r.active,
+      waiting: r.waiting,
+    }));
+  }
+
+  async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {
+    await this.run(this.schedulesSql.save, [queue, key, spec, now]);
+  }
+
+  async removeSchedule(queue: string, key: string): Promise<boolean> {
+    return ((await this.run(this.schedulesSql.remove, [queue, key])).rowCount ?? 0) === 1;
+  }
+
+  async listSchedules(queue: string): Promise<StoredSchedule[]> {
+    const { rows } = await this.run<ScheduleRow>(this.schedulesSql.list, [queue]);
+    return rows.map((r) => ({
+      queue: r.queue,
+      key: r.key,
+      spec: r.spec,
+      lastTickAt: r.last_tick_at,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  async markScheduleFired(queue: string, key: string, tickAt: number, now: number): Promise<boolean> {
+    return ((await this.run(this.schedulesSql.fired, [queue, key, tickAt, now])).rowCount ?? 0) === 1;
   }
 
   async cleanup(queue: string, rules: readonly RetentionRule[], now: number): Promise<number> {

@@ -14,8 +14,13 @@ import type {
   Store,
   StoreCapabilities,
   StoredJob,
+  StoredSchedule,
+  StoredState,
+  DeadDependency,
+  GroupStatus,
+  ResolveResult,
 } from '../types.js';
-import { requireCapability, type AddContext } from '../types.js';
+import { requireCapability, usesFeatures, type AddContext } from '../types.js';
 import { StoreError, ValidationError, hasCode } from '../../kernel/errors.js';
 import type { Logger } from '../../kernel/logger.js';
 import { parseOptions } from '../../kernel/validate.js';
@@ -29,6 +34,16 @@ import { CLAIM, COMPLETE, COMPLETE_AND_CLAIM } from './lua/claim.js';
 import { FAIL, HEARTBEAT, REAP, UPDATE } from './lua/settle.js';
 import { CANCEL, CLEANUP, CLEAR, PAUSE, PURGE, REPLAY, RESUME, THROTTLE } from './lua/admin.js';
 import { COUNTS, LIST, NEXT_RUN_AT } from './lua/read.js';
+import { SCHEDULE_FIRED, SCHEDULE_REMOVE, SCHEDULE_SAVE } from './lua/schedules.js';
+import {
+  ADD_FEATURES,
+  CLAIM_GROUPS,
+  COMPLETE_AFTER,
+  DEPENDENCIES,
+  GROUP_LIST,
+  GROUP_STATE,
+  RESOLVE,
+} from './lua/features.js';
 
 const S = {
   add: new LuaScript('add', ADD),
@@ -50,6 +65,16 @@ const S = {
   counts: new LuaScript('counts', COUNTS),
   nextRunAt: new LuaScript('nextRunAt', NEXT_RUN_AT),
   list: new LuaScript('list', LIST),
+  addFeatures: new LuaScript('addFeatures', ADD_FEATURES),
+  resolve: new LuaScript('resolve', RESOLVE),
+  claimGroups: new LuaScript('claimGroups', CLAIM_GROUPS),
+  groupState: new LuaScript('groupState', GROUP_STATE),
+  groupList: new LuaScript('groupList', GROUP_LIST),
+  completeAfter: new LuaScript('completeAfter', COMPLETE_AFTER),
+  dependencies: new LuaScript('dependencies', DEPENDENCIES),
+  scheduleSave: new LuaScript('scheduleSave', SCHEDULE_SAVE),
+  scheduleRemove: new LuaScript('scheduleRemove', SCHEDULE_REMOVE),
+  scheduleFired: new LuaScript('scheduleFired', SCHEDULE_FIRED),
 } as const;
 
 /** Retention deletes at most this many jobs per script call, so Redis is never blocked for long. */
@@ -227,24 +252,37 @@ export class RedisStore implements Store {
       for (const j of jobs) out.push(...(await this.add([j])));
       return out;
     }
+    if (jobs.some(usesFeatures)) return this.addFeatures(queue, jobs);
     const args: Arg[] = [];
     for (const j of jobs) {
-      args.push(
-        j.id,
-        j.name ?? '',
-        j.priority,
-        j.runAt,
-        j.maxAttempts,
-        encodeBackoff(j.backoff),
-        j.timeoutMs ?? '',
-        j.correlationId,
-        j.metadata,
-        j.payload,
-        j.createdAt,
-      );
+      pushJobArgs(args, j);
     }
     const [reply] = await Promise.all([this.run('add', queue, S.add, args), this.register(queue)]);
     return (reply as (0 | Reply)[]).map((r, i) => (r === 0 ? null : decodeJob(queue, jobs[i]!.id, r)));
+  }
+
+  /** `add` for jobs that use uniqueness, groups or flows: its own script, so the plain one stays lean. */
+  private async addFeatures(queue: string, jobs: readonly NewJob[]): Promise<AddResult[]> {
+    const args: Arg[] = [];
+    for (const j of jobs) {
+      pushJobArgs(args, j);
+      args.push(
+        j.uniqueKey ?? '',
+        j.uniqueMode ?? '',
+        j.dependsOn === undefined ? '' : JSON.stringify(j.dependsOn),
+        j.onDependencyDead ?? '',
+        j.group ?? '',
+      );
+    }
+    const [reply] = await Promise.all([this.run('add', queue, S.addFeatures, args), this.register(queue)]);
+    const rows = reply as (0 | Reply)[] | ['unknown', string];
+    if (rows[0] === 'unknown') {
+      throw new ValidationError(
+        `[bulwark] options.dependsOn: no job ${JSON.stringify(rows[1])} in queue ${queue}`,
+        { path: 'options.dependsOn' },
+      );
+    }
+    return (rows as (0 | Reply)[]).map((r) => (r === 0 ? null : decodeJob(queue, r[0] as string, r, 1)));
   }
 
   private claimArgs(req: ClaimRequest): Arg[] {
@@ -260,6 +298,15 @@ export class RedisStore implements Store {
 
   async claim(req: ClaimRequest): Promise<StoredJob[]> {
     if (req.limit <= 0) return [];
+    if (req.groups) {
+      const args = this.claimArgs(req);
+      args.push(JSON.stringify(req.groups));
+      const [jobs, groups] = (await this.run('claim', req.queue, S.claimGroups, args)) as [Reply, string[]];
+      return decodeJobs(req.queue, jobs).map((j, i) => {
+        if (groups[i]) j.group = groups[i];
+        return j;
+      });
+    }
     const reply = await this.run('claim', req.queue, S.claim, this.claimArgs(req));
     return decodeJobs(req.queue, reply as Reply);
   }
@@ -277,7 +324,7 @@ export class RedisStore implements Store {
     now: number,
     claim: ClaimRequest,
   ): Promise<{ completed: boolean[]; claimed: StoredJob[] }> {
-    if (claim.queue !== queue || claim.limit <= 0) {
+    if (claim.queue !== queue || claim.limit <= 0 || claim.groups) {
       const completed = await this.complete(queue, items, now);
       return { completed, claimed: await this.claim(claim) };
     }
@@ -339,7 +386,43 @@ export class RedisStore implements Store {
 
   async getJob(queue: string, id: string): Promise<StoredJob | null> {
     const key = this.ring(queue).job + id;
-    return decodeJob(queue, id, await this.command('getJob', () => this.client.hmget(key, ...FIELDS)));
+    const v = await this.command('getJob', () => this.client.hmget(key, ...FIELDS, 'do', 'g'));
+    const job = decodeJob(queue, id, v);
+    const deps = v[FIELDS.length];
+    const group = v[FIELDS.length + 1];
+    if (job && deps) job.dependsOn = JSON.parse(deps) as string[];
+    if (job && group) job.group = group;
+    return job;
+  }
+
+  async resolveDependants(queue: string, now: number, limit: number): Promise<ResolveResult> {
+    const [ready, completed, dead, open] = (await this.run('resolveDependants', queue, S.resolve, [
+      now,
+      limit,
+    ])) as [string[], string[], string[], number];
+    return { ready, completed, dead, open: open === 1 };
+  }
+
+  async completeAfter(
+    queue: string,
+    item: CompleteItem,
+    children: readonly string[],
+    onDependencyDead: DeadDependency,
+    now: number,
+  ): Promise<StoredState | null> {
+    const state = (await this.run('completeAfter', queue, S.completeAfter, [
+      now,
+      item.id,
+      item.token,
+      item.result ?? '',
+      JSON.stringify(children),
+      onDependencyDead,
+    ])) as string;
+    return state === '' ? null : (state as StoredState);
+  }
+
+  async getDependencies(queue: string, id: string): Promise<StoredJob[]> {
+    return decodeJobs(queue, (await this.run('getDependencies', queue, S.dependencies, [id])) as Reply);
   }
 
   async list(queue: string, filter: ListFilter, now: number): Promise<StoredJob[]> {
@@ -359,7 +442,7 @@ export class RedisStore implements Store {
   }
 
   async counts(queue: string, now: number): Promise<StateCounts> {
-    const [waiting, delayed, active, completed, dead, cancelled] = (await this.run(
+    const [waiting, delayed, active, completed, dead, cancelled, blocked] = (await this.run(
       'counts',
       queue,
       S.counts,
@@ -372,6 +455,7 @@ export class RedisStore implements Store {
       completed: completed!,
       dead: dead!,
       cancelled: cancelled!,
+      blocked: blocked!,
     };
   }
 
@@ -455,6 +539,91 @@ export class RedisStore implements Store {
     return total;
   }
 
+  /** Runs a script on one key of the queue's slot (`{prefix:queue}:<name>`). */
+  private runOn(op: string, queue: string, name: string, script: LuaScript, args: Arg[]): Promise<unknown> {
+    const key = this.ring(queue).base + name;
+    return this.command(op, () => runScript(this.client, script, [key], args));
+  }
+
+  async pauseGroup(queue: string, group: string, reason: string | null, _now: number): Promise<boolean> {
+    return (await this.run('pauseGroup', queue, S.groupState, ['pause', group, reason ?? ''])) === 1;
+  }
+
+  async resumeGroup(queue: string, group: string, _now: number): Promise<void> {
+    await this.run('resumeGroup', queue, S.groupState, ['resume', group, '']);
+  }
+
+  async throttleGroup(queue: string, group: string, until: number): Promise<void> {
+    await this.run('throttleGroup', queue, S.groupState, ['throttle', group, until]);
+  }
+
+  async listGroups(
+    queue: string,
+    f: { paused?: boolean; throttledAfter?: number; limit: number; offset: number },
+  ): Promise<GroupStatus[]> {
+    const rows = (await this.run('listGroups', queue, S.groupList, [])) as [
+      string,
+      string | null,
+      string,
+      number,
+      string,
+    ][];
+    return rows
+      .map(([name, reason, throttled, active, ready]) => ({
+        name,
+        paused: reason !== null,
+        pauseReason: reason === null || reason === '' ? null : reason,
+        throttledUntil: Number(throttled),
+        active,
+        waiting: Math.max(0, Number(ready)),
+      }))
+      .filter(
+        (g) =>
+          (f.paused === undefined || g.paused === f.paused) &&
+          (f.throttledAfter === undefined || g.throttledUntil > f.throttledAfter),
+      )
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .slice(f.offset, f.offset + f.limit);
+  }
+
+  async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {
+    await Promise.all([
+      this.runOn('saveSchedule', queue, 'schedules', S.scheduleSave, [key, spec, now]),
+      this.register(queue),
+    ]);
+  }
+
+  async removeSchedule(queue: string, key: string): Promise<boolean> {
+    return (await this.runOn('removeSchedule', queue, 'schedules', S.scheduleRemove, [key])) === 1;
+  }
+
+  async listSchedules(queue: string): Promise<StoredSchedule[]> {
+    const h = this.ring(queue).base + 'schedules';
+    const all = await this.command('listSchedules', () => this.client.hgetall(h));
+    const out: StoredSchedule[] = [];
+    for (const [field, spec] of Object.entries(all)) {
+      if (!field.startsWith('s:')) continue;
+      const key = field.slice(2);
+      const lastTickAt = all[`t:${key}`];
+      if (lastTickAt === undefined) continue;
+      out.push({
+        queue,
+        key,
+        spec,
+        lastTickAt: Number(lastTickAt),
+        createdAt: Number(all[`c:${key}`] ?? lastTickAt),
+        updatedAt: Number(all[`u:${key}`] ?? lastTickAt),
+      });
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async markScheduleFired(queue: string, key: string, tickAt: number, now: number): Promise<boolean> {
+    return (
+      (await this.runOn('markScheduleFired', queue, 'schedules', S.scheduleFired, [key, tickAt, now])) === 1
+    );
+  }
+
   subscribe(queue: string, onReady: () => void): () => void {
     if (this.closing) return () => {};
     return this.waker.subscribe(this.ring(queue).marker, onReady);
@@ -463,6 +632,23 @@ export class RedisStore implements Store {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The ARGV values of a job both add scripts start with (lua/add.ts, lua/features.ts). */
+function pushJobArgs(args: Arg[], j: NewJob): void {
+  args.push(
+    j.id,
+    j.name ?? '',
+    j.priority,
+    j.runAt,
+    j.maxAttempts,
+    encodeBackoff(j.backoff),
+    j.timeoutMs ?? '',
+    j.correlationId,
+    j.metadata,
+    j.payload,
+    j.createdAt,
+  );
 }
 
 const closedError = (): StoreError => new StoreError('[bulwark] [redis] the store is closed');

@@ -32,6 +32,10 @@ export interface JobRow<Errors> {
   updated_at: number;
   started_at: number | null;
   finished_at: number | null;
+  /** Flows (JSON text; absent from rows that do not select it). */
+  depends_on?: string | null;
+  /** Fair groups (absent from rows that do not select it). */
+  group_key?: string | null;
 }
 
 export function rowToJob<E>(r: JobRow<E>, errors: (stored: E) => JobErrorRecord[]): StoredJob {
@@ -62,5 +66,7 @@ export function rowToJob<E>(r: JobRow<E>, errors: (stored: E) => JobErrorRecord[
     updatedAt: r.updated_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+    ...(r.depends_on ? { dependsOn: JSON.parse(r.depends_on) as string[] } : {}),
+    ...(r.group_key ? { group: r.group_key } : {}),
   };
 }

@@ -1,3 +1,8 @@
+import { SCHEDULES_MIGRATION } from './schedules.js';
+import { UNIQUE_MIGRATION } from './features.js';
+import { FLOWS_MIGRATION } from './flows.js';
+import { GROUPS_MIGRATION } from './groups.js';
+
 /**
  * Numbered migrations. The schema version lives in `PRAGMA user_version`; each migration runs in
  * the same IMMEDIATE transaction that bumps it, so two processes opening one file never both apply it.
@@ -66,4 +71,8 @@ ALTER TABLE queues ADD COLUMN window_start INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE queues ADD COLUMN window_count INTEGER NOT NULL DEFAULT 0;
 `,
   },
+  { version: 3, name: 'cron schedules', sql: SCHEDULES_MIGRATION },
+  { version: 4, name: 'unique keys', sql: UNIQUE_MIGRATION },
+  { version: 5, name: 'flows', sql: FLOWS_MIGRATION },
+  { version: 6, name: 'fair groups', sql: GROUPS_MIGRATION },
 ];

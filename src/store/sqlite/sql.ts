@@ -74,8 +74,8 @@ export const SQL = {
   throttle: `INSERT INTO queues (name, throttled_until, updated_at) VALUES (@queue, @until, @until)
          ON CONFLICT (name) DO UPDATE SET throttled_until = max(throttled_until, excluded.throttled_until)`,
   cancel: `UPDATE jobs SET state = 'cancelled', reason = ?, finished_at = ?, updated_at = ?, lease_expires_at = NULL
-         WHERE queue = ? AND id = ? AND state IN ('waiting', 'delayed', 'active')`,
-  clear: `DELETE FROM jobs WHERE queue = ? AND state IN ('waiting', 'delayed')`,
+         WHERE queue = ? AND id = ? AND state IN ('waiting', 'delayed', 'blocked', 'active')`,
+  clear: `DELETE FROM jobs WHERE queue = ? AND state IN ('waiting', 'delayed', 'blocked')`,
   replayOne: `UPDATE jobs SET state = 'waiting', attempts = 0, run_at = ?, reason = NULL, finished_at = NULL, updated_at = ?
          WHERE queue = ? AND id = ? AND state = 'dead'`,
   replayAll: `UPDATE jobs SET state = 'waiting', attempts = 0, run_at = ?, reason = NULL, finished_at = NULL, updated_at = ?

@@ -14,14 +14,20 @@ import type {
   Store,
   StoreCapabilities,
   StoredJob,
+  StoredSchedule,
   StoredState,
+  DeadDependency,
+  GroupStatus,
+  ResolveResult,
 } from '../types.js';
-import { requireCapability, type AddContext } from '../types.js';
+import { requireCapability, usesFeatures, type AddContext } from '../types.js';
 import { StoreError } from '../../kernel/errors.js';
 import { migrations } from './migrations.js';
 import { COLUMN_LIST, appendError, fromRaw, fromRow, type Row } from './rows.js';
 import { INSERT_PARAMS, SQL, claimSql, insertSql } from './sql.js';
 import { loadDriver, resolveOptions, type SqliteStoreOptions } from './options.js';
+import { SqliteSchedules } from './schedules.js';
+import { SqliteFeatures } from './features.js';
 
 export type { SqliteStoreOptions };
 
@@ -45,6 +51,7 @@ type ClaimStatement = Database.Statement<
 const EMPTY_COUNTS = (): StateCounts => ({
   waiting: 0,
   delayed: 0,
+  blocked: 0,
   active: 0,
   completed: 0,
   dead: 0,
@@ -60,6 +67,8 @@ export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities;
   private readonly db: Database.Database;
   private prepared: ReturnType<SqliteStore['prepare']> | undefined;
+  private schedulesPart: SqliteSchedules | undefined;
+  private featuresPart: SqliteFeatures | undefined;
   private readonly claims = new Map<number, ClaimStatement>();
   private readonly inserts = new Map<number, Database.Statement>();
   private closed = false;
@@ -219,6 +228,88 @@ export class SqliteStore implements Store {
     };
   }
 
+  /** @internal Schedules, prepared on first use (after migrations). */
+  private get schedules(): SqliteSchedules {
+    if (!this.schedulesPart) {
+      void this.s; // refuses a closed store
+      this.schedulesPart = new SqliteSchedules(this.db);
+    }
+    return this.schedulesPart;
+  }
+
+  /** @internal Uniqueness, groups and flows, prepared on first use (after migrations). */
+  private get features(): SqliteFeatures {
+    if (!this.featuresPart) {
+      void this.s; // refuses a closed store
+      this.featuresPart = new SqliteFeatures(this.db);
+    }
+    return this.featuresPart;
+  }
+
+  async resolveDependants(queue: string, now: number, limit: number): Promise<ResolveResult> {
+    const flows = this.features.flows;
+    // Most queues have no open edge: look without taking the write lock.
+    if (!flows.hasEdges(queue)) return { ready: [], completed: [], dead: [], open: false };
+    return this.write(() => flows.resolve(queue, now, limit));
+  }
+
+  async completeAfter(
+    queue: string,
+    item: CompleteItem,
+    children: readonly string[],
+    onDependencyDead: DeadDependency,
+    now: number,
+  ): Promise<StoredState | null> {
+    const flows = this.features.flows;
+    return this.write(() =>
+      flows.completeAfter(queue, item.id, item.token, item.result, children, onDependencyDead, now),
+    );
+  }
+
+  async getDependencies(queue: string, id: string): Promise<StoredJob[]> {
+    const flows = this.features.flows;
+    return this.read(() => flows.dependencies(queue, id));
+  }
+
+  async pauseGroup(queue: string, group: string, reason: string | null, _now: number): Promise<boolean> {
+    const groups = this.features.groups;
+    return this.write(() => groups.pause(queue, group, reason));
+  }
+
+  async resumeGroup(queue: string, group: string, _now: number): Promise<void> {
+    const groups = this.features.groups;
+    await this.write(() => groups.resume(queue, group));
+  }
+
+  async throttleGroup(queue: string, group: string, until: number): Promise<void> {
+    const groups = this.features.groups;
+    await this.write(() => groups.throttle(queue, group, until));
+  }
+
+  async listGroups(
+    queue: string,
+    filter: { paused?: boolean; throttledAfter?: number; limit: number; offset: number },
+  ): Promise<GroupStatus[]> {
+    const groups = this.features.groups;
+    return this.read(() => groups.list(queue, filter));
+  }
+
+  async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {
+    this.schedules.saveSchedule(queue, key, spec, now);
+  }
+
+  async removeSchedule(queue: string, key: string): Promise<boolean> {
+    return this.schedules.removeSchedule(queue, key);
+  }
+
+  async listSchedules(queue: string): Promise<StoredSchedule[]> {
+    return this.schedules.listSchedules(queue);
+  }
+
+  async markScheduleFired(queue: string, key: string, tickAt: number, now: number): Promise<boolean> {
+    return this.schedules.markScheduleFired(queue, key, tickAt, now);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -231,6 +322,7 @@ export class SqliteStore implements Store {
 
   async add(jobs: readonly NewJob[], ctx?: AddContext): Promise<AddResult[]> {
     if (ctx?.tx !== undefined) requireCapability(this, 'transactionalEnqueue', 'add(…, { tx })');
+    if (jobs.some(usesFeatures)) return this.write(() => this.features.add(jobs));
     const s = this.s;
     return this.write((): AddResult[] => {
       // Multi-row inserts: one statement per chunk costs far less than one per job.
@@ -294,6 +386,7 @@ export class SqliteStore implements Store {
 
   /** The body of `claim`; runs inside a write transaction. */
   private claimRows(req: ClaimRequest): StoredJob[] {
+    if (req.groups) return this.features.groups.claim(req);
     const s = this.s;
     {
       const q = s.status.get(req.queue);
@@ -453,6 +546,7 @@ export class SqliteStore implements Store {
       c.delayed = s.countDelayed.get(queue, now)!.n;
       c.waiting = s.countWaiting.get(queue)!.n - c.delayed;
       c.active = s.countActive.get(queue)!.n;
+      c.blocked = this.features.countBlocked(queue);
       return c;
     });
   }

@@ -1,5 +1,16 @@
 // A program as a user writes it, compiled against the built `dist` types (skipLibCheck: false).
-import { Queue, Worker, sqliteStore, RateLimitError, type Job, type JobContext } from 'bulwark';
+import {
+  Queue,
+  Worker,
+  sqliteStore,
+  RateLimitError,
+  type AddOutcome,
+  type GroupsOptions,
+  type Job,
+  type JobContext,
+  type ScheduleOptions,
+  type UniqueOptions,
+} from 'bulwark';
 import { circuitBreaker, retry, timeout, wrap, createRegistry, classify } from 'bulwark/resilience';
 import { Cache, memoize } from 'bulwark/cache';
 import { HealthMonitor, BulwarkMetrics, createLogger, instrument } from 'bulwark/observe';
@@ -14,8 +25,17 @@ export async function main(): Promise<void> {
   await using store = sqliteStore({ path: ':memory:' });
   const queue = new Queue<{ to: string }, { id: string }>('mail', { store });
   const job: Job<{ to: string }, { id: string }> = await queue.add({ to: 'a@b.c' }, { priority: 1 });
+  const groups: GroupsOptions = { concurrency: 2, overrides: { vip: { concurrency: 4 } } };
+  const tenants = new Queue<{ to: string }>('tenants', { store, groups });
+  const unique: UniqueOptions = { key: 'k', mode: 'debounce', delayMs: 10 };
+  const outcome: AddOutcome | undefined = (await tenants.add({ to: 'x' }, { unique, group: 'vip' })).outcome;
+  const nightly: ScheduleOptions<{ to: string }> = { cron: '0 3 * * *', tz: 'UTC', payload: { to: 'ops' } };
+  await tenants.schedule('nightly', nightly);
+  void [outcome, await tenants.listGroups({ paused: true })];
   const worker = new Worker(queue, async (ctx: JobContext<{ to: string }>) => {
     if (!ctx.payload.to) throw new RateLimitError('slow', { retryAfterMs: 1000 });
+    if (ctx.payload.to === 'fan') await ctx.spawn([{ payload: 1 }], { join: { payload: 'all' } });
+    await ctx.progress({ done: 1 });
     return { id: job.id };
   });
   const policy = wrap(

@@ -11,7 +11,7 @@ for i = 4, #ARGV do
   local id = ARGV[i]
   local key = JOB .. id
   local v = redis.call('HMGET', key, 's', 'r', 'q')
-  if v[1] == 'waiting' or v[1] == 'active' then
+  if v[1] == 'waiting' or v[1] == 'active' or v[1] == 'blocked' then
     unindex(id, v[1], v[2], v[3])
     -- A waiting job may keep the worker of an earlier attempt in its hash: a cancelled one shows it.
     if v[1] == 'waiting' then redis.call('HDEL', key, 'w') end
@@ -25,12 +25,13 @@ bulk('ZADD', FINAL.cancelled, done)
 return out
 `);
 
-/** Deletes every waiting and delayed job. ARGV: job prefix. Returns how many. */
+/** Deletes every waiting, delayed and blocked job. ARGV: job prefix. Returns how many. */
 export const CLEAR = script(`
 local gone = {}
 for _, m in ipairs(redis.call('ZRANGE', K_WAIT, 0, -1)) do drop(gone, string.sub(m, MEMBER_HEAD + 1)) end
 for _, id in ipairs(redis.call('ZRANGE', K_DELAYED, 0, -1)) do drop(gone, id) end
-redis.call('DEL', K_WAIT, K_DELAYED)
+for _, id in ipairs(redis.call('ZRANGE', K_BLOCKED, 0, -1)) do drop(gone, id) end
+redis.call('DEL', K_WAIT, K_DELAYED, K_BLOCKED)
 bulk('ZREM', K_ALL, gone)
 return #gone
 `);

@@ -19,6 +19,8 @@ local JOB = ARGV[1]
 local K_WAIT, K_DELAYED, K_ACTIVE = KEYS[1], KEYS[2], KEYS[3]
 local FINAL = { completed = KEYS[4], dead = KEYS[5], cancelled = KEYS[6] }
 local K_ALL, K_META, K_MARKER = KEYS[7], KEYS[8], KEYS[9]
+-- Blocked jobs (flows) live in a zset of their own, beside the queue's other keys.
+local K_BLOCKED = string.sub(K_META, 1, #K_META - 4) .. 'blocked'
 local FIELDS = ${LUA_FIELDS}
 local F = ${LUA_POSITIONS}
 local ERROR_LIMIT = ${ERROR_HISTORY_LIMIT}
@@ -102,6 +104,8 @@ local function unindex(id, state, runAt, seq)
     redis.call('ZREM', K_DELAYED, id)
   elseif state == 'active' then
     redis.call('ZREM', K_ACTIVE, id)
+  elseif state == 'blocked' then
+    redis.call('ZREM', K_BLOCKED, id)
   elseif FINAL[state] then
     redis.call('ZREM', FINAL[state], id)
   end

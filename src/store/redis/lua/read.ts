@@ -1,6 +1,6 @@
 import { script } from './prelude.js';
 
-/** Counts by state. ARGV: job prefix, now. Returns waiting, delayed, active, completed, dead, cancelled. */
+/** Counts by state. ARGV: job prefix, now. Returns waiting, delayed, active, completed, dead, cancelled, blocked. */
 export const COUNTS = script(`
 local now = ARGV[2]
 local due = redis.call('ZCOUNT', K_DELAYED, '-inf', now)
@@ -11,6 +11,7 @@ return {
   redis.call('ZCARD', FINAL.completed),
   redis.call('ZCARD', FINAL.dead),
   redis.call('ZCARD', FINAL.cancelled),
+  redis.call('ZCARD', K_BLOCKED),
 }
 `);
 
@@ -110,6 +111,7 @@ else
     gather(redis.call('ZRANGE', K_DELAYED, 0, -1))
   end
   if states.active then gather(redis.call('ZRANGE', K_ACTIVE, 0, -1)) end
+  if states.blocked then gather(redis.call('ZRANGE', K_BLOCKED, 0, -1)) end
   for name, set in pairs(FINAL) do
     if states[name] then gather(redis.call('ZRANGE', set, 0, -1)) end
   end
