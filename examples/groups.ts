@@ -30,7 +30,7 @@ const worker = new Worker(
     const { tenant } = ctx.payload;
     if (tenant === 'startup' && !throttledOnce) {
       throttledOnce = true; // the startup's API says "slow down": only the startup waits
-      throw new RateLimitError('429 from the startup API', { retryAfterMs: 300 });
+      throw new RateLimitError('429 from the startup API', { retryAfterMs: 100 });
     }
     const now = (inFlight.get(tenant) ?? 0) + 1;
     inFlight.set(tenant, now);
