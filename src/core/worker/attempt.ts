@@ -1,4 +1,5 @@
 import type { TraceSpan } from '../../kernel/trace.js';
+import type { AdaptivePermit } from '../../resilience/adaptive-limiter.js';
 import type { Job } from '../job.js';
 
 /** Why an attempt's signal fired. */
@@ -23,6 +24,8 @@ export class Attempt {
   /** The handler outlived its abort by the worker's zombie bound. */
   zombie = false;
   timer: NodeJS.Timeout | undefined;
+  /** The permit of the worker's adaptive concurrency limit, until the handler returns. */
+  permit: AdaptivePermit | undefined;
   /** The attempt's consumer span, when tracing is on. */
   span: TraceSpan | undefined;
   /** Fires when an aborted handler has not returned within the zombie bound. */

@@ -32,7 +32,10 @@ export const MAX_PREFETCH = 1000;
 
 export interface ClaimerSettings {
   workerId: string;
+  /** The most handlers at once (with an adaptive limit: its ceiling). */
   concurrency: number;
+  /** With adaptive concurrency: the limit now, which moves between its min and `concurrency`. */
+  limit?: () => number;
   /** Most jobs per claim. */
   batchSize: number;
   /** Jobs held beyond the running ones, or 'auto'. */
@@ -284,11 +287,30 @@ export class Claimer {
     }
   }
 
+  /** Handlers allowed at once now: the fixed concurrency, or the adaptive limit. */
+  private slots(): number {
+    const l = this.settings.limit;
+    return l === undefined ? this.settings.concurrency : l();
+  }
+
+  /**
+   * Jobs the declared dependencies with an adaptive limit can take now (Infinity without one): more
+   * would only wait in their lines while holding worker slots.
+   */
+  private dependencyRoom(): number {
+    let room = Infinity;
+    for (const { gate } of this.settings.gates) {
+      const l = gate.limiter;
+      if (l !== undefined) room = Math.min(room, l.available);
+    }
+    return room;
+  }
+
   /** Jobs to claim now: the room left for running plus buffered ones, once it is worth a claim. */
   private claimLimit(): number {
     const s = this.settings;
     const prefetch = this.prefetchHeld ? 0 : this.prefetchSize();
-    const room = s.concurrency + prefetch - this.held.size - this.buffer.length - this.claiming;
+    const room = this.slots() + prefetch - this.held.size - this.buffer.length - this.claiming;
     if (this.pending.size >= this.maxPending) return 0;
     // With a buffer, claim once half of it is used up, not for every job that leaves it.
     const worth = prefetch > 1 ? Math.max(1, Math.floor(prefetch / 2)) : 1;
@@ -298,7 +320,7 @@ export class Claimer {
   private prefetchSize(): number {
     const p = this.settings.prefetch;
     if (p !== 'auto') return p;
-    const c = this.settings.concurrency;
+    const c = this.slots();
     if (this.avgRunMs === undefined) return c;
     const perSlot = PREFETCH_TARGET_MS / Math.max(this.avgRunMs, 0.001);
     return Math.min(MAX_PREFETCH, Math.ceil(c * perSlot));
@@ -323,15 +345,23 @@ export class Claimer {
     if (this.buffer.length === 0) return;
     // A dependency whose breaker opened meanwhile: buffered jobs would only meet it, so they go back.
     if (this.settings.gates.length > 0 && this.blockedForMs() > 0) return this.handBack('prefetch');
-    const c = this.settings.concurrency;
+    const c = this.slots();
+    let budget = this.dependencyRoom();
     while (
       !this.stopping &&
       this.buffer.length > 0 &&
       this.held.size < c &&
+      budget-- > 0 &&
       this.pending.size < this.maxPending
     ) {
       this.dispatch.start(this.buffer.shift()!.job);
     }
+  }
+
+  /** A limit rose or permits freed up: start what now fits. */
+  room(): void {
+    this.pump();
+    this.wake();
   }
 
   /** Hands back buffered jobs that waited longer than the bound; re-arms while any wait. */

@@ -11,6 +11,14 @@ import type { BulkItem, Queue } from '../queue.js';
 /** What a worker needs of a dependency: ms until it may take calls again (0: now). */
 export interface DependencyGate {
   availableInMs(): number;
+  /**
+   * The dependency's adaptive concurrency limit, if it has one: the worker starts no more jobs than
+   * it has permits free, and starts more when it says so.
+   */
+  readonly limiter?: {
+    readonly available: number;
+    on(event: 'available', listener: () => void): () => void;
+  };
 }
 
 /** Where a worker finds dependencies by name; a resilience `Registry` is one. */

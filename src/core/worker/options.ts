@@ -6,12 +6,16 @@ import { zPositiveInt, zText } from '../../kernel/validate.js';
 import type { FailureAction, RetentionRule } from '../../store/types.js';
 import type { Job } from '../job.js';
 import { zRetention, type QueueEvents } from '../queue.js';
+import type { AdaptiveLimiterOptions } from '../../resilience/adaptive-limiter.js';
 import type { DependencyGate, DependencySource, JobContext } from './context.js';
 import { zFateOptions, type FateOptions } from './fate.js';
 
 export type { DependencyGate, DependencySource };
 
 export type Handler<T = unknown, R = unknown> = (ctx: JobContext<T>) => Promise<R> | R;
+
+/** An adaptive concurrency limit for a worker: `max` is required (the most jobs at once). */
+export type AdaptiveConcurrency = Omit<AdaptiveLimiterOptions, 'max' | 'name'> & { max: number };
 
 /** A failure as the worker reports it to analytics. */
 export interface FailureRecord {
@@ -28,8 +32,12 @@ export interface FailureRecorder {
 }
 
 export interface WorkerOptions extends FateOptions {
-  /** Jobs run at once by this worker. @default 1 */
-  concurrency?: number;
+  /**
+   * Jobs run at once by this worker: a number, or `{ adaptive: { min, max, … } }` for a limit found
+   * from the jobs' latency and congestion errors (`resource`, `dependency`, timeouts), between min and
+   * max (see `adaptiveLimiter` in bulwark/resilience for every option). @default 1
+   */
+  concurrency?: number | { adaptive: AdaptiveConcurrency };
   /** Most jobs taken in one claim. @default 1000 */
   batchSize?: number;
   /**
@@ -118,7 +126,18 @@ export const DEFAULT_RETENTION: readonly RetentionRule[] = [
 
 export const zWorkerOptions = zFateOptions
   .extend({
-    concurrency: zPositiveInt.max(10_000).optional(),
+    concurrency: z
+      .union([
+        zPositiveInt.max(10_000),
+        z
+          .object({
+            adaptive: z
+              .object({ min: zPositiveInt.max(10_000).optional(), max: zPositiveInt.max(10_000) })
+              .passthrough(),
+          })
+          .strict(),
+      ])
+      .optional(),
     batchSize: zPositiveInt.max(10_000).optional(),
     prefetch: z.union([z.literal('auto'), z.number().int().min(0).max(10_000)]).optional(),
     prefetchMaxWaitMs: zPositiveInt.min(10).max(3_600_000).optional(),

@@ -6,6 +6,7 @@
 import { LeaseLostError, TimeoutError, ValidationError } from '../../kernel/errors.js';
 import { jobScope, type JobScope } from '../../kernel/logger.js';
 import { jobTracer, type JobTracer } from '../../kernel/trace.js';
+import type { AdaptiveLimiter } from '../../resilience/adaptive-limiter.js';
 import { toJsonText } from '../../kernel/validate.js';
 import type { StoredJob } from '../../store/types.js';
 import { toJob, type Job } from '../job.js';
@@ -26,7 +27,12 @@ export class Runner<T, R> {
     private readonly handler: Handler<T, R>,
     private readonly claimer: Claimer,
     private readonly settler: Settler,
-    private readonly options: { registry?: DependencySource; stage?: string; zombieAfterMs: number },
+    private readonly options: {
+      registry?: DependencySource;
+      stage?: string;
+      zombieAfterMs: number;
+      limiter?: AdaptiveLimiter;
+    },
   ) {}
 
   start(stored: StoredJob): void {
@@ -48,6 +54,7 @@ export class Runner<T, R> {
     }
     const attempt = new Attempt(job, now);
     attempt.handlerDone = false;
+    attempt.permit = this.options.limiter?.tryAcquire();
     attempt.onAbort = (reason) => this.aborted(attempt, reason);
     this.claimer.hold(attempt);
     this.active.set(job.id, attempt);
@@ -85,6 +92,7 @@ export class Runner<T, R> {
     run.then(
       (result) => {
         this.handlerReturned(attempt);
+        endPermit(attempt, undefined);
         if (attempt.settling) return;
         attempt.span?.end();
         this.finish(attempt);
@@ -92,6 +100,7 @@ export class Runner<T, R> {
       },
       (error: unknown) => {
         this.handlerReturned(attempt);
+        endPermit(attempt, error ?? new Error('handler failed'));
         if (attempt.settling) return;
         attempt.span?.end(error);
         this.finish(attempt);
@@ -200,6 +209,21 @@ export class Runner<T, R> {
       emitter.emit('job:progress', { job, progress: patch.progress });
     }
   }
+}
+
+/**
+ * Tells the worker's adaptive limit how the handler went, once it returns: its latency, and whether a
+ * failure was congestion (the limiter judges: resource and dependency errors, timeouts). An attempt
+ * stopped for another reason (lost lease, shutdown) says nothing about the load.
+ */
+function endPermit(attempt: Attempt, error: unknown): void {
+  const permit = attempt.permit;
+  if (permit === undefined) return;
+  attempt.permit = undefined;
+  if (attempt.cause === 'timeout') permit.failure(attempt.signal.reason);
+  else if (attempt.cause !== undefined) permit.release();
+  else if (error === undefined) permit.success();
+  else permit.failure(error);
 }
 
 function leaseLost(job: Job): LeaseLostError {

@@ -14,6 +14,7 @@ import { noopLogger, type Logger } from '../../kernel/logger.js';
 import { parseOptions } from '../../kernel/validate.js';
 import type { Queue, QueueEvents } from '../queue.js';
 import { onLocalReady } from '../wake.js';
+import { adaptiveLimiter, type AdaptiveLimiter } from '../../resilience/adaptive-limiter.js';
 import { Claimer, MAX_PREFETCH, type WorkerEnv } from './claimer.js';
 import {
   DEFAULT_RETENTION,
@@ -53,6 +54,8 @@ export class Worker<T = unknown, R = unknown> {
   private readonly scheduler: ScheduleRunner | undefined;
   private readonly flows: FlowSweeper;
   private readonly disposers: Disposer[] = [];
+  /** The adaptive concurrency limit, with `concurrency: { adaptive }`. */
+  readonly limiter: AdaptiveLimiter | undefined;
   private running = false;
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -64,7 +67,10 @@ export class Worker<T = unknown, R = unknown> {
     }
     const o = (this.options = parseOptions(zWorkerOptions, options, 'worker options'));
     this.queue = queue;
-    const concurrency = o.concurrency ?? 1;
+    const c = o.concurrency ?? 1;
+    // With an adaptive limit, the limiter decides how many run; its ceiling sizes everything else.
+    this.limiter = typeof c === 'number' ? undefined : adaptiveLimiter({ ...c.adaptive, name: queue.name });
+    const concurrency = typeof c === 'number' ? c : this.limiter!.max;
     const leaseMs = o.leaseMs ?? 30_000;
     this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const bindings: Record<string, string> = { queue: queue.name, workerId: this.workerId };
@@ -83,6 +89,7 @@ export class Worker<T = unknown, R = unknown> {
       {
         workerId: this.workerId,
         concurrency,
+        limit: this.limiter === undefined ? undefined : () => this.limiter!.limit,
         batchSize: o.batchSize ?? MAX_PREFETCH,
         prefetch: o.prefetch ?? 'auto',
         prefetchMaxWaitMs: Math.min(o.prefetchMaxWaitMs ?? 2000, Math.floor(leaseMs / 2)),
@@ -108,6 +115,7 @@ export class Worker<T = unknown, R = unknown> {
       registry: o.registry,
       stage: o.stage,
       zombieAfterMs: o.zombieAfterMs ?? 5000,
+      limiter: this.limiter,
     });
     this.upkeep = new Upkeep(env, this.claimer, (a) => this.runner.loseLease(a), {
       leaseMs,
@@ -160,6 +168,12 @@ export class Worker<T = unknown, R = unknown> {
     const wake = (): void => this.claimer.wake();
     this.disposers.push(onLocalReady(store, name, wake));
     if (store.capabilities.notify && store.subscribe) this.disposers.push(store.subscribe(name, wake));
+    // A limit that rises, or a dependency's permits freeing up, makes room for more jobs.
+    const room = (): void => this.claimer.room();
+    if (this.limiter) this.disposers.push(this.limiter.on('available', room));
+    for (const { gate } of dependencyGates(this.options)) {
+      if (gate.limiter) this.disposers.push(gate.limiter.on('available', room));
+    }
     this.upkeep.start();
     this.scheduler?.start();
     this.flows.start();
