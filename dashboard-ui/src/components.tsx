@@ -138,6 +138,23 @@ export function Chart({
 const fmt = (v: number | null): string =>
   v === null ? '–' : v >= 100 ? Math.round(v).toLocaleString('en-US') : String(Math.round(v * 10) / 10);
 
+const never = new Promise<never>(() => undefined);
+
+/**
+ * Only the latest of a view's reads is delivered: `latest(api.jobs(…))` settles only if no later
+ * read went out meanwhile, so a slow, older answer never overwrites a newer one.
+ */
+export function useLatest(): <T>(read: Promise<T>) => Promise<T> {
+  const seq = useRef(0);
+  return (read) => {
+    const n = ++seq.current;
+    return read.then(
+      (v) => (n === seq.current ? v : never),
+      (e: unknown) => (n === seq.current ? Promise.reject(e) : never),
+    );
+  };
+}
+
 export interface ConfirmRequest {
   title: string;
   body: string;

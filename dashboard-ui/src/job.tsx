@@ -1,7 +1,7 @@
 /** One job, readable: times relative and absolute, attempts with their stacks, progress, values. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, type ApiError, type Config, type JobDetail } from './api.js';
-import { Badge, Json, Time, type ConfirmRequest } from './components.js';
+import { Badge, Json, Time, useLatest, type ConfirmRequest } from './components.js';
 import { duration } from './format.js';
 import { toast, useBus, watch } from './live.js';
 import { jobHref } from './queue.js';
@@ -32,8 +32,9 @@ export function JobPage({
 }) {
   const [job, setJob] = useState<JobDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const latest = useLatest();
   const load = (): void => {
-    api.job(queue, id).then(
+    latest(api.job(queue, id)).then(
       (j) => {
         setJob(j);
         setError(null);

@@ -3,7 +3,7 @@
  * a small store the views read (overview, health, breakers, top errors) and a bus the views listen
  * to for the changes that concern them (a job, a queue's jobs).
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import type { JobChange } from '../../src/dashboard/index.js';
 import type { Overview, QueueOverview, SeriesPoint, TopError, Verdict } from './api.js';
 import { api } from './api.js';
@@ -25,14 +25,25 @@ const set = (patch: Partial<LiveState>): void => {
   for (const s of subscribers) s();
 };
 
-export function useLive(): LiveState {
+/**
+ * Reads a value kept outside the components and re-renders on its changes. The subscription is made
+ * in a layout effect (in the same task as the render) and then checks for a change made between
+ * the render and the subscription: an event that arrives while a view mounts is never missed.
+ */
+function useExternal<T>(subs: Set<() => void>, get: () => T): T {
+  const value = get();
   const [, render] = useState(0);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const s = (): void => render((n) => n + 1);
-    subscribers.add(s);
-    return () => void subscribers.delete(s);
+    subs.add(s);
+    if (get() !== value) s();
+    return () => void subs.delete(s);
   }, []);
-  return state;
+  return value;
+}
+
+export function useLive(): LiveState {
+  return useExternal(subscribers, () => state);
 }
 
 type BusEvent =
@@ -45,7 +56,7 @@ const listeners = new Set<(e: BusEvent) => void>();
 
 /** Listens to the bus while the component is mounted. */
 export function useBus(fn: (e: BusEvent) => void, deps: unknown[]): void {
-  useEffect(() => {
+  useLayoutEffect(() => {
     listeners.add(fn);
     return () => void listeners.delete(fn);
   }, deps);
@@ -68,13 +79,7 @@ export function toast(text: string, kind: Toast['kind'] = 'info'): void {
   }, 6000);
 }
 export function useToasts(): Toast[] {
-  const [, render] = useState(0);
-  useEffect(() => {
-    const s = (): void => render((n) => n + 1);
-    toastSubs.add(s);
-    return () => void toastSubs.delete(s);
-  }, []);
-  return toasts;
+  return useExternal(toastSubs, () => toasts);
 }
 
 const data = <T>(e: Event): T => JSON.parse((e as MessageEvent<string>).data) as T;

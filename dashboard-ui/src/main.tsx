@@ -1,6 +1,6 @@
 /** The dashboard app: a hash router over three views, the header, the dialog and the toasts. */
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api, type Config } from './api.js';
 import { Badge, Confirm, Toasts, type ConfirmRequest } from './components.js';
 import { JobPage } from './job.js';
@@ -33,13 +33,16 @@ function parse(hash: string): Route {
 }
 
 function useRoute(): Route {
-  const [route, setRoute] = useState(() => parse(location.hash));
-  useEffect(() => {
+  const [first] = useState(() => location.hash);
+  const [route, setRoute] = useState(() => parse(first));
+  useLayoutEffect(() => {
     const on = (): void => {
       setRoute(parse(location.hash));
       window.scrollTo(0, 0);
     };
     addEventListener('hashchange', on);
+    // A change between the first render and this subscription is not lost.
+    if (location.hash !== first) on();
     return () => removeEventListener('hashchange', on);
   }, []);
   return route;

@@ -1,7 +1,7 @@
 /** One queue: why it is (not) running, its actions, charts, and its jobs with filters and pages. */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type ApiError, type Config, type JobPage, type QueueDetail } from './api.js';
-import { Badge, Chart, Empty, Time, Why, type ConfirmRequest } from './components.js';
+import { Badge, Chart, Empty, Time, useLatest, Why, type ConfirmRequest } from './components.js';
 import { fromLocalInput, num, toLocalInput } from './format.js';
 import { toast, useBus, watch } from './live.js';
 import { queueHref } from './overview.js';
@@ -44,14 +44,16 @@ export function QueuePage({
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const query = params.toString();
 
+  const latestDetail = useLatest();
+  const latestJobs = useLatest();
   useEffect(() => watch(name), [name]);
   const loadDetail = (): void => {
-    api.queue(name).then(setDetail, (e: ApiError) => setError(e.message));
+    latestDetail(api.queue(name)).then(setDetail, (e: ApiError) => setError(e.message));
   };
   const loadJobs = (): void => {
     const p = new URLSearchParams(query);
     if (!p.has('limit')) p.set('limit', '50');
-    api.jobs(name, p).then(
+    latestJobs(api.jobs(name, p)).then(
       (r) => {
         setPage(r);
         setError(null);

@@ -123,6 +123,18 @@ export class Feed {
     res.on('error', drop);
     this.start();
     res.write(`retry: 2000\n\n`);
+    try {
+      this.write(stream, frame('hello', await this.hello(watch), this.seq));
+    } catch (e) {
+      // The status line is sent: say why, and end the stream; the client reconnects and asks again.
+      this.write(stream, frame('store', { error: coerceError(e).message }));
+      res.end();
+      drop();
+    }
+  }
+
+  /** The hello is the feed's baseline: every later event is a change against it, so none is missed. */
+  private async hello(watch: Watch): Promise<Snapshot> {
     if (watch.queue !== undefined && watch.job !== undefined) {
       // Read the watched job now: a change between this hello and the next tick must not be the baseline.
       const key = `${watch.queue}\n${watch.job}`;
@@ -130,14 +142,10 @@ export class Feed {
         this.watchedJobs.set(key, versionOf(await this.data.store.getJob(watch.queue, watch.job)));
       }
     }
-    // The hello is the feed's baseline: every later event is a change against it, so none is missed.
-    let hello = this.prev?.snapshot;
-    if (!hello) {
-      hello = await this.snapshot();
-      this.prev ??= this.baseline(hello);
-      hello = this.prev.snapshot;
-    }
-    this.write(stream, frame('hello', hello, this.seq));
+    if (this.prev) return this.prev.snapshot;
+    const snapshot = await this.snapshot();
+    this.prev ??= this.baseline(snapshot);
+    return this.prev.snapshot;
   }
 
   private baseline(snapshot: Snapshot): NonNullable<Feed['prev']> {
