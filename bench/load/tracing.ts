@@ -1,14 +1,17 @@
 /**
  * What tracing costs: SQLite process throughput at concurrency 50 (no-op jobs) with tracing off and
- * on (the real OpenTelemetry SDK, a sampler that records every span, an in-memory exporter that keeps
- * nothing), interleaved rounds so that the machine's noise falls on both alike.
+ * on (the real OpenTelemetry SDK with the AsyncLocalStorage context manager, a sampler that records
+ * every span, the BatchSpanProcessor that OpenTelemetry documents for production, and an exporter that
+ * counts the spans and keeps nothing), in interleaved rounds so that the machine's noise falls on both
+ * alike. The SDK's own cost per recorded span (about 2-3 µs with the attributes the messaging
+ * conventions ask for) is part of the figure: it is what a user pays.
  */
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   AlwaysOnSampler,
   BasicTracerProvider,
-  SimpleSpanProcessor,
+  BatchSpanProcessor,
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
@@ -58,7 +61,13 @@ export async function tracingCost(rounds: number, jobs: number) {
   const exporter = new CountingExporter();
   const provider = new BasicTracerProvider({
     sampler: new AlwaysOnSampler(),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
+    spanProcessors: [
+      new BatchSpanProcessor(exporter, {
+        maxQueueSize: 65_536,
+        maxExportBatchSize: 4096,
+        scheduledDelayMillis: 200,
+      }),
+    ],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const off: number[] = [];
@@ -73,6 +82,7 @@ export async function tracingCost(rounds: number, jobs: number) {
       }
     }
   }
+  await provider.forceFlush();
   context.disable();
   return { off, on, spans: exporter.spans };
 }
