@@ -569,6 +569,7 @@ export class Queue<T = unknown, R = unknown> {
   /** Stops claiming from one group in every process (the others go on). Running jobs finish. */
   async pauseGroup(group: string, reason: string | null = null): Promise<void> {
     parseOptions(zGroupName, group, 'group');
+    if (reason !== null) parseOptions(zReason, reason, 'pause reason');
     await ensureInit(this.store);
     if (await this.store.pauseGroup(this.name, group, reason, this.clock.now())) {
       this.emitter.emit('group:paused', { queue: this.name, group, reason });

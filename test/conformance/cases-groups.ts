@@ -144,6 +144,10 @@ export function groupCases(h: Harness): void {
       const { queue } = h.manualQueue({ groups: {} });
       await expect(queue.add(1, { group: '' })).rejects.toMatchObject({ code: 'VALIDATION' });
       await expect(queue.pauseGroup('')).rejects.toMatchObject({ code: 'VALIDATION' });
+      // A reason no store could keep exactly (a lone surrogate, NUL) is refused, as for queue.pause.
+      for (const reason of ['x\uDC00y', 'a\0b']) {
+        await expect(queue.pauseGroup('g', reason)).rejects.toMatchObject({ code: 'VALIDATION' });
+      }
       expect(await queue.size()).toBe(0);
       expect(await queue.listGroups()).toEqual([]);
     });

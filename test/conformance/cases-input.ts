@@ -91,6 +91,9 @@ export function inputCases(h: Harness): void {
         () => new Worker(q, () => {}, { actions: { transient: 'explode' as never }, autostart: false }),
       );
       await expectValidation(() => new Worker(q, null as never, { autostart: false }));
+      for (const notAQueue of [{}, null, 'emails', { name: 'emails' }]) {
+        await expectValidation(() => new Worker(notAQueue as never, () => {}, { autostart: false }));
+      }
       await expectValidation(q.list({ states: ['nope' as never] }));
       await expectValidation(q.cleanup([{ state: 'completed' }]));
       await expectValidation(q.cancel([42 as never]));

@@ -62,6 +62,15 @@ export class Worker<T = unknown, R = unknown> {
   private closing: Promise<CloseResult> | undefined;
 
   constructor(queue: Queue<T, R>, handler: Handler<T, R>, options: WorkerOptions = {}) {
+    const q = queue as Partial<Queue<T, R>> | null;
+    if (typeof q !== 'object' || q === null || typeof q.name !== 'string' || typeof q.add !== 'function') {
+      throw new ValidationError(
+        '[bulwark] a worker needs a Queue (new Worker(new Queue(name, { store }), handler))',
+        {
+          path: 'queue',
+        },
+      );
+    }
     if (typeof handler !== 'function') {
       throw new ValidationError('[bulwark] a worker needs a handler function', { path: 'handler' });
     }

@@ -18,6 +18,13 @@ export interface RedisStoreOptions {
   maxPayloadBytes?: number;
   /** How long `close()` waits for a clean QUIT before it drops the connection, in ms. @default 2000 */
   closeTimeoutMs?: number;
+  /**
+   * A command that gets no answer within this many ms fails with a `StoreError` (a server that hangs).
+   * While the server is unreachable, commands fail after three reconnect attempts (well under a
+   * second) instead of waiting: callers (workers, the dashboard) retry on their own terms. Ignored
+   * when `client` is given. @default 10000
+   */
+  commandTimeoutMs?: number;
   /** Where the startup warning about `maxmemory-policy` goes. @default console.warn */
   logger?: Pick<Logger, 'warn'>;
 }
@@ -27,6 +34,10 @@ export const zRedisStoreOptions = z
     url: z
       .string()
       .regex(/^rediss?:\/\//, 'use a redis:// or rediss:// URL')
+      .refine(
+        (u) => URL.canParse(u) && /^\/?(\d{1,5})?$/.test(new URL(u).pathname),
+        'the path of a Redis URL is a database number (redis://host:port/0)',
+      )
       .optional(),
     client: z
       .custom<RedisClient>(
@@ -46,6 +57,7 @@ export const zRedisStoreOptions = z
       .optional(),
     maxPayloadBytes: zPositiveInt.max(512 * 1024 * 1024).optional(),
     closeTimeoutMs: z.number().int().nonnegative().max(60_000).optional(),
+    commandTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
     logger: z
       .custom<Pick<Logger, 'warn'>>(
         (l) => typeof l === 'object' && l !== null && typeof (l as Logger).warn === 'function',

@@ -110,6 +110,8 @@ export class RedisStore implements Store {
   private readonly owned: boolean;
   private readonly logger: Pick<Logger, 'warn'>;
   private readonly closeTimeoutMs: number;
+  /** The database number of the URL (0 with a client of your own). */
+  private readonly db: number = 0;
   private readonly keyrings = new Map<string, QueueKeyring>();
   private readonly registered = new Set<string>();
   private readonly waker: Waker;
@@ -130,9 +132,15 @@ export class RedisStore implements Store {
       this.client = o.client;
       this.owned = false;
     } else {
-      const client = new Redis(o.url ?? DEFAULT_URL, {
-        // Reconnect forever with a capped backoff; commands wait for the connection meanwhile.
+      const url = o.url ?? DEFAULT_URL;
+      this.db = Number(new URL(url).pathname.slice(1) || 0);
+      const client = new Redis(url, {
+        // Reconnect forever with a capped backoff. A command sent meanwhile fails after a few
+        // reconnect attempts rather than waiting for the server (its caller retries), and a command
+        // a hung server never answers fails after commandTimeoutMs.
         retryStrategy: (times) => Math.min(50 * times, 2000),
+        maxRetriesPerRequest: 3,
+        commandTimeout: o.commandTimeoutMs ?? 10_000,
         lazyConnect: true,
       });
       // Errors reach callers through their commands; without a listener ioredis prints each one.
@@ -182,6 +190,10 @@ export class RedisStore implements Store {
   async init(): Promise<void> {
     if (this.owned && this.client.status === 'wait') {
       await this.command('connect', () => this.client.connect());
+      // ioredis selects the URL's database on connect, but goes on in database 0 if the server
+      // refuses it: ask again, so that a database the server does not have is an error.
+      if (this.db !== 0)
+        await this.command(`select database ${this.db}`, () => (this.client as Redis).select(this.db));
     } else if (this.closing) {
       throw closedError();
     }
@@ -655,7 +667,10 @@ const closedError = (): StoreError => new StoreError('[bulwark] [redis] the stor
 
 function wrap(op: string, e: unknown, where: string): StoreError {
   if (hasCode(e, 'STORE')) return e as StoreError;
-  const message = e instanceof Error ? e.message : String(e);
+  let message = e instanceof Error ? e.message : String(e);
+  // ioredis's words for "no connection after a few reconnect attempts" / "no answer in time".
+  if (e instanceof Error && e.name === 'MaxRetriesPerRequestError') message = 'the server is unreachable';
+  else if (message === 'Command timed out') message = 'the server did not answer in time (commandTimeoutMs)';
   return new StoreError(`[bulwark] [redis ${where}] ${op} failed: ${message}`, { cause: e });
 }
 

@@ -16,6 +16,9 @@ describe('redis store options', () => {
         [{ prefix: '{x}' }, /prefix/],
         [{ prefix: '' }, /prefix/],
         [{ url: 'http://127.0.0.1:6379' }, /url/],
+        [{ url: 'redis://127.0.0.1:6379/abc' }, /url/],
+        [{ url: 'redis://127.0.0.1:6379/1/2' }, /url/],
+        [{ commandTimeoutMs: 0 }, /commandTimeoutMs/],
         [{ maxPayloadBytes: 0 }, /maxPayloadBytes/],
         [{ client: {} }, /client/],
         [{ url: REDIS_URL, client }, /options/],
@@ -150,6 +153,47 @@ describe.skipIf(!hasRedisServer())('redis store against its own server', () => {
   });
   afterAll(async () => {
     await server?.destroy();
+  });
+
+  it('a database the server does not have is an error at init, not a silent database 0', async () => {
+    const store = redisStore({ url: `${server.url}/99`, prefix: 'dbcheck' });
+    try {
+      await expect(store.init()).rejects.toMatchObject({
+        code: 'STORE',
+        message: expect.stringMatching(/select database 99.*DB index is out of range/),
+      });
+      const admin = new Redis(server.url);
+      expect(await admin.keys('dbcheck*')).toEqual([]);
+      admin.disconnect();
+    } finally {
+      await store.close();
+    }
+    const five = redisStore({ url: `${server.url}/5`, prefix: 'db5' });
+    await new Queue('q', { store: five }).add({ n: 1 }, { id: 'j' });
+    const admin = new Redis(`${server.url}/5`);
+    expect((await admin.keys('db5*')).length).toBeGreaterThan(0);
+    admin.disconnect();
+    await five.close();
+  });
+
+  it('a command while the server is down fails with a StoreError instead of waiting for it', async () => {
+    const down = await ownRedis(56382);
+    const store = redisStore({ url: down.url, prefix: 'down' });
+    try {
+      const queue = new Queue('q', { store });
+      await queue.add({ n: 1 }, { id: 'a' });
+      await down.stop('SIGKILL');
+      await expect(queue.counts()).rejects.toMatchObject({ code: 'STORE' });
+      await expect(queue.add({ n: 2 }, { id: 'b' })).rejects.toMatchObject({ code: 'STORE' });
+      await down.start();
+      await waitFor(
+        async () => (await queue.counts().catch(() => null)) !== null,
+        'the store to answer again',
+      );
+    } finally {
+      await store.close();
+      await down.destroy();
+    }
   });
 
   it('warns at startup when maxmemory-policy may evict jobs', async () => {
