@@ -494,6 +494,18 @@ export function storeCases(h: Harness): void {
       await queue.add({ user: 'carol' }, { id: 'three', name: 'email' });
       expect((await queue.list({ search: 'alice' })).map((j) => j.id)).toEqual(['one']);
       expect((await queue.list({ search: 'two' })).map((j) => j.id)).toEqual(['two']);
+      // Search text is taken literally: no wildcard or escape character of any store's matcher.
+      const { queue: literal } = h.manualQueue();
+      await literal.add({ note: '100% off_now \\ x' }, { id: 'lit' });
+      for (const text of ['%', '0% o', '_', 'f_n', '\\', '\\ x']) {
+        expect(
+          (await literal.list({ search: text })).map((j) => j.id),
+          text,
+        ).toEqual(['lit']);
+      }
+      for (const text of ['1_0', '%%', 'off%now', '\\%']) {
+        expect(await literal.list({ search: text }), text).toEqual([]);
+      }
       expect((await queue.list({ correlationId: 'corr-1' })).map((j) => j.id)).toEqual(['one']);
       expect((await queue.list({ states: ['delayed'] })).map((j) => j.id)).toEqual(['two']);
       expect((await queue.list({ order: 'asc', limit: 2 })).map((j) => j.id)).toEqual(['one', 'two']);

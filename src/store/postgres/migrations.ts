@@ -183,3 +183,34 @@ export async function migrate(client: ClientBase, schema: string, quoted: string
   }
   return applied;
 }
+
+/**
+ * What the opt-in trigram index covers: every field a search looks at, in one text, so that a
+ * search's four-way OR (id, name, correlation id, payload) has one indexed condition that implies it.
+ */
+export const SEARCH_TEXT = `(id || ' ' || coalesce(name, '') || ' ' || correlation_id || ' ' || payload)`;
+
+/**
+ * The opt-in trigram index on payloads (`searchIndex: true`): the pg_trgm extension, made if missing,
+ * and a GIN index that a `LIKE '%text%'` search reads. Under the same lock as the migrations, so that
+ * processes starting together do not race to make them.
+ */
+export async function ensureSearchIndex(client: ClientBase, schema: string, quoted: string): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`bulwark:${schema}`]);
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+    const { rows } = await client.query<{ nsp: string }>(
+      `SELECT n.nspname AS nsp FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+        WHERE e.extname = 'pg_trgm'`,
+    );
+    const ops = `"${rows[0]!.nsp.replace(/"/g, '""')}".gin_trgm_ops`;
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS jobs_search_trgm ON ${quoted}.jobs USING gin (${SEARCH_TEXT} ${ops})`,
+    );
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}

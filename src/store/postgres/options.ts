@@ -19,6 +19,13 @@ export interface PostgresStoreOptions {
   reconnectMaxDelayMs?: number;
   /** Told about errors no caller sees: the listener's connection drops, idle pool connections failing. */
   onError?: (error: Error) => void;
+  /**
+   * A trigram index on payloads (the `pg_trgm` extension, created if missing: it needs the right to
+   * create it), so that a text search over every job (`list({ search })`, the dashboard's deep search)
+   * reads the index instead of every payload. Each add then also updates the index: leave it off
+   * unless you search payloads. Made at `init()`; on a large table that takes a while. @default false
+   */
+  searchIndex?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -30,6 +37,7 @@ export interface ResolvedOptions {
   listen: boolean;
   reconnectMaxDelayMs: number;
   onError: (error: Error) => void;
+  searchIndex: boolean;
 }
 
 const zOptions = z
@@ -58,6 +66,7 @@ const zOptions = z
     listen: z.boolean().optional(),
     reconnectMaxDelayMs: z.number().int().min(10).max(600_000).optional(),
     onError: z.custom<(e: Error) => void>((f) => typeof f === 'function', 'expected a function').optional(),
+    searchIndex: z.boolean().optional(),
   })
   .strict()
   .refine((o) => (o.connectionString === undefined) !== (o.pool === undefined), {
@@ -75,5 +84,6 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
     listen: o.listen ?? true,
     reconnectMaxDelayMs: o.reconnectMaxDelayMs ?? 5000,
     onError: o.onError ?? (() => undefined),
+    searchIndex: o.searchIndex ?? false,
   };
 }

@@ -24,7 +24,7 @@ import type {
 } from '../types.js';
 import { usesFeatures } from '../types.js';
 import { StoreError, ValidationError, coerceError } from '../../kernel/errors.js';
-import { migrate } from './migrations.js';
+import { SEARCH_TEXT, ensureSearchIndex, migrate } from './migrations.js';
 import { NotifyListener, type ListenConnection } from './listener.js';
 import { resolveOptions, type PostgresStoreOptions, type ResolvedOptions } from './options.js';
 import { TYPES, fromRow, type JobRow } from './rows.js';
@@ -174,11 +174,14 @@ export class PostgresStore implements Store {
       });
     });
     let broken: Error | undefined;
+    let step = 'migration';
     try {
       await migrate(client, this.schema, this.quoted);
+      step = 'searchIndex: making the pg_trgm index';
+      if (this.options.searchIndex) await ensureSearchIndex(client, this.schema, this.quoted);
     } catch (e) {
       broken = coerceError(e);
-      throw new StoreError(`[bulwark] [postgres ${this.where}] migration failed: ${broken.message}`, {
+      throw new StoreError(`[bulwark] [postgres ${this.where}] ${step} failed: ${broken.message}`, {
         cause: e,
       });
     } finally {
@@ -429,7 +432,11 @@ export class PostgresStore implements Store {
     if (filter.correlationId !== undefined) where.push(`correlation_id = ${param(filter.correlationId)}`);
     if (filter.search !== undefined && filter.search !== '') {
       const p = param(filter.search);
-      where.push(`(id = ${p} OR name = ${p} OR correlation_id = ${p} OR strpos(payload, ${p}) > 0)`);
+      // LIKE rather than strpos: the same substring test, and one the opt-in trigram index answers.
+      const like = param(`%${filter.search.replace(/[\\%_]/g, '\\$&')}%`);
+      where.push(`(id = ${p} OR name = ${p} OR correlation_id = ${p} OR payload LIKE ${like})`);
+      // Implied by the line above; with `searchIndex` the trigram index answers it.
+      if (this.options.searchIndex) where.push(`${SEARCH_TEXT} LIKE ${like}`);
     }
     const order =
       filter.order === 'next'

@@ -30,6 +30,7 @@ describe('postgres store options', () => {
       { connectionString: POSTGRES_URL, schema: '1abc' },
       { connectionString: POSTGRES_URL, maxConnections: 0 },
       { connectionString: POSTGRES_URL, listen: 'yes' },
+      { connectionString: POSTGRES_URL, searchIndex: 'yes' },
       { connectionString: POSTGRES_URL, surprise: true },
       { pool: { query: 1 } },
     ];
@@ -62,6 +63,33 @@ describe.skipIf(!available)('postgres store on a server', () => {
     } finally {
       await check.end();
     }
+    await Promise.all(stores.map((st) => st.close()));
+  });
+
+  it('searchIndex: a trigram index on payloads, made once by stores starting together, read by a search', async () => {
+    const s = schema('trgm');
+    const stores = Array.from({ length: 3 }, () =>
+      postgresStore({
+        connectionString: POSTGRES_URL,
+        schema: s,
+        maxConnections: 1,
+        listen: false,
+        searchIndex: true,
+      }),
+    );
+    await Promise.all(stores.map((st) => st.init()));
+    const q = new Queue<{ to: string }>('mail', { store: stores[0]! });
+    await q.addBulk(Array.from({ length: 2000 }, (_, i) => ({ payload: { to: `user${i}@example.com` } })));
+    const check = new pg.Client({ connectionString: POSTGRES_URL });
+    await check.connect();
+    try {
+      const { rows } = await check.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1`, [s]);
+      expect(rows.map((r: { indexname: string }) => r.indexname)).toContain('jobs_search_trgm');
+    } finally {
+      await check.end();
+    }
+    const found = await q.list({ search: 'user1234@example.com' });
+    expect(found.map((j) => j.payload.to)).toEqual(['user1234@example.com']);
     await Promise.all(stores.map((st) => st.close()));
   });
 
