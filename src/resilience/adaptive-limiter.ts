@@ -133,7 +133,7 @@ const PROBE_RTTS = 200;
 
 const zLimit = z.number().int().positive().max(1_000_000);
 const zOptions = z
-  .object({
+  .strictObject({
     min: zLimit.optional(),
     max: zLimit.optional(),
     initial: zLimit.optional(),
@@ -151,7 +151,6 @@ const zOptions = z
     name: z.string().min(1).max(200).optional(),
     clock: zClock.optional(),
   })
-  .strict()
   .refine((o) => (o.min ?? 1) <= (o.max ?? Math.max(1000, o.min ?? 1)), {
     message: 'min must not be above max',
     path: ['min'],

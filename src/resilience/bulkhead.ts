@@ -22,7 +22,7 @@ export interface BulkheadEvents {
   reject: { active: number; queued: number };
 }
 
-const zBulkheadOptions = z.object({
+const zBulkheadOptions = z.strictObject({
   maxConcurrent: z.number().int().positive(),
   maxQueue: z.number().int().nonnegative().optional(),
   name: z.string().min(1).max(200).optional(),

@@ -34,7 +34,7 @@ export interface FallbackEvents {
 }
 
 const zFallbackOptions = z
-  .object({
+  .strictObject({
     cache: z
       .custom<FallbackCache<unknown>>(
         (c) =>

@@ -36,7 +36,7 @@ export interface RateLimitEvents {
 }
 
 const zRateLimitOptions = z
-  .object({
+  .strictObject({
     limit: z.number().positive().finite(),
     intervalMs: z.number().int().positive().optional(),
     burst: z.number().min(1).finite().optional(),

@@ -11,7 +11,7 @@ import { parseOptions } from '../kernel/validate.js';
 import type { ConcurrencyControl, RecoveryAction, RecoveryEvent } from './recovery.js';
 
 const zName = z.string().min(1).max(200);
-const zNamed = z.object({ name: zName.optional() }).strict();
+const zNamed = z.strictObject({ name: zName.optional() });
 
 /** Empties `cache` (anything with `clear()`, awaited when it returns a promise). */
 export function clearCache(cache: { clear(): unknown }, options: { name?: string } = {}): RecoveryAction {
@@ -51,7 +51,7 @@ export class Failover<E> implements RecoveryAction {
   constructor(endpoints: readonly E[], options: FailoverOptions = {}) {
     parseOptions(z.array(z.unknown()).min(1).max(1000), endpoints, 'endpoints');
     const o = parseOptions(
-      z.object({ wrap: z.boolean().optional(), name: zName.optional() }).strict(),
+      z.strictObject({ wrap: z.boolean().optional(), name: zName.optional() }),
       options,
       'failover options',
     );
@@ -116,18 +116,16 @@ export interface LowerConcurrencyOptions {
  */
 export function lowerConcurrency(options: LowerConcurrencyOptions = {}): RecoveryAction {
   const o = parseOptions(
-    z
-      .object({
-        limiter: z
-          .custom<ConcurrencyControl>(
-            (l) => typeof (l as ConcurrencyControl | null)?.reduce === 'function',
-            'expected a limiter with reduce(ratio)',
-          )
-          .optional(),
-        ratio: z.number().gt(0).max(1).optional(),
-        name: zName.optional(),
-      })
-      .strict(),
+    z.strictObject({
+      limiter: z
+        .custom<ConcurrencyControl>(
+          (l) => typeof (l as ConcurrencyControl | null)?.reduce === 'function',
+          'expected a limiter with reduce(ratio)',
+        )
+        .optional(),
+      ratio: z.number().gt(0).max(1).optional(),
+      name: zName.optional(),
+    }),
     options,
     'lowerConcurrency options',
   );

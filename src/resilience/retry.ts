@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../kernel/clock.js';
 import { ERROR_CATEGORIES, type ErrorCategory } from '../kernel/errors.js';
 import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
 import { parseOptions } from '../kernel/validate.js';
-import { applyJitter, baseDelay, resolveBackoff, type BackoffOptions, type JitterType } from './backoff.js';
+import { applyJitter, baseDelay, mergeBackoff, type BackoffOptions, type JitterType } from './backoff.js';
 import { classify, type Classification, type ClassifyRule } from './classify.js';
 import type { CallContext } from './policy.js';
 import {
@@ -96,7 +96,7 @@ export const DEFAULT_RETRY_CATEGORIES: readonly ErrorCategory[] = Object.freeze(
   'rate_limit',
 ]);
 
-const zBudget = z.object({
+const zBudget = z.strictObject({
   ratio: z.number().min(0).max(1000),
   windowMs: z.number().int().positive().optional(),
   minRetries: z.number().int().nonnegative().optional(),
@@ -106,17 +106,17 @@ const zBudget = z.object({
 const zJitter = z.enum(['none', 'full', 'equal', 'decorrelated']);
 const zMs = z.number().nonnegative().finite();
 
-const zRetryOptions = z.object({
+const zRetryOptions = z.strictObject({
   maxAttempts: z.number().int().min(1).max(1_000_000).optional(),
   backoff: z
     .union([
-      z.object({
+      z.strictObject({
         type: z.literal('custom'),
         delay: zFunction<CustomBackoffOptions['delay']>(),
         maxDelayMs: zMs.optional(),
         jitter: zJitter.optional(),
       }),
-      z.object({
+      z.strictObject({
         type: z.enum(['constant', 'linear', 'exponential']).optional(),
         delayMs: zMs.optional(),
         maxDelayMs: zMs.optional(),
@@ -126,7 +126,7 @@ const zRetryOptions = z.object({
     ])
     .optional(),
   retryOn: z
-    .object({
+    .strictObject({
       categories: z.array(z.enum(ERROR_CATEGORIES)).optional(),
       errors: z.array(zFunction<abstract new (...args: never[]) => unknown>()).optional(),
       when: zFunction<NonNullable<RetryOn['when']>>().optional(),
@@ -213,7 +213,7 @@ export class RetryPolicy extends Policy {
         return applyJitter(capped, jitter, capped, max, random, previous);
       };
     } else {
-      const resolved = resolveBackoff({
+      const resolved = mergeBackoff({
         type: b?.type,
         delayMs: b?.delayMs ?? 100,
         maxDelayMs: b?.maxDelayMs ?? 30_000,
