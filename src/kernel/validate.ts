@@ -11,7 +11,10 @@ import { ValidationError } from './errors.js';
 export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const r = schema.safeParse(value ?? {});
   if (r.success) return r.data;
-  const { path: parts, message } = explain(r.error.issues[0]!, [], schema, value ?? {});
+  // An unknown key first: a typo (`timeoutMS`) explains the required key it leaves missing.
+  const issues = r.error.issues;
+  const first = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
+  const { path: parts, message } = explain(first, [], schema, value);
   const path = parts.length ? `${what}.${parts.map(String).join('.')}` : what;
   throw new ValidationError(`[bulwark] invalid ${path}: ${message}`, { path });
 }
@@ -94,6 +97,23 @@ function knownKeys(schema: z.ZodType | undefined, value: unknown): string[] {
   return best;
 }
 
+/** A likely typo of `known`: the same but for case, or at most two edits apart. */
+function close(known: string, given: string): boolean {
+  const a = known.toLowerCase();
+  const b = given.toLowerCase();
+  if (a === b) return true;
+  if (Math.abs(a.length - b.length) > 2) return false;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]! <= (b.length < 6 ? 1 : 2);
+}
+
 /** What one branch of a union wanted, from its first issue at the union's own level. */
 function wanted(issue: Issue): string {
   switch (issue.code) {
@@ -118,12 +138,15 @@ function explain(
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = knownKeys(here, valueAt(input, path));
+      const key = issue.keys[0]!;
       const others = issue.keys.slice(1);
+      const near = known.find((k) => close(k, key));
       return {
-        path: [...path, issue.keys[0]!],
+        path: [...path, key],
         message:
           'unknown option' +
-          (others.length ? ` (also unknown: ${others.join(', ')})` : '') +
+          (near === undefined ? '' : ` (did you mean ${near}?)`) +
+          (others.length ? `; also unknown: ${others.join(', ')}` : '') +
           (known.length ? `; the options are ${known.join(', ')}` : ''),
       };
     }
@@ -144,7 +167,9 @@ function explain(
         i,
         mismatch: errors.filter((e) => e.code === 'invalid_value').length,
         rootType: errors.some(
-          (e) => e.path.length === 0 && (e.code === 'invalid_type' || e.code === 'invalid_value'),
+          (e) =>
+            e.path.length === 0 &&
+            (e.code === 'invalid_type' || e.code === 'invalid_value' || e.code === 'custom'),
         ),
       }));
       const shaped = branches
@@ -152,12 +177,23 @@ function explain(
         .sort((a, b) => a.mismatch - b.mismatch || a.errors.length - b.errors.length);
       if (shaped.length > 0) {
         const b = shaped[0]!;
-        return explain(b.errors[0]!, path, defOf(here)?.options?.[b.i], input);
+        return explain(
+          b.errors.find((e) => e.code === 'unrecognized_keys') ?? b.errors[0]!,
+          path,
+          defOf(here)?.options?.[b.i],
+          input,
+        );
       }
       const kinds = [...new Set(issue.errors.map((errors) => (errors[0] ? wanted(errors[0]) : 'unknown')))];
       return { path, message: `expected ${kinds.join(' or ')}, got ${show(valueAt(input, path))}` };
     }
     case 'invalid_type':
+      if (valueAt(input, path) === undefined && path.length > 0) {
+        return {
+          path,
+          message: `is required (expected ${issue.expected === 'int' ? 'an integer' : issue.expected})`,
+        };
+      }
       return {
         path,
         message: `expected ${issue.expected === 'int' ? 'an integer' : issue.expected}, got ${show(valueAt(input, path))}`,

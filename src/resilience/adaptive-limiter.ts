@@ -147,7 +147,9 @@ const zOptions = z
         'expected a function',
       )
       .optional(),
-    classifyRules: z.array(z.custom<ClassifyRule>((f) => typeof f === 'function')).optional(),
+    classifyRules: z
+      .array(z.custom<ClassifyRule>((f) => typeof f === 'function', 'expected a function'))
+      .optional(),
     name: z.string().min(1).max(200).optional(),
     clock: zClock.optional(),
   })

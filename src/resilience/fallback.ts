@@ -67,6 +67,8 @@ export class FallbackPolicy<V> extends Policy<V> {
   constructor(options: FallbackOptions<V>) {
     super();
     parseOptions(zFallbackOptions, options, 'fallback');
+    // `null` passes parseOptions as "no options": it then lacks a value, a fn and a cache.
+    options = options ?? ({} as FallbackOptions<V>);
     if (options.cache === undefined && options.fn === undefined && !('value' in options)) {
       throw new ValidationError('[bulwark] invalid fallback: give a value, a fn or a cache', {
         path: 'fallback',

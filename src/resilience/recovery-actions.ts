@@ -16,9 +16,12 @@ const zNamed = z.strictObject({ name: zName.optional() });
 /** Empties `cache` (anything with `clear()`, awaited when it returns a promise). */
 export function clearCache(cache: { clear(): unknown }, options: { name?: string } = {}): RecoveryAction {
   if (typeof (cache as { clear?: unknown } | null)?.clear !== 'function') {
-    throw new ValidationError('[bulwark] [recovery] clearCache expects an object with clear()', {
-      path: 'cache',
-    });
+    throw new ValidationError(
+      `[bulwark] invalid cache: clearCache expects an object with clear(), got ${cache === null ? 'null' : typeof cache}`,
+      {
+        path: 'cache',
+      },
+    );
   }
   const o = parseOptions(zNamed, options, 'clearCache options');
   return {
@@ -150,7 +153,12 @@ export function alert(
   options: { name?: string } = {},
 ): RecoveryAction {
   if (typeof hook !== 'function') {
-    throw new ValidationError('[bulwark] [recovery] alert expects a function', { path: 'hook' });
+    throw new ValidationError(
+      `[bulwark] invalid hook: alert expects a function, got ${hook === null ? 'null' : typeof hook}`,
+      {
+        path: 'hook',
+      },
+    );
   }
   const o = parseOptions(zNamed, options, 'alert options');
   return {

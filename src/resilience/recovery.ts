@@ -109,7 +109,10 @@ const zDependency = z.string().min(1).max(200);
 const zOptions = z.strictObject({
   actionTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
   limiterOf: z
-    .custom<(d: string) => ConcurrencyControl | undefined>((f) => typeof f === 'function')
+    .custom<(d: string) => ConcurrencyControl | undefined>(
+      (f) => typeof f === 'function',
+      'expected a function',
+    )
     .optional(),
   clock: zClock.optional(),
   timers: zTimers.optional(),

@@ -194,17 +194,24 @@ const zDependencyOptions = z.strictObject({
   adaptive: z.union([z.literal(true), zObject]).optional(),
   rateLimit: zObject.optional(),
   fallback: zObject.optional(),
-  ignore: z.custom<(e: unknown) => boolean>((f) => typeof f === 'function').optional(),
-  isFailure: z.custom<(e: unknown) => boolean>((f) => typeof f === 'function').optional(),
+  ignore: z.custom<(e: unknown) => boolean>((f) => typeof f === 'function', 'expected a function').optional(),
+  isFailure: z
+    .custom<(e: unknown) => boolean>((f) => typeof f === 'function', 'expected a function')
+    .optional(),
   recovery: zRecoveryPlan.optional(),
 });
 
 const zRegistryOptions = z.strictObject({
   clock: zClock.optional(),
   timers: zTimers.optional(),
-  classifyRules: z.array(z.custom<ClassifyRule>((f) => typeof f === 'function')).optional(),
+  classifyRules: z
+    .array(z.custom<ClassifyRule>((f) => typeof f === 'function', 'expected a function'))
+    .optional(),
   analytics: z
-    .custom<ErrorAnalytics>((a) => typeof (a as ErrorAnalytics | undefined)?.record === 'function')
+    .custom<ErrorAnalytics>(
+      (a) => typeof (a as ErrorAnalytics | undefined)?.record === 'function',
+      'expected an ErrorAnalytics (an object with record())',
+    )
     .optional(),
   recoveryTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
 });

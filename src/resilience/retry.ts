@@ -203,7 +203,7 @@ export class RetryPolicy extends Policy {
     const o = parseOptions(zRetryOptions, options, 'retry');
     this.maxAttempts = o.maxAttempts ?? 3;
     const random = o.random ?? Math.random;
-    const b = options.backoff;
+    const b = o.backoff;
     if (b !== undefined && b.type === 'custom') {
       const max = b.maxDelayMs ?? 300_000;
       const jitter = b.jitter ?? 'none';
@@ -230,7 +230,7 @@ export class RetryPolicy extends Policy {
           previous,
         );
     }
-    const on = options.retryOn;
+    const on = o.retryOn;
     this.categories = on
       ? on.categories
         ? new Set(on.categories)
@@ -238,17 +238,17 @@ export class RetryPolicy extends Policy {
       : new Set(DEFAULT_RETRY_CATEGORIES);
     this.errorClasses = on?.errors ?? [];
     this.when = on?.when;
-    this.onResult = options.retryOnResult;
+    this.onResult = o.retryOnResult;
     this.budget =
-      options.budget instanceof RetryBudget
-        ? options.budget
-        : options.budget
-          ? new RetryBudget({ clock: o.clock, ...options.budget })
+      o.budget instanceof RetryBudget
+        ? o.budget
+        : o.budget
+          ? new RetryBudget({ clock: o.clock, ...o.budget })
           : undefined;
     this.honorRetryAfter = o.honorRetryAfter ?? true;
     this.maxRetryAfterMs = o.maxRetryAfterMs ?? 60_000;
-    this.rules = options.classifyRules ?? [];
-    this.timers = options.timers ?? systemTimers;
+    this.rules = o.classifyRules ?? [];
+    this.timers = o.timers ?? systemTimers;
   }
 
   /** Subscribes to `retry` / `give_up`; returns a disposer. */
