@@ -118,7 +118,7 @@ function close(known: string, given: string): boolean {
 function wanted(issue: Issue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.expected;
+      return issue.expected === 'int' ? 'an integer' : issue.expected;
     case 'invalid_value':
       return issue.values.map(show).join(' or ');
     default:
