@@ -207,7 +207,10 @@ export class AdaptiveLimiter {
   private readonly isCongestion: (error: unknown, category: ErrorCategory) => boolean;
   private readonly rules: readonly ClassifyRule[];
   private readonly clock: Clock;
-  private readonly events = new TypedEmitter<AdaptiveLimiterEvents>();
+  private readonly events = new TypedEmitter<AdaptiveLimiterEvents>(undefined, {
+    limit: true,
+    available: true,
+  });
   private readonly message: string;
 
   /** The limit as a real number; `limit` is its whole part. */

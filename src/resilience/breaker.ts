@@ -203,7 +203,13 @@ const OUTCOME_IGNORED = -1;
 export class CircuitBreaker extends Policy {
   readonly name: string | undefined;
   private readonly clock: Clock;
-  private readonly events = new TypedEmitter<BreakerEvents>();
+  private readonly events = new TypedEmitter<BreakerEvents>(undefined, {
+    open: true,
+    half_open: true,
+    close: true,
+    isolate: true,
+    state: true,
+  });
   private readonly message: string;
   private readonly isolatedMessage: string;
 

@@ -40,7 +40,7 @@ export class BulkheadPolicy extends Policy {
   readonly maxConcurrent: number;
   readonly maxQueue: number;
   readonly name: string | undefined;
-  private readonly events = new TypedEmitter<BulkheadEvents>();
+  private readonly events = new TypedEmitter<BulkheadEvents>(undefined, { reject: true });
   private running = 0;
   private waiting = 0;
   private line: Waiter[] = [];

@@ -56,7 +56,7 @@ const zFallbackOptions = z
   });
 
 export class FallbackPolicy<V> extends Policy<V> {
-  private readonly events = new TypedEmitter<FallbackEvents>();
+  private readonly events = new TypedEmitter<FallbackEvents>(undefined, { fallback: true });
   private readonly cache: FallbackCache<V> | undefined;
   private readonly key: string | (() => string) | undefined;
   private readonly fn: ((error: unknown) => V | Promise<V>) | undefined;

@@ -54,7 +54,7 @@ export class RateLimiter extends Policy {
   /** Tokens per millisecond. */
   private readonly rate: number;
   private readonly clock: Clock;
-  private readonly events = new TypedEmitter<RateLimitEvents>();
+  private readonly events = new TypedEmitter<RateLimitEvents>(undefined, { reject: true });
   private readonly message: string;
   private tokens: number;
   private last: number;

@@ -48,7 +48,7 @@ export class Failover<E> implements RecoveryAction {
   readonly name: string;
   readonly endpoints: readonly E[];
   private readonly wrap: boolean;
-  private readonly events = new TypedEmitter<FailoverEvents<E>>();
+  private readonly events = new TypedEmitter<FailoverEvents<E>>(undefined, { failover: true });
   private i = 0;
 
   constructor(endpoints: readonly E[], options: FailoverOptions = {}) {

@@ -121,7 +121,7 @@ const zOptions = z.strictObject({
 export class RecoveryRunner {
   private readonly plans = new Map<string, RecoveryPlan>();
   private readonly chains = new Map<string, Promise<unknown>>();
-  private readonly emitter = new TypedEmitter<RecoveryEvents>();
+  private readonly emitter = new TypedEmitter<RecoveryEvents>(undefined, { action: true });
   private readonly running = new Set<AbortController>();
   private readonly timeoutMs: number;
   private readonly limiterOf: (dependency: string) => ConcurrencyControl | undefined;

@@ -338,7 +338,21 @@ export class Dependency<V = never> {
 
 export class DependencyRegistry {
   private readonly deps = new Map<string, Dependency<unknown>>();
-  private readonly emitter = new TypedEmitter<DependencyEvents>();
+  private readonly emitter = new TypedEmitter<DependencyEvents>(undefined, {
+    'breaker:open': true,
+    'breaker:half_open': true,
+    'breaker:close': true,
+    'breaker:isolate': true,
+    retry: true,
+    'retry:give_up': true,
+    timeout: true,
+    'bulkhead:reject': true,
+    'adaptive:limit': true,
+    'rate_limit:reject': true,
+    fallback: true,
+    failure: true,
+    'recovery:action': true,
+  });
   private readonly clock: Clock;
   /** The clock the user gave (adaptive limiters otherwise keep their high-resolution one). */
   private readonly givenClock: Clock | undefined;

@@ -186,7 +186,7 @@ const NO_RETRY = -1;
 
 export class RetryPolicy extends Policy {
   readonly maxAttempts: number;
-  private readonly events = new TypedEmitter<RetryEvents>();
+  private readonly events = new TypedEmitter<RetryEvents>(undefined, { retry: true, give_up: true });
   private readonly delayFor: (attempt: number, error: unknown, previousMs: number | undefined) => number;
   private readonly categories: ReadonlySet<ErrorCategory> | undefined;
   private readonly errorClasses: readonly (abstract new (...args: never[]) => unknown)[];

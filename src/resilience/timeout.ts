@@ -163,7 +163,7 @@ export class TimeoutPolicy extends Policy {
   readonly clock: Clock;
   /** @internal */
   readonly timers: Timers;
-  private readonly events = new TypedEmitter<TimeoutEvents>();
+  private readonly events = new TypedEmitter<TimeoutEvents>(undefined, { timeout: true });
   private readonly message: string;
 
   constructor(options: TimeoutOptions) {

@@ -497,3 +497,29 @@ describe('property: any options either throw a ValidationError or make a working
     });
   }
 });
+
+describe('event names', () => {
+  it('on() refuses an unknown event name or a listener that is not a function', () => {
+    const policies: [string, { on(event: never, listener: never): unknown }][] = [
+      ['retry', retry()],
+      ['breaker', circuitBreaker()],
+      ['timeout', timeout(100)],
+      ['bulkhead', bulkhead(1)],
+      ['rateLimit', rateLimit({ limit: 1 })],
+      ['fallback', fallback({ value: 1 })],
+      ['adaptive', adaptive()],
+      ['registry', createRegistry()],
+      ['recovery', createRecovery()],
+      ['failover', failover(['a'])],
+    ];
+    for (const [name, p] of policies) {
+      const e = refused(() => p.on('opne' as never, (() => {}) as never));
+      expect(e.path, name).toBe('event');
+      expect(e.message, name).toMatch(/unknown event "opne"; the events are \S/);
+    }
+    expect(refused(() => retry().on('retry', undefined as never)).path).toBe('listener');
+    // A known name still subscribes.
+    const off = circuitBreaker().on('open', () => {});
+    off();
+  });
+});
