@@ -670,7 +670,11 @@ export class CircuitBreaker extends Policy {
   }
 }
 
-/** A circuit breaker. Without a threshold it opens after 5 consecutive failures. */
+/**
+ * A circuit breaker. Without a threshold (`circuitBreaker()` or `circuitBreaker({})`) it opens after
+ * 5 consecutive failures and stays open 30 s: working defaults, as opossum's and Polly's, rather than
+ * a required strategy as cockatiel's. Unknown keys and bad values are refused (ValidationError).
+ */
 export function circuitBreaker(options?: BreakerOptions): CircuitBreaker {
   return new CircuitBreaker(options);
 }
