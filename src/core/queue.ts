@@ -17,7 +17,7 @@ import {
   zText,
 } from '../kernel/validate.js';
 import { ensureInit, signalLocalReady } from './wake.js';
-import { resolveBackoff, type BackoffOptions } from '../resilience/backoff.js';
+import { mergeBackoff, type BackoffOptions } from '../resilience/backoff.js';
 import {
   dependencyOrder,
   outcomeOf,
@@ -232,7 +232,7 @@ export class Queue<T = unknown, R = unknown> {
     this.store = o.store;
     this.clock = o.clock ?? systemClock;
     this.defaults = o.defaults ?? {};
-    this.backoffText = JSON.stringify(resolveBackoff(this.defaults.backoff));
+    this.backoffText = JSON.stringify(mergeBackoff(this.defaults.backoff));
     this.rateLimit = o.rateLimit;
     this.groups = o.groups;
     this.groupLimits = o.groups ? groupLimits(o.groups) : undefined;
@@ -363,7 +363,7 @@ export class Queue<T = unknown, R = unknown> {
       priority: o.priority ?? d.priority ?? 0,
       runAt,
       maxAttempts: o.maxAttempts ?? d.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      backoff: o.backoff ? JSON.stringify(resolveBackoff({ ...d.backoff, ...o.backoff })) : this.backoffText,
+      backoff: o.backoff ? JSON.stringify(mergeBackoff({ ...d.backoff, ...o.backoff })) : this.backoffText,
       timeoutMs: (o.timeoutMs !== undefined ? o.timeoutMs : d.timeoutMs) ?? null,
       correlationId: o.correlationId ?? inherited ?? randomUUID(),
       metadata,

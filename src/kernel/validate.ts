@@ -2,13 +2,217 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
 
-/** Parses `value` with `schema` or throws a ValidationError naming the first bad field. */
+/**
+ * Parses `value` with `schema` or throws a ValidationError naming the first bad field: its path
+ * (`retry.backoff.delayMs`), what was expected and what was given. An unknown key is named with the
+ * keys that are known; a value no branch of a union accepts is told the accepted kinds; a union whose
+ * branch matched the shape reports that branch's own problem rather than a bare "Invalid input".
+ */
 export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const r = schema.safeParse(value ?? {});
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const path = issue.path.length ? `${what}.${issue.path.join('.')}` : what;
-  throw new ValidationError(`[bulwark] invalid ${path}: ${issue.message}`, { path });
+  // An unknown key first: a typo (`timeoutMS`) explains the required key it leaves missing.
+  const issues = r.error.issues;
+  const first = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
+  const { path: parts, message } = explain(first, [], schema, value);
+  const path = parts.length ? `${what}.${parts.map(String).join('.')}` : what;
+  throw new ValidationError(`[bulwark] invalid ${path}: ${message}`, { path });
+}
+
+type Issue = z.core.$ZodIssue;
+type Key = PropertyKey;
+interface Def {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  innerType?: z.ZodType;
+  options?: z.ZodType[];
+  element?: z.ZodType;
+  in?: z.ZodType;
+  valueType?: z.ZodType;
+}
+
+const defOf = (s: z.ZodType | undefined): Def | undefined =>
+  (s as { _zod?: { def?: Def } } | undefined)?._zod?.def;
+
+/** The schema of the value at `path` below `schema` (best effort: undefined inside a union). */
+function schemaAt(schema: z.ZodType | undefined, path: readonly Key[]): z.ZodType | undefined {
+  let s = schema;
+  for (let i = 0; s !== undefined;) {
+    const d = defOf(s);
+    if (d === undefined) return undefined;
+    if (
+      d.innerType !== undefined &&
+      ['optional', 'nullable', 'default', 'prefault', 'nonoptional', 'readonly', 'catch'].includes(d.type)
+    ) {
+      s = d.innerType;
+      continue;
+    }
+    if (d.type === 'pipe') {
+      s = d.in;
+      continue;
+    }
+    if (i === path.length) return s;
+    const k = path[i++]!;
+    if (d.type === 'object') s = d.shape?.[String(k)];
+    else if (d.type === 'array') s = d.element;
+    else if (d.type === 'record') s = d.valueType;
+    else return undefined;
+  }
+  return undefined;
+}
+
+function valueAt(value: unknown, path: readonly Key[]): unknown {
+  let v = value;
+  for (const k of path) v = typeof v === 'object' && v !== null ? (v as Record<Key, unknown>)[k] : undefined;
+  return v;
+}
+
+/** A value as a message shows it: strings quoted, numbers as JavaScript writes them (NaN, Infinity). */
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === undefined)
+    return String(v);
+  if (typeof v === 'function') return 'a function';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'an invalid Date' : 'a Date';
+  return describe(v);
+}
+
+/**
+ * The keys an object schema knows; for a union of objects, those of the branch that knows most of
+ * the keys `value` has (the branch the caller meant).
+ */
+function knownKeys(schema: z.ZodType | undefined, value: unknown): string[] {
+  const d = defOf(schema);
+  if (d?.type === 'object') return Object.keys(d.shape ?? {});
+  if (d?.type !== 'union' || d.options === undefined) return [];
+  const given = typeof value === 'object' && value !== null ? Object.keys(value) : [];
+  let best: string[] = [];
+  let score = -1;
+  for (const option of d.options) {
+    const keys = knownKeys(option, value);
+    const n = given.filter((k) => keys.includes(k)).length;
+    if (n > score) [best, score] = [keys, n];
+  }
+  return best;
+}
+
+/** A likely typo of `known`: the same but for case, or at most two edits apart. */
+function close(known: string, given: string): boolean {
+  const a = known.toLowerCase();
+  const b = given.toLowerCase();
+  if (a === b) return true;
+  if (Math.abs(a.length - b.length) > 2) return false;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]! <= (b.length < 6 ? 1 : 2);
+}
+
+/** What one branch of a union wanted, from its first issue at the union's own level. */
+function wanted(issue: Issue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.expected === 'int' ? 'an integer' : issue.expected;
+    case 'invalid_value':
+      return issue.values.map(show).join(' or ');
+    default:
+      return issue.message.replace(/^expected /, '');
+  }
+}
+
+/** The path and message to report for `issue` (found at `base` below `root`, whose input is `input`). */
+function explain(
+  issue: Issue,
+  base: readonly Key[],
+  root: z.ZodType | undefined,
+  input: unknown,
+): { path: Key[]; message: string } {
+  const path = [...base, ...issue.path];
+  const here = schemaAt(root, issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const known = knownKeys(here, valueAt(input, path));
+      const key = issue.keys[0]!;
+      const others = issue.keys.slice(1);
+      const near = known.find((k) => close(k, key));
+      return {
+        path: [...path, key],
+        message:
+          'unknown option' +
+          (near === undefined ? '' : ` (did you mean ${near}?)`) +
+          (others.length ? `; also unknown: ${others.join(', ')}` : '') +
+          (known.length ? `; the options are ${known.join(', ')}` : ''),
+      };
+    }
+    case 'invalid_union': {
+      if (issue.errors.length === 0) {
+        const options = 'options' in issue && issue.options ? issue.options.map(show).join(' | ') : undefined;
+        return {
+          path,
+          message: options
+            ? `expected one of ${options}, got ${show(valueAt(input, path))}`
+            : `${issue.message}, got ${show(valueAt(input, path))}`,
+        };
+      }
+      // A branch whose shape matched (no type or literal mismatch at the union's own level) has the
+      // problem to report; otherwise none matched and the accepted kinds are listed.
+      const branches = issue.errors.map((errors, i) => ({
+        errors,
+        i,
+        mismatch: errors.filter((e) => e.code === 'invalid_value').length,
+        rootType: errors.some(
+          (e) =>
+            e.path.length === 0 &&
+            (e.code === 'invalid_type' || e.code === 'invalid_value' || e.code === 'custom'),
+        ),
+      }));
+      const shaped = branches
+        .filter((b) => !b.rootType && b.errors.length > 0)
+        .sort((a, b) => a.mismatch - b.mismatch || a.errors.length - b.errors.length);
+      if (shaped.length > 0) {
+        const b = shaped[0]!;
+        return explain(
+          b.errors.find((e) => e.code === 'unrecognized_keys') ?? b.errors[0]!,
+          path,
+          defOf(here)?.options?.[b.i],
+          input,
+        );
+      }
+      const kinds = [...new Set(issue.errors.map((errors) => (errors[0] ? wanted(errors[0]) : 'unknown')))];
+      return { path, message: `expected ${kinds.join(' or ')}, got ${show(valueAt(input, path))}` };
+    }
+    case 'invalid_type':
+      if (valueAt(input, path) === undefined && path.length > 0) {
+        return {
+          path,
+          message: `is required (expected ${issue.expected === 'int' ? 'an integer' : issue.expected})`,
+        };
+      }
+      return {
+        path,
+        message: `expected ${issue.expected === 'int' ? 'an integer' : issue.expected}, got ${show(valueAt(input, path))}`,
+      };
+    case 'invalid_value':
+    case 'too_small':
+    case 'too_big':
+    case 'not_multiple_of':
+      return { path, message: `${issue.message}, got ${show(valueAt(input, path))}` };
+    case 'custom':
+      return {
+        path,
+        message: issue.message.startsWith('expected')
+          ? `${issue.message}, got ${show(valueAt(input, path))}`
+          : issue.message,
+      };
+    default:
+      return { path, message: issue.message };
+  }
 }
 
 const MAX_DEPTH = 64;

@@ -133,7 +133,7 @@ const PROBE_RTTS = 200;
 
 const zLimit = z.number().int().positive().max(1_000_000);
 const zOptions = z
-  .object({
+  .strictObject({
     min: zLimit.optional(),
     max: zLimit.optional(),
     initial: zLimit.optional(),
@@ -147,11 +147,12 @@ const zOptions = z
         'expected a function',
       )
       .optional(),
-    classifyRules: z.array(z.custom<ClassifyRule>((f) => typeof f === 'function')).optional(),
+    classifyRules: z
+      .array(z.custom<ClassifyRule>((f) => typeof f === 'function', 'expected a function'))
+      .optional(),
     name: z.string().min(1).max(200).optional(),
     clock: zClock.optional(),
   })
-  .strict()
   .refine((o) => (o.min ?? 1) <= (o.max ?? Math.max(1000, o.min ?? 1)), {
     message: 'min must not be above max',
     path: ['min'],
@@ -206,7 +207,10 @@ export class AdaptiveLimiter {
   private readonly isCongestion: (error: unknown, category: ErrorCategory) => boolean;
   private readonly rules: readonly ClassifyRule[];
   private readonly clock: Clock;
-  private readonly events = new TypedEmitter<AdaptiveLimiterEvents>();
+  private readonly events = new TypedEmitter<AdaptiveLimiterEvents>(undefined, {
+    limit: true,
+    available: true,
+  });
   private readonly message: string;
 
   /** The limit as a real number; `limit` is its whole part. */

@@ -100,10 +100,9 @@ export interface AnalyticsSummary {
 }
 
 const zRate = z.number().positive().finite();
-const zOptions = z.object({
+const zOptions = z.strictObject({
   severityRates: z
-    .object({ medium: zRate.optional(), high: zRate.optional(), critical: zRate.optional() })
-    .strict()
+    .strictObject({ medium: zRate.optional(), high: zRate.optional(), critical: zRate.optional() })
     .refine(
       (r) => (r.medium ?? 1) <= (r.high ?? 10) && (r.high ?? 10) <= (r.critical ?? 100),
       'rates must rise: medium ≤ high ≤ critical',
@@ -117,7 +116,7 @@ const zOptions = z.object({
   clock: zClock.optional(),
 });
 
-const zRecord = z.object({
+const zRecord = z.strictObject({
   queue: z.string().max(200).optional(),
   dependency: z.string().max(200).optional(),
   category: z.enum(ERROR_CATEGORIES),
@@ -125,7 +124,7 @@ const zRecord = z.object({
   at: z.number().finite().optional(),
 });
 
-const zQuery = z.object({
+const zQuery = z.strictObject({
   queue: z.string().optional(),
   dependency: z.string().optional(),
   limit: z.number().int().positive().max(10_000).optional(),

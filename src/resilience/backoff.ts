@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { parseOptions } from '../kernel/validate.js';
+
 /** How delays grow between attempts. */
 export type BackoffType = 'constant' | 'linear' | 'exponential';
 /** How randomness spreads the delay, so that many clients do not retry in lock-step. */
@@ -26,7 +29,23 @@ export const DEFAULT_BACKOFF: ResolvedBackoff = Object.freeze({
   jitter: 'full',
 });
 
+const zMs = z.number().nonnegative().finite();
+const zBackoffOptions = z.strictObject({
+  type: z.enum(['constant', 'linear', 'exponential']).optional(),
+  delayMs: zMs.optional(),
+  maxDelayMs: zMs.optional(),
+  factor: z.number().min(1).max(1000).optional(),
+  jitter: z.enum(['none', 'full', 'equal', 'decorrelated']).optional(),
+});
+
+/** Backoff options with the defaults filled in; refuses unknown keys and bad values (ValidationError). */
 export function resolveBackoff(options: BackoffOptions | undefined): ResolvedBackoff {
+  parseOptions(zBackoffOptions, options, 'backoff');
+  return mergeBackoff(options);
+}
+
+/** `resolveBackoff` without the check, for options already validated. @internal */
+export function mergeBackoff(options: BackoffOptions | undefined): ResolvedBackoff {
   return options ? { ...DEFAULT_BACKOFF, ...stripUndefined(options) } : DEFAULT_BACKOFF;
 }
 

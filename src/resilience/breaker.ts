@@ -121,7 +121,7 @@ const zMs = z.number().int().nonnegative().max(2_147_483_647);
 const zRate = z.number().gt(0).max(1);
 
 const zBreakerOptions = z
-  .object({
+  .strictObject({
     name: z.string().min(1).max(200).optional(),
     consecutiveFailures: zPos.optional(),
     failureRateThreshold: zRate.optional(),
@@ -129,8 +129,8 @@ const zBreakerOptions = z
     slowCallRateThreshold: zRate.optional(),
     window: z
       .discriminatedUnion('type', [
-        z.object({ type: z.literal('count'), size: zPos.max(100_000) }),
-        z.object({ type: z.literal('time'), ms: zPos, buckets: zPos.max(1000).optional() }),
+        z.strictObject({ type: z.literal('count'), size: zPos.max(100_000) }),
+        z.strictObject({ type: z.literal('time'), ms: zPos, buckets: zPos.max(1000).optional() }),
       ])
       .optional(),
     minimumCalls: zPos.optional(),
@@ -152,6 +152,16 @@ const zBreakerOptions = z
         message: 'must not exceed halfOpenProbes',
       });
     }
+    const rated = o.failureRateThreshold !== undefined || o.slowCallRateThreshold !== undefined;
+    for (const key of ['window', 'minimumCalls'] as const) {
+      if (o[key] !== undefined && !rated) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'counts only with failureRateThreshold or slowCallRateThreshold (none is set)',
+        });
+      }
+    }
     if (o.slowCallRateThreshold !== undefined && o.slowCallMs === undefined) {
       ctx.addIssue({ code: 'custom', path: ['slowCallMs'], message: 'is needed by slowCallRateThreshold' });
     }
@@ -164,7 +174,7 @@ const zBreakerOptions = z
     }
   });
 
-const zSnapshot = z.object({
+const zSnapshot = z.strictObject({
   v: z.literal(1),
   state: z.enum(['closed', 'open', 'half_open']),
   isolated: z.boolean(),
@@ -174,12 +184,12 @@ const zSnapshot = z.object({
   consecutive: z.number().int().nonnegative(),
   window: z
     .union([
-      z.object({ outcomes: z.array(z.number().int().min(0).max(3)) }),
-      z.object({ head: z.number().int().nullable(), counts: z.array(z.number().nonnegative()) }),
+      z.strictObject({ outcomes: z.array(z.number().int().min(0).max(3)) }),
+      z.strictObject({ head: z.number().int().nullable(), counts: z.array(z.number().nonnegative()) }),
     ])
     .nullable(),
   halfOpen: z
-    .object({ successes: z.number().int().nonnegative(), failures: z.number().int().nonnegative() })
+    .strictObject({ successes: z.number().int().nonnegative(), failures: z.number().int().nonnegative() })
     .nullable(),
 });
 
@@ -193,7 +203,13 @@ const OUTCOME_IGNORED = -1;
 export class CircuitBreaker extends Policy {
   readonly name: string | undefined;
   private readonly clock: Clock;
-  private readonly events = new TypedEmitter<BreakerEvents>();
+  private readonly events = new TypedEmitter<BreakerEvents>(undefined, {
+    open: true,
+    half_open: true,
+    close: true,
+    isolate: true,
+    state: true,
+  });
   private readonly message: string;
   private readonly isolatedMessage: string;
 
@@ -654,7 +670,11 @@ export class CircuitBreaker extends Policy {
   }
 }
 
-/** A circuit breaker. Without a threshold it opens after 5 consecutive failures. */
+/**
+ * A circuit breaker. Without a threshold (`circuitBreaker()` or `circuitBreaker({})`) it opens after
+ * 5 consecutive failures and stays open 30 s: working defaults, as opossum's and Polly's, rather than
+ * a required strategy as cockatiel's. Unknown keys and bad values are refused (ValidationError).
+ */
 export function circuitBreaker(options?: BreakerOptions): CircuitBreaker {
   return new CircuitBreaker(options);
 }

@@ -22,7 +22,7 @@ export interface BulkheadEvents {
   reject: { active: number; queued: number };
 }
 
-const zBulkheadOptions = z.object({
+const zBulkheadOptions = z.strictObject({
   maxConcurrent: z.number().int().positive(),
   maxQueue: z.number().int().nonnegative().optional(),
   name: z.string().min(1).max(200).optional(),
@@ -40,7 +40,7 @@ export class BulkheadPolicy extends Policy {
   readonly maxConcurrent: number;
   readonly maxQueue: number;
   readonly name: string | undefined;
-  private readonly events = new TypedEmitter<BulkheadEvents>();
+  private readonly events = new TypedEmitter<BulkheadEvents>(undefined, { reject: true });
   private running = 0;
   private waiting = 0;
   private line: Waiter[] = [];

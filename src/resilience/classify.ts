@@ -1,4 +1,4 @@
-import { ERROR_CATEGORIES, type ErrorCategory } from '../kernel/errors.js';
+import { ERROR_CATEGORIES, ValidationError, type ErrorCategory } from '../kernel/errors.js';
 
 /** The verdict on one error: its category and, for waits, how long to wait. */
 export interface Classification {
@@ -159,6 +159,11 @@ function header(headers: unknown, name: string): unknown {
  * or undefined when absent or unreadable.
  */
 export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    throw new ValidationError(`[bulwark] invalid now: expected a finite number of ms, got ${String(now)}`, {
+      path: 'now',
+    });
+  }
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   const s = value.trim();
@@ -239,10 +244,13 @@ function normalize(verdict: ErrorCategory | Classification, reason: string): Cla
  * class (TypeError, RangeError, …) taken as a programming error (permanent), else `unknown`.
  */
 export function classify(error: unknown, rules: readonly ClassifyRule[] = []): Classification {
+  if (!Array.isArray(rules)) badRules(rules, undefined);
   let current: unknown = error;
   for (let depth = 0; depth <= MAX_CAUSE_DEPTH && current !== undefined && current !== null; depth++) {
     for (let i = 0; i < rules.length; i++) {
-      const verdict = rules[i]!(current);
+      const rule = rules[i];
+      if (typeof rule !== 'function') badRules(rule, i);
+      const verdict = rule(current);
       if (verdict !== undefined) return normalize(verdict, `rule ${i}`);
     }
     const found = builtIn(current);
@@ -250,4 +258,13 @@ export function classify(error: unknown, rules: readonly ClassifyRule[] = []): C
     current = field(current, 'cause');
   }
   return programmingError(error) ?? { category: 'unknown', reason: 'unclassified' };
+}
+
+function badRules(value: unknown, i: number | undefined): never {
+  const path = i === undefined ? 'rules' : `rules.${i}`;
+  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  throw new ValidationError(
+    `[bulwark] invalid ${path}: expected ${i === undefined ? 'an array of functions' : 'a function'}, got ${got}`,
+    { path },
+  );
 }

@@ -34,7 +34,7 @@ export interface FallbackEvents {
 }
 
 const zFallbackOptions = z
-  .object({
+  .strictObject({
     cache: z
       .custom<FallbackCache<unknown>>(
         (c) =>
@@ -56,7 +56,7 @@ const zFallbackOptions = z
   });
 
 export class FallbackPolicy<V> extends Policy<V> {
-  private readonly events = new TypedEmitter<FallbackEvents>();
+  private readonly events = new TypedEmitter<FallbackEvents>(undefined, { fallback: true });
   private readonly cache: FallbackCache<V> | undefined;
   private readonly key: string | (() => string) | undefined;
   private readonly fn: ((error: unknown) => V | Promise<V>) | undefined;
@@ -67,6 +67,8 @@ export class FallbackPolicy<V> extends Policy<V> {
   constructor(options: FallbackOptions<V>) {
     super();
     parseOptions(zFallbackOptions, options, 'fallback');
+    // `null` passes parseOptions as "no options": it then lacks a value, a fn and a cache.
+    options = options ?? ({} as FallbackOptions<V>);
     if (options.cache === undefined && options.fn === undefined && !('value' in options)) {
       throw new ValidationError('[bulwark] invalid fallback: give a value, a fn or a cache', {
         path: 'fallback',

@@ -36,7 +36,7 @@ export interface RateLimitEvents {
 }
 
 const zRateLimitOptions = z
-  .object({
+  .strictObject({
     limit: z.number().positive().finite(),
     intervalMs: z.number().int().positive().optional(),
     burst: z.number().min(1).finite().optional(),
@@ -54,7 +54,7 @@ export class RateLimiter extends Policy {
   /** Tokens per millisecond. */
   private readonly rate: number;
   private readonly clock: Clock;
-  private readonly events = new TypedEmitter<RateLimitEvents>();
+  private readonly events = new TypedEmitter<RateLimitEvents>(undefined, { reject: true });
   private readonly message: string;
   private tokens: number;
   private last: number;

@@ -11,14 +11,17 @@ import { parseOptions } from '../kernel/validate.js';
 import type { ConcurrencyControl, RecoveryAction, RecoveryEvent } from './recovery.js';
 
 const zName = z.string().min(1).max(200);
-const zNamed = z.object({ name: zName.optional() }).strict();
+const zNamed = z.strictObject({ name: zName.optional() });
 
 /** Empties `cache` (anything with `clear()`, awaited when it returns a promise). */
 export function clearCache(cache: { clear(): unknown }, options: { name?: string } = {}): RecoveryAction {
   if (typeof (cache as { clear?: unknown } | null)?.clear !== 'function') {
-    throw new ValidationError('[bulwark] [recovery] clearCache expects an object with clear()', {
-      path: 'cache',
-    });
+    throw new ValidationError(
+      `[bulwark] invalid cache: clearCache expects an object with clear(), got ${cache === null ? 'null' : typeof cache}`,
+      {
+        path: 'cache',
+      },
+    );
   }
   const o = parseOptions(zNamed, options, 'clearCache options');
   return {
@@ -45,13 +48,13 @@ export class Failover<E> implements RecoveryAction {
   readonly name: string;
   readonly endpoints: readonly E[];
   private readonly wrap: boolean;
-  private readonly events = new TypedEmitter<FailoverEvents<E>>();
+  private readonly events = new TypedEmitter<FailoverEvents<E>>(undefined, { failover: true });
   private i = 0;
 
   constructor(endpoints: readonly E[], options: FailoverOptions = {}) {
     parseOptions(z.array(z.unknown()).min(1).max(1000), endpoints, 'endpoints');
     const o = parseOptions(
-      z.object({ wrap: z.boolean().optional(), name: zName.optional() }).strict(),
+      z.strictObject({ wrap: z.boolean().optional(), name: zName.optional() }),
       options,
       'failover options',
     );
@@ -116,18 +119,16 @@ export interface LowerConcurrencyOptions {
  */
 export function lowerConcurrency(options: LowerConcurrencyOptions = {}): RecoveryAction {
   const o = parseOptions(
-    z
-      .object({
-        limiter: z
-          .custom<ConcurrencyControl>(
-            (l) => typeof (l as ConcurrencyControl | null)?.reduce === 'function',
-            'expected a limiter with reduce(ratio)',
-          )
-          .optional(),
-        ratio: z.number().gt(0).max(1).optional(),
-        name: zName.optional(),
-      })
-      .strict(),
+    z.strictObject({
+      limiter: z
+        .custom<ConcurrencyControl>(
+          (l) => typeof (l as ConcurrencyControl | null)?.reduce === 'function',
+          'expected a limiter with reduce(ratio)',
+        )
+        .optional(),
+      ratio: z.number().gt(0).max(1).optional(),
+      name: zName.optional(),
+    }),
     options,
     'lowerConcurrency options',
   );
@@ -152,7 +153,12 @@ export function alert(
   options: { name?: string } = {},
 ): RecoveryAction {
   if (typeof hook !== 'function') {
-    throw new ValidationError('[bulwark] [recovery] alert expects a function', { path: 'hook' });
+    throw new ValidationError(
+      `[bulwark] invalid hook: alert expects a function, got ${hook === null ? 'null' : typeof hook}`,
+      {
+        path: 'hook',
+      },
+    );
   }
   const o = parseOptions(zNamed, options, 'alert options');
   return {

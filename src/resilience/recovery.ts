@@ -106,21 +106,22 @@ export const zRecoveryPlan = z
   .partialRecord(z.enum(RECOVERY_TRIGGERS), z.array(zAction).max(100))
   .refine((p) => typeof p === 'object' && p !== null && !Array.isArray(p), 'expected { trigger: actions[] }');
 const zDependency = z.string().min(1).max(200);
-const zOptions = z
-  .object({
-    actionTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
-    limiterOf: z
-      .custom<(d: string) => ConcurrencyControl | undefined>((f) => typeof f === 'function')
-      .optional(),
-    clock: zClock.optional(),
-    timers: zTimers.optional(),
-  })
-  .strict();
+const zOptions = z.strictObject({
+  actionTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
+  limiterOf: z
+    .custom<(d: string) => ConcurrencyControl | undefined>(
+      (f) => typeof f === 'function',
+      'expected a function',
+    )
+    .optional(),
+  clock: zClock.optional(),
+  timers: zTimers.optional(),
+});
 
 export class RecoveryRunner {
   private readonly plans = new Map<string, RecoveryPlan>();
   private readonly chains = new Map<string, Promise<unknown>>();
-  private readonly emitter = new TypedEmitter<RecoveryEvents>();
+  private readonly emitter = new TypedEmitter<RecoveryEvents>(undefined, { action: true });
   private readonly running = new Set<AbortController>();
   private readonly timeoutMs: number;
   private readonly limiterOf: (dependency: string) => ConcurrencyControl | undefined;

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { systemClock, type Clock } from '../kernel/clock.js';
-import { NotFoundError, StateError, type ErrorCategory } from '../kernel/errors.js';
+import { NotFoundError, StateError, ValidationError, type ErrorCategory } from '../kernel/errors.js';
 import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
 import { parseOptions } from '../kernel/validate.js';
 import { AdaptivePolicy, type AdaptiveOptions } from './adaptive.js';
@@ -137,6 +137,48 @@ const HEALTH_NEUTRAL: ReadonlySet<ErrorCategory> = new Set([
   'fatal',
 ]);
 
+/** Options of a part that the registry sets itself (from the dependency's name and the registry's options). */
+const OWNED: Readonly<Record<string, readonly string[]>> = {
+  breaker: ['name', 'clock'],
+  retry: ['clock', 'timers', 'classifyRules'],
+  timeout: ['name', 'clock', 'timers'],
+  bulkhead: ['name'],
+  adaptive: ['name', 'classifyRules'],
+  rateLimit: ['name', 'clock'],
+  fallback: [],
+};
+
+/**
+ * Builds one part of a dependency. Refuses an option the registry sets itself, and names a bad
+ * option under the dependency: `dependency 'db'.retry.maxAttempts` rather than `retry.maxAttempts`.
+ */
+function part<T>(at: string, key: string, inner: string, given: unknown, build: () => T): T {
+  const outer = `${at}.${key}`;
+  if (typeof given === 'object' && given !== null) {
+    const owned = OWNED[key]!.find((k) => Object.hasOwn(given, k));
+    if (owned !== undefined) {
+      const path = `${outer}.${owned}`;
+      throw new ValidationError(
+        `[bulwark] invalid ${path}: set by the registry (the name is the dependency's; clock, timers and classifyRules are createRegistry() options)`,
+        { path },
+      );
+    }
+  }
+  try {
+    return build();
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const p = error.path;
+    if (p === undefined || (p !== inner && !p.startsWith(`${inner}.`))) throw error;
+    // A number given for the whole part (timeout: 0) is named as the part itself.
+    const path = typeof given === 'number' ? outer : outer + p.slice(inner.length);
+    throw new ValidationError(error.message.replace(`invalid ${p}`, `invalid ${path}`), {
+      path,
+      cause: error,
+    });
+  }
+}
+
 const zName = z
   .string()
   .min(1)
@@ -152,17 +194,24 @@ const zDependencyOptions = z.strictObject({
   adaptive: z.union([z.literal(true), zObject]).optional(),
   rateLimit: zObject.optional(),
   fallback: zObject.optional(),
-  ignore: z.custom<(e: unknown) => boolean>((f) => typeof f === 'function').optional(),
-  isFailure: z.custom<(e: unknown) => boolean>((f) => typeof f === 'function').optional(),
+  ignore: z.custom<(e: unknown) => boolean>((f) => typeof f === 'function', 'expected a function').optional(),
+  isFailure: z
+    .custom<(e: unknown) => boolean>((f) => typeof f === 'function', 'expected a function')
+    .optional(),
   recovery: zRecoveryPlan.optional(),
 });
 
-const zRegistryOptions = z.object({
+const zRegistryOptions = z.strictObject({
   clock: zClock.optional(),
   timers: zTimers.optional(),
-  classifyRules: z.array(z.custom<ClassifyRule>((f) => typeof f === 'function')).optional(),
+  classifyRules: z
+    .array(z.custom<ClassifyRule>((f) => typeof f === 'function', 'expected a function'))
+    .optional(),
   analytics: z
-    .custom<ErrorAnalytics>((a) => typeof (a as ErrorAnalytics | undefined)?.record === 'function')
+    .custom<ErrorAnalytics>(
+      (a) => typeof (a as ErrorAnalytics | undefined)?.record === 'function',
+      'expected an ErrorAnalytics (an object with record())',
+    )
     .optional(),
   recoveryTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
 });
@@ -289,7 +338,21 @@ export class Dependency<V = never> {
 
 export class DependencyRegistry {
   private readonly deps = new Map<string, Dependency<unknown>>();
-  private readonly emitter = new TypedEmitter<DependencyEvents>();
+  private readonly emitter = new TypedEmitter<DependencyEvents>(undefined, {
+    'breaker:open': true,
+    'breaker:half_open': true,
+    'breaker:close': true,
+    'breaker:isolate': true,
+    retry: true,
+    'retry:give_up': true,
+    timeout: true,
+    'bulkhead:reject': true,
+    'adaptive:limit': true,
+    'rate_limit:reject': true,
+    fallback: true,
+    failure: true,
+    'recovery:action': true,
+  });
   private readonly clock: Clock;
   /** The clock the user gave (adaptive limiters otherwise keep their high-resolution one). */
   private readonly givenClock: Clock | undefined;
@@ -342,49 +405,102 @@ export class DependencyRegistry {
       (o.breaker ? o.breaker.ignore : undefined) ??
       ((e: unknown) => HEALTH_NEUTRAL.has(classify(e, this.rules).category));
 
-    // Build every part first, so a bad option throws before anything is registered.
+    // Build every part first, so a bad option throws before anything is registered; a bad option
+    // of a part is named under the dependency (`dependency 'db'.retry.maxAttempts`).
+    const at = `dependency '${n}'`;
     const breaker =
       o.breaker === false
         ? undefined
-        : new CircuitBreaker({
-            isFailure: o.isFailure,
-            ...o.breaker,
-            ignore,
-            name: n,
-            clock: this.clock,
-          });
+        : part(
+            at,
+            'breaker',
+            'breaker',
+            o.breaker,
+            () =>
+              new CircuitBreaker({
+                isFailure: o.isFailure,
+                ...o.breaker,
+                ignore,
+                name: n,
+                clock: this.clock,
+              }),
+          );
     const retry =
       o.retry === undefined
         ? undefined
-        : new RetryPolicy({ ...o.retry, clock: this.clock, timers: this.timers, classifyRules: this.rules });
+        : part(
+            at,
+            'retry',
+            'retry',
+            o.retry,
+            () =>
+              new RetryPolicy({
+                ...o.retry,
+                clock: this.clock,
+                timers: this.timers,
+                classifyRules: this.rules,
+              }),
+          );
     const to =
       o.timeout === undefined
         ? undefined
-        : new TimeoutPolicy({
-            ...(typeof o.timeout === 'number' ? { timeoutMs: o.timeout } : o.timeout),
-            name: n,
-            clock: this.clock,
-            timers: this.timers,
-          });
+        : part(
+            at,
+            'timeout',
+            'timeout',
+            o.timeout,
+            () =>
+              new TimeoutPolicy({
+                ...(typeof o.timeout === 'number' ? { timeoutMs: o.timeout } : o.timeout!),
+                name: n,
+                clock: this.clock,
+                timers: this.timers,
+              }),
+          );
     const bulkhead =
       o.bulkhead === undefined
         ? undefined
-        : new BulkheadPolicy({
-            ...(typeof o.bulkhead === 'number' ? { maxConcurrent: o.bulkhead } : o.bulkhead),
-            name: n,
-          });
+        : part(
+            at,
+            'bulkhead',
+            'bulkhead',
+            o.bulkhead,
+            () =>
+              new BulkheadPolicy({
+                ...(typeof o.bulkhead === 'number' ? { maxConcurrent: o.bulkhead } : o.bulkhead!),
+                name: n,
+              }),
+          );
     const adaptive =
       o.adaptive === undefined
         ? undefined
-        : new AdaptivePolicy({
-            ...(this.givenClock === undefined ? {} : { clock: this.givenClock }),
-            ...(o.adaptive === true ? {} : o.adaptive),
-            classifyRules: this.rules,
-            name: n,
-          });
+        : part(
+            at,
+            'adaptive',
+            'adaptive limiter options',
+            o.adaptive,
+            () =>
+              new AdaptivePolicy({
+                ...(this.givenClock === undefined ? {} : { clock: this.givenClock }),
+                ...(o.adaptive === true ? {} : o.adaptive),
+                classifyRules: this.rules,
+                name: n,
+              }),
+          );
     const limiter =
-      o.rateLimit === undefined ? undefined : new RateLimiter({ ...o.rateLimit, name: n, clock: this.clock });
-    const fb = o.fallback === undefined ? undefined : new FallbackPolicy<V>(o.fallback);
+      o.rateLimit === undefined
+        ? undefined
+        : part(
+            at,
+            'rateLimit',
+            'rateLimit',
+            o.rateLimit,
+            () => new RateLimiter({ ...o.rateLimit!, name: n, clock: this.clock }),
+          );
+    const fb =
+      o.fallback === undefined
+        ? undefined
+        : part(at, 'fallback', 'fallback', o.fallback, () => new FallbackPolicy<V>(o.fallback!));
 
     const observe = (error: unknown, outcome: Outcome): void => {
       if (isLocalRejection(error)) return;

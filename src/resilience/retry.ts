@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../kernel/clock.js';
 import { ERROR_CATEGORIES, type ErrorCategory } from '../kernel/errors.js';
 import { TypedEmitter, type Disposer, type Listener } from '../kernel/events.js';
 import { parseOptions } from '../kernel/validate.js';
-import { applyJitter, baseDelay, resolveBackoff, type BackoffOptions, type JitterType } from './backoff.js';
+import { applyJitter, baseDelay, mergeBackoff, type BackoffOptions, type JitterType } from './backoff.js';
 import { classify, type Classification, type ClassifyRule } from './classify.js';
 import type { CallContext } from './policy.js';
 import {
@@ -96,7 +96,7 @@ export const DEFAULT_RETRY_CATEGORIES: readonly ErrorCategory[] = Object.freeze(
   'rate_limit',
 ]);
 
-const zBudget = z.object({
+const zBudget = z.strictObject({
   ratio: z.number().min(0).max(1000),
   windowMs: z.number().int().positive().optional(),
   minRetries: z.number().int().nonnegative().optional(),
@@ -106,17 +106,17 @@ const zBudget = z.object({
 const zJitter = z.enum(['none', 'full', 'equal', 'decorrelated']);
 const zMs = z.number().nonnegative().finite();
 
-const zRetryOptions = z.object({
+const zRetryOptions = z.strictObject({
   maxAttempts: z.number().int().min(1).max(1_000_000).optional(),
   backoff: z
     .union([
-      z.object({
+      z.strictObject({
         type: z.literal('custom'),
         delay: zFunction<CustomBackoffOptions['delay']>(),
         maxDelayMs: zMs.optional(),
         jitter: zJitter.optional(),
       }),
-      z.object({
+      z.strictObject({
         type: z.enum(['constant', 'linear', 'exponential']).optional(),
         delayMs: zMs.optional(),
         maxDelayMs: zMs.optional(),
@@ -126,7 +126,7 @@ const zRetryOptions = z.object({
     ])
     .optional(),
   retryOn: z
-    .object({
+    .strictObject({
       categories: z.array(z.enum(ERROR_CATEGORIES)).optional(),
       errors: z.array(zFunction<abstract new (...args: never[]) => unknown>()).optional(),
       when: zFunction<NonNullable<RetryOn['when']>>().optional(),
@@ -186,7 +186,7 @@ const NO_RETRY = -1;
 
 export class RetryPolicy extends Policy {
   readonly maxAttempts: number;
-  private readonly events = new TypedEmitter<RetryEvents>();
+  private readonly events = new TypedEmitter<RetryEvents>(undefined, { retry: true, give_up: true });
   private readonly delayFor: (attempt: number, error: unknown, previousMs: number | undefined) => number;
   private readonly categories: ReadonlySet<ErrorCategory> | undefined;
   private readonly errorClasses: readonly (abstract new (...args: never[]) => unknown)[];
@@ -203,7 +203,7 @@ export class RetryPolicy extends Policy {
     const o = parseOptions(zRetryOptions, options, 'retry');
     this.maxAttempts = o.maxAttempts ?? 3;
     const random = o.random ?? Math.random;
-    const b = options.backoff;
+    const b = o.backoff;
     if (b !== undefined && b.type === 'custom') {
       const max = b.maxDelayMs ?? 300_000;
       const jitter = b.jitter ?? 'none';
@@ -213,7 +213,7 @@ export class RetryPolicy extends Policy {
         return applyJitter(capped, jitter, capped, max, random, previous);
       };
     } else {
-      const resolved = resolveBackoff({
+      const resolved = mergeBackoff({
         type: b?.type,
         delayMs: b?.delayMs ?? 100,
         maxDelayMs: b?.maxDelayMs ?? 30_000,
@@ -230,7 +230,7 @@ export class RetryPolicy extends Policy {
           previous,
         );
     }
-    const on = options.retryOn;
+    const on = o.retryOn;
     this.categories = on
       ? on.categories
         ? new Set(on.categories)
@@ -238,17 +238,17 @@ export class RetryPolicy extends Policy {
       : new Set(DEFAULT_RETRY_CATEGORIES);
     this.errorClasses = on?.errors ?? [];
     this.when = on?.when;
-    this.onResult = options.retryOnResult;
+    this.onResult = o.retryOnResult;
     this.budget =
-      options.budget instanceof RetryBudget
-        ? options.budget
-        : options.budget
-          ? new RetryBudget({ clock: o.clock, ...options.budget })
+      o.budget instanceof RetryBudget
+        ? o.budget
+        : o.budget
+          ? new RetryBudget({ clock: o.clock, ...o.budget })
           : undefined;
     this.honorRetryAfter = o.honorRetryAfter ?? true;
     this.maxRetryAfterMs = o.maxRetryAfterMs ?? 60_000;
-    this.rules = options.classifyRules ?? [];
-    this.timers = options.timers ?? systemTimers;
+    this.rules = o.classifyRules ?? [];
+    this.timers = o.timers ?? systemTimers;
   }
 
   /** Subscribes to `retry` / `give_up`; returns a disposer. */

@@ -43,7 +43,7 @@ export interface TimeoutEvents {
   timeout: { timeoutMs: number; strategy: TimeoutStrategy; late: boolean };
 }
 
-const zTimeoutOptions = z.object({
+const zTimeoutOptions = z.strictObject({
   timeoutMs: z.number().int().positive().max(2_147_483_647),
   strategy: z.enum(['cooperative', 'aggressive']).optional(),
   name: z.string().min(1).max(200).optional(),
@@ -163,7 +163,7 @@ export class TimeoutPolicy extends Policy {
   readonly clock: Clock;
   /** @internal */
   readonly timers: Timers;
-  private readonly events = new TypedEmitter<TimeoutEvents>();
+  private readonly events = new TypedEmitter<TimeoutEvents>(undefined, { timeout: true });
   private readonly message: string;
 
   constructor(options: TimeoutOptions) {

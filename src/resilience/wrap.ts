@@ -1,6 +1,15 @@
 /** Composition: `wrap(a, b, c)` runs `a` around `b` around `c` around `fn` (outermost first). */
+import { z } from 'zod';
+import { parseOptions } from '../kernel/validate.js';
 import type { CallContext } from './policy.js';
 import { Policy, next, type Task } from './policy.js';
+
+const zPolicies = z.array(
+  z.custom<Policy<unknown>>(
+    (p) => p instanceof Policy,
+    'expected a policy (retry(), circuitBreaker(), timeout(), bulkhead(), rateLimit(), fallback(), adaptive(), wrap(), noop())',
+  ),
+);
 
 /** What a policy may produce instead of the function's value (a fallback's value), else never. */
 export type PolicyExtra<P> = P extends { readonly extraType: infer E } ? E : never;
@@ -10,6 +19,7 @@ export class WrappedPolicy<Extra = never> extends Policy<Extra> {
   readonly policies: readonly Policy<unknown>[];
 
   constructor(policies: readonly Policy<unknown>[]) {
+    parseOptions(zPolicies, policies, 'wrap');
     const flat = policies.flatMap((p) => p.chain);
     super(flat.length === 0 ? [PASS] : flat);
     this.policies = policies;
