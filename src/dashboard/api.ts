@@ -64,6 +64,7 @@ const zOptions = z
     version: z.string().max(100).optional(),
     signIn: z.boolean().optional(),
     intervalMs: z.number().int().min(100).max(60_000).optional(),
+    storeTimeoutMs: z.number().int().min(50).max(120_000).optional(),
     monitor: z
       .custom<NonNullable<DashboardSources['monitor']>>(
         (m) => typeof (m as { check?: unknown })?.check === 'function',

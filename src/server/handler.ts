@@ -56,6 +56,8 @@ export interface ServerOptions extends Omit<HealthEndpointsOptions, 'workers'> {
   storeLabel?: string;
   /** The live feed's tick and the longest the overview is cached, in ms. @default 1000 */
   intervalMs?: number;
+  /** Longest a store call of the dashboard, API, feed or `/healthz` may take before it fails (503), in ms. @default 5000 */
+  storeTimeoutMs?: number;
   /** Most live streams at once. @default 1000 */
   maxStreams?: number;
   /** Origins besides the server's own allowed to send changes (a proxy that rewrites Host). */
@@ -102,6 +104,7 @@ const zServerOptions = zEndpoints
     errors: z.custom<NonNullable<DashboardOptions['errors']>>((f) => typeof f === 'function').optional(),
     storeLabel: z.string().min(1).max(300).optional(),
     intervalMs: z.number().int().min(100).max(60_000).optional(),
+    storeTimeoutMs: z.number().int().min(50).max(120_000).optional(),
     maxStreams: z.number().int().min(1).max(100_000).optional(),
     trustedOrigins: z
       .array(z.string().regex(/^https?:\/\/[^/]+$/, 'an origin like https://ops.example.com'))
@@ -127,6 +130,7 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
         signIn: o.token !== undefined,
         version: o.version,
         intervalMs: o.intervalMs,
+        storeTimeoutMs: o.storeTimeoutMs,
         monitor: o.monitor,
         breakers: o.breakers,
         errors: o.errors,
