@@ -222,6 +222,7 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
     if (path === '/logout') {
       if (method !== 'POST') throw new HttpError(405, 'use POST', 'METHOD');
       auth.checkOrigin(req, 'open');
+      auth.revoke(req);
       res.setHeader('set-cookie', auth.clearCookie(secure(req)));
       return redirect(res, 'login');
     }
