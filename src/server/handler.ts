@@ -198,6 +198,24 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
   async function route(req: IncomingMessage, res: ServerResponse, next: Next | undefined): Promise<void> {
     const method = req.method ?? 'GET';
     let target: Target = parseTarget(req.url);
+    // The page at a mount path without its trailing slash (`/ops`): its relative asset and API URLs
+    // would resolve against `/`, so send the browser to `/ops/` (Express strips the mount path: its
+    // `originalUrl` tells).
+    const mounted = (req as { originalUrl?: unknown }).originalUrl;
+    const shown =
+      base !== '' && target.path === base
+        ? base
+        : base === '' && target.path === '/' && typeof mounted === 'string'
+          ? mounted.split(/[?#]/)[0]!
+          : '/';
+    if (dashboard && shown !== '/' && !shown.endsWith('/') && (method === 'GET' || method === 'HEAD')) {
+      const q = String(req.url).indexOf('?');
+      return redirect(
+        res,
+        `${shown.slice(shown.lastIndexOf('/') + 1)}/${q < 0 ? '' : String(req.url).slice(q)}`,
+        308,
+      );
+    }
     if (base !== '') {
       if (target.path !== base && !target.path.startsWith(`${base}/`)) return pass(res, next, method);
       target = {
@@ -280,8 +298,8 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
   return handler;
 }
 
-function redirect(res: ServerResponse, location: string): void {
+function redirect(res: ServerResponse, location: string, status = 303): void {
   if (res.headersSent) return;
-  res.writeHead(303, { location, 'cache-control': 'no-store', 'content-length': '0' });
+  res.writeHead(status, { location, 'cache-control': 'no-store', 'content-length': '0' });
   res.end();
 }
