@@ -428,11 +428,14 @@ export class DashboardData {
     const now = Date.now();
     if (this.topCache && now - this.topCache.at < ERRORS_EVERY_MS) return this.topCache.value;
     const overview = await this.overview();
-    const dead: StoredJob[] = [];
-    for (const q of overview.queues) {
-      if (q.counts.dead === 0) continue;
-      dead.push(...(await this.store.list(q.name, { states: ['dead'], limit: 200 }, now)));
-    }
+    // A store that does not answer: the last top errors, rather than one bounded wait per queue.
+    if (overview.store.error !== null) return this.topCache?.value ?? [];
+    const lists = await Promise.all(
+      overview.queues
+        .filter((q) => q.counts.dead > 0)
+        .map((q) => this.store.list(q.name, { states: ['dead'], limit: 200 }, now)),
+    );
+    const dead: StoredJob[] = lists.flat();
     const value = topErrorsOf(dead, now, 10 * 60_000);
     this.topCache = { at: now, value };
     return value;
