@@ -10,7 +10,7 @@ import { ensureInit } from '../core/wake.js';
 import { coerceError } from '../kernel/errors.js';
 import type { HealthMonitor } from '../observe/health.js';
 import { normalizeBreakerState } from '../observe/health.js';
-import type { JobState, QueueStatus, StateCounts, Store, StoredJob } from '../store/types.js';
+import type { GroupStatus, JobState, QueueStatus, StateCounts, Store, StoredJob } from '../store/types.js';
 import { topErrorsOf, type TopError } from './errors.js';
 import { HttpError } from './http.js';
 import { LiveSource, type Block, type WatchedWorker } from './live.js';
@@ -52,6 +52,15 @@ export interface QueueOverview {
   state: QueueRunState;
   /** Why the queue is not running, in words; null while it runs. */
   why: string | null;
+  /** Groups (tenants) of the queue that are paused, at most 50: by whom and why. */
+  pausedGroups: PausedGroup[];
+}
+
+export interface PausedGroup {
+  name: string;
+  reason: string | null;
+  /** A worker after an auth failure, an operator, the application. */
+  by: string;
 }
 
 export interface Overview {
@@ -119,6 +128,7 @@ const SCAN_BATCH = 500;
 const MAX_SCAN = 20_000;
 const MAX_QUEUE_ENTRIES = 10_000;
 const ERRORS_EVERY_MS = 10_000;
+const MAX_PAUSED_GROUPS = 50;
 /** How long a request waits for a fresh overview before it is answered from the last one (marked stale). */
 const FRESH_WAIT_MS = 1000;
 /** The health verdict judges a queue's dead-letter rate from its newest finished jobs, this many at most… */
@@ -274,8 +284,12 @@ export class DashboardData {
       const queues = await Promise.all(
         names.map(async (name) => {
           const q = this.entry(name);
-          const [counts, status] = await Promise.all([q.counts(), q.status()]);
-          return this.describe(name, counts, status);
+          const [counts, status, groups] = await Promise.all([
+            q.counts(),
+            q.status(),
+            this.store.listGroups(name, { paused: true, limit: MAX_PAUSED_GROUPS, offset: 0 }),
+          ]);
+          return this.describe(name, counts, status, groups);
         }),
       );
       const at = Date.now();
@@ -307,7 +321,12 @@ export class DashboardData {
     }
   }
 
-  private describe(name: string, counts: StateCounts, status: QueueStatus): QueueOverview {
+  private describe(
+    name: string,
+    counts: StateCounts,
+    status: QueueStatus,
+    groups: readonly GroupStatus[],
+  ): QueueOverview {
     const now = Date.now();
     const blockedBy = this.live.blockOf(name) ?? null;
     let state: QueueRunState = 'running';
@@ -333,6 +352,9 @@ export class DashboardData {
       blockedBy,
       state,
       why,
+      pausedGroups: groups
+        .filter((g) => g.paused)
+        .map((g) => ({ name: g.name, reason: g.pauseReason, by: pausedBy(g.pauseReason) })),
     };
   }
 
@@ -385,6 +407,7 @@ export class DashboardData {
         pauseReason: q.pauseReason,
         throttledUntil: q.throttledUntil,
         blockedBy: q.blockedBy?.dependency ?? null,
+        pausedGroups: q.pausedGroups ?? [],
         recent: recent[i]!,
       })),
       breakers: this.breakers(),

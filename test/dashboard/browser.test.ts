@@ -415,7 +415,7 @@ describe.skipIf(!enabled).each(cases)('dashboard in Chromium on $name', (c) => {
   );
 
   it.skipIf(!c.available)(
-    'blocked jobs (flows) are counted in the pills, the state filter and the card (finding 13)',
+    'blocked jobs (flows) are counted in the pills, the state filter and the card; paused groups shown (findings 13, 5)',
     async () => {
       const flows = new Queue('flows', { store });
       await flows.add({ step: 1 }, { id: 'parent', delayMs: 3_600_000 });
@@ -431,7 +431,15 @@ describe.skipIf(!enabled).each(cases)('dashboard in Chromium on $name', (c) => {
       await page.goto(`${server.url}/#/`);
       const card = page.locator('.card', { has: page.locator('h3 a:text-is("flows")') });
       await poll(() => card.locator('.c-blocked dd').textContent()).toBe('1');
-      await flows.cancel(['parent', 'child']);
+      // A group paused by an auth failure is shown on its queue's card (finding 5).
+      const grouped = new Queue('flows', { store, groups: { concurrency: 1 } });
+      await grouped.add({ step: 3 }, { id: 'g1', group: 'acme', delayMs: 3_600_000 });
+      await grouped.pauseGroup('acme', 'auth: 401 token expired');
+      await poll(() => card.locator('.why').textContent()).toBe(
+        'Group paused: acme by a worker, after an auth failure: auth: 401 token expired',
+      );
+      await grouped.resumeGroup('acme');
+      await flows.cancel(['parent', 'child', 'g1']);
     },
     60_000,
   );

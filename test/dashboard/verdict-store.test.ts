@@ -17,6 +17,7 @@ import { sleep, waitFor } from '../helpers/wait.js';
 import { sseReader, storeCases } from './stores.js';
 
 const cases = await storeCases('dash-verdict');
+const groupCases = await storeCases('dash-groups');
 
 interface Healthz {
   status: string;
@@ -118,6 +119,48 @@ describe.each(cases)('verdict and freshness from the store on $name', (c) => {
       } finally {
         await server.close();
         await mine.close();
+      }
+    },
+  );
+});
+
+describe.each(groupCases)('paused groups on $name (finding 5)', (c) => {
+  afterAll(async () => {
+    if (c.available) await c.cleanup();
+  });
+  it.skipIf(!c.available)(
+    'a group paused by an auth failure shows in the overview, the verdict and the live feed',
+    async () => {
+      const store = c.create();
+      await using server = await startServer({ port: 0, store, intervalMs: 200 });
+      try {
+        const tenants = new Queue('tenants', { store, groups: { concurrency: 2 } });
+        await tenants.add({ n: 1 }, { id: 't1', group: 'acme' });
+        await tenants.add({ n: 2 }, { id: 't2', group: 'globex' });
+        const events = await fetch(`${server.url}/api/events?queue=tenants`);
+        const sse = sseReader(events);
+        await sse.next('hello');
+        await tenants.pauseGroup('acme', 'auth: 401 token expired');
+        type Q = { name: string; pausedGroups: { name: string; reason: string | null; by: string }[] };
+        const changed = await sse.next<Q>('queue', (q) => q.name === 'tenants' && q.pausedGroups.length > 0);
+        expect(changed.pausedGroups).toEqual([
+          { name: 'acme', reason: 'auth: 401 token expired', by: 'a worker, after an auth failure' },
+        ]);
+        await sse.close();
+        const overview = (await (await fetch(`${server.url}/api/overview`)).json()) as { queues: Q[] };
+        expect(overview.queues.find((q) => q.name === 'tenants')!.pausedGroups).toHaveLength(1);
+        const healthz = (await (await fetch(`${server.url}/healthz`)).json()) as Healthz;
+        expect(healthz.bulwark.queues.find((q) => q.name === 'tenants')!.status).toBe('DEGRADED');
+        expect(healthz.bulwark.reasons).toContain(
+          'queue tenants: group acme paused by a worker, after an auth failure: auth: 401 token expired',
+        );
+        await tenants.resumeGroup('acme');
+        await sleep(300);
+        const after = (await (await fetch(`${server.url}/api/overview`)).json()) as { queues: Q[] };
+        expect(after.queues.find((q) => q.name === 'tenants')!.pausedGroups).toEqual([]);
+      } finally {
+        await server.close();
+        await store.close();
       }
     },
   );
