@@ -229,7 +229,8 @@ export function createProbes(
     },
     '/metrics': async (res, head) => {
       if (!o.metrics) return send(res, 404, TEXT, 'no metrics configured\n', head);
-      send(res, 200, o.metrics.contentType, await o.metrics.metrics(), head);
+      const text = await o.metrics.metrics(); // first: a source may load its registry on the first scrape
+      send(res, 200, o.metrics.contentType, text, head);
     },
   };
 

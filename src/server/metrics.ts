@@ -5,13 +5,13 @@
  * store that does not answer leaves its series out of that scrape rather than hanging it.
  */
 import { Queue } from '../core/queue.js';
-import { BulwarkMetrics, type MetricsOptions } from '../observe/metrics.js';
+import type { BulwarkMetrics, MetricsOptions } from '../observe/metrics.js';
 import type { Store } from '../store/types.js';
 import { boundedStore } from '../dashboard/bounded.js';
 
 export interface StoreMetrics {
-  /** The metrics themselves (watch more queues or workers on them). */
-  readonly bulwark: BulwarkMetrics;
+  /** The metrics themselves (watch more queues or workers on them), loaded with the first scrape. */
+  bulwark(): Promise<BulwarkMetrics>;
   /** Prometheus text: finds the store's queues, then reads the registry. What `/metrics` serves. */
   metrics(): Promise<string>;
   readonly contentType: string;
@@ -26,9 +26,14 @@ export function storeMetrics(
 ): StoreMetrics {
   const { timeoutMs = 5000, ...rest } = options;
   const bounded = boundedStore(store, timeoutMs, store.name);
-  const metrics = new BulwarkMetrics(rest);
+  // prom-client loads with the first scrape: importing bulwark/server stays light.
+  let loaded: Promise<BulwarkMetrics> | undefined;
+  let current: BulwarkMetrics | undefined;
+  let closed = false;
+  const load = (): Promise<BulwarkMetrics> =>
+    (loaded ??= import('../observe/metrics.js').then((m) => (current = new m.BulwarkMetrics(rest))));
   const watched = new Map<string, () => void>();
-  const sync = async (): Promise<void> => {
+  const sync = async (metrics: BulwarkMetrics): Promise<void> => {
     let names: string[];
     try {
       names = await bounded.queues();
@@ -47,18 +52,21 @@ export function storeMetrics(
     }
   };
   return {
-    bulwark: metrics,
+    bulwark: load,
     async metrics() {
-      await sync();
+      const metrics = await load();
+      if (closed) return '';
+      await sync(metrics);
       return metrics.metrics();
     },
     get contentType() {
-      return metrics.contentType;
+      return current?.contentType ?? 'text/plain; version=0.0.4; charset=utf-8';
     },
     close() {
+      closed = true;
       for (const off of watched.values()) off();
       watched.clear();
-      metrics.close();
+      current?.close();
     },
   };
 }
