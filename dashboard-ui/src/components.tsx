@@ -239,8 +239,29 @@ export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="empty">{children}</p>;
 }
 
-/** Why a queue is not running, from its fields: who paused it and why, until when, which breaker. */
+/** Why a queue (or some of its groups) is not running: who paused it and why, until when, which breaker. */
 export function Why({ q }: { q: QueueOverview }) {
+  const groups = q.pausedGroups ?? [];
+  return (
+    <>
+      <QueueWhy q={q} />
+      {groups.length ? (
+        <p class="why">
+          {groups.length === 1 ? 'Group' : 'Groups'} paused:{' '}
+          {groups.map((g, i) => (
+            <span key={g.name}>
+              {i ? '; ' : ''}
+              <strong>{g.name}</strong> by {g.by}
+              {g.reason ? `: ${g.reason}` : ''}
+            </span>
+          ))}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+function QueueWhy({ q }: { q: QueueOverview }) {
   if (q.paused) {
     const reason = (q.pauseReason ?? '').replace(/^(dashboard|cli):\s*/, '').replace(/^(dashboard|cli)$/, '');
     return (

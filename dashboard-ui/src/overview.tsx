@@ -4,7 +4,7 @@ import { Badge, Empty, Time, Why } from './components.js';
 import { num } from './format.js';
 import { useLive } from './live.js';
 
-const STATES = ['waiting', 'delayed', 'active', 'completed', 'dead', 'cancelled'] as const;
+const STATES = ['waiting', 'delayed', 'blocked', 'active', 'completed', 'dead', 'cancelled'] as const;
 export const queueHref = (name: string, state?: string): string =>
   `#/q/${encodeURIComponent(name)}${state ? `?state=${state}` : ''}`;
 
@@ -65,7 +65,8 @@ export function QueueCard({ q }: { q: QueueOverview }) {
       </div>
       <Why q={q} />
       <dl class="counts">
-        {STATES.map((s) => (
+        {/* Blocked jobs (flows waiting for their dependencies) get a cell when there are any. */}
+        {STATES.filter((s) => s !== 'blocked' || q.counts.blocked > 0).map((s) => (
           <div key={s} class={`count c-${s}`}>
             <dt>{s}</dt>
             <dd>

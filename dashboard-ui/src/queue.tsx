@@ -6,7 +6,7 @@ import { fromLocalInput, num, toLocalInput } from './format.js';
 import { toast, useBus, watch } from './live.js';
 import { queueHref } from './overview.js';
 
-const STATES = ['waiting', 'delayed', 'active', 'completed', 'dead', 'cancelled'] as const;
+const STATES = ['waiting', 'delayed', 'blocked', 'active', 'completed', 'dead', 'cancelled'] as const;
 const PAGE_SIZES = [20, 50, 100, 200];
 
 export const jobHref = (queue: string, id: string): string =>

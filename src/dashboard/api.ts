@@ -64,6 +64,7 @@ const zOptions = z
     version: z.string().max(100).optional(),
     signIn: z.boolean().optional(),
     intervalMs: z.number().int().min(100).max(60_000).optional(),
+    storeTimeoutMs: z.number().int().min(50).max(120_000).optional(),
     monitor: z
       .custom<NonNullable<DashboardSources['monitor']>>(
         (m) => typeof (m as { check?: unknown })?.check === 'function',
@@ -106,9 +107,18 @@ const zWatch = z
   .object({ queue: z.string().min(1).max(200).optional(), job: z.string().min(1).max(512).optional() })
   .strict();
 const zIds = z.array(z.string().min(1).max(512)).min(1).max(10_000);
+/** Action bodies: unknown keys are refused, as the library refuses them. */
+const zPauseBody = z
+  .object({ reason: z.string().max(500, 'reason must be at most 500 characters').optional() })
+  .strict();
+const zIdsBody = z.object({ ids: zIds.optional() }).strict();
+const zEmptyBody = z.object({}).strict();
 /** The job ids of a bulk action; none means every dead job. */
-const ids = (v: unknown): string[] | undefined =>
-  v === undefined ? undefined : parseOptions(zIds, v, 'ids');
+const ids = async (body: () => Promise<Json>): Promise<string[] | undefined> =>
+  parseOptions(zIdsBody, await body(), 'body').ids;
+const empty = async (body: () => Promise<Json>): Promise<void> => {
+  parseOptions(zEmptyBody, await body(), 'body');
+};
 
 type Json = Record<string, unknown>;
 type Route = {
@@ -164,38 +174,39 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       method: 'POST',
       pattern: ['queues', ':q', 'pause'],
       run: async ({ q, body }) => {
-        const reason = (await body()).reason;
-        if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) {
-          throw new HttpError(400, 'reason must be a string of at most 500 characters', 'BAD_BODY');
-        }
+        const { reason } = parseOptions(zPauseBody, await body(), 'body');
         return data.pause(q, reason || undefined);
       },
     },
-    { method: 'POST', pattern: ['queues', ':q', 'resume'], run: ({ q }) => data.resume(q) },
+    {
+      method: 'POST',
+      pattern: ['queues', ':q', 'resume'],
+      run: async ({ q, body }) => (await empty(body), data.resume(q)),
+    },
     {
       method: 'POST',
       pattern: ['queues', ':q', 'jobs', ':id', 'replay'],
-      run: ({ q, id }) => data.replay(q, [id]),
+      run: async ({ q, id, body }) => (await empty(body), data.replay(q, [id])),
     },
     {
       method: 'POST',
       pattern: ['queues', ':q', 'jobs', ':id', 'cancel'],
-      run: ({ q, id }) => data.cancel(q, [id]),
+      run: async ({ q, id, body }) => (await empty(body), data.cancel(q, [id])),
     },
     {
       method: 'POST',
       pattern: ['queues', ':q', 'jobs', ':id', 'purge'],
-      run: ({ q, id }) => data.purge(q, [id]),
+      run: async ({ q, id, body }) => (await empty(body), data.purge(q, [id])),
     },
     {
       method: 'POST',
       pattern: ['queues', ':q', 'dlq', 'replay'],
-      run: async ({ q, body }) => data.replay(q, ids((await body()).ids)),
+      run: async ({ q, body }) => data.replay(q, await ids(body)),
     },
     {
       method: 'POST',
       pattern: ['queues', ':q', 'dlq', 'purge'],
-      run: async ({ q, body }) => data.purge(q, ids((await body()).ids)),
+      run: async ({ q, body }) => data.purge(q, await ids(body)),
     },
   ];
 

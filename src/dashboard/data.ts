@@ -10,10 +10,11 @@ import { ensureInit } from '../core/wake.js';
 import { coerceError } from '../kernel/errors.js';
 import type { HealthMonitor } from '../observe/health.js';
 import { normalizeBreakerState } from '../observe/health.js';
-import type { JobState, QueueStatus, StateCounts, Store, StoredJob } from '../store/types.js';
+import type { GroupStatus, JobState, QueueStatus, StateCounts, Store, StoredJob } from '../store/types.js';
 import { topErrorsOf, type TopError } from './errors.js';
 import { HttpError } from './http.js';
 import { LiveSource, type Block, type WatchedWorker } from './live.js';
+import { boundedStore } from './bounded.js';
 import { Series, type SeriesPoint } from './series.js';
 import { evaluate, pausedBy, shownReason, type Verdict } from './verdict.js';
 
@@ -23,6 +24,8 @@ export interface DashboardSources {
   storeLabel?: string;
   /** How old the overview may be, in ms: also the live feed's tick. @default 1000 */
   intervalMs?: number;
+  /** Longest a store call may take before the request fails with a 503 (the store error), in ms. @default 5000 */
+  storeTimeoutMs?: number;
   /** Processors and breakers of the workers in this process. */
   monitor?: Pick<HealthMonitor, 'check'>;
   /** Dependency breakers (e.g. `() => registry.stats()`): shown with their state, transitions sent live. */
@@ -49,13 +52,25 @@ export interface QueueOverview {
   state: QueueRunState;
   /** Why the queue is not running, in words; null while it runs. */
   why: string | null;
+  /** Groups (tenants) of the queue that are paused, at most 50: by whom and why. */
+  pausedGroups: PausedGroup[];
+}
+
+export interface PausedGroup {
+  name: string;
+  reason: string | null;
+  /** A worker after an auth failure, an operator, the application. */
+  by: string;
 }
 
 export interface Overview {
   at: number;
   store: { label: string; latencyMs: number | null; error: string | null };
   queues: QueueOverview[];
-  /** True when the store did not answer and these are the last known queues. */
+  /**
+   * True when this is not a read of the store younger than `intervalMs`: the store did not answer
+   * (`store.error` says why) and these are the last known queues, or a read took longer than a second.
+   */
   stale: boolean;
 }
 
@@ -113,6 +128,13 @@ const SCAN_BATCH = 500;
 const MAX_SCAN = 20_000;
 const MAX_QUEUE_ENTRIES = 10_000;
 const ERRORS_EVERY_MS = 10_000;
+const MAX_PAUSED_GROUPS = 50;
+/** How long a request waits for a fresh overview before it is answered from the last one (marked stale). */
+const FRESH_WAIT_MS = 1000;
+/** The health verdict judges a queue's dead-letter rate from its newest finished jobs, this many at most… */
+const OUTCOME_SAMPLE = 200;
+/** …that finished within this window. */
+const OUTCOME_WINDOW_MS = 5 * 60_000;
 
 /** A large JSON value, cut for the browser. */
 export interface Preview {
@@ -143,14 +165,13 @@ export class DashboardData {
   private generation = 0;
   private topCache: { at: number; value: TopError[] } | undefined;
   private lastReadMs = 0;
-  /** The oldest overview a request is answered with. */
-  private readonly staleMs: number;
+  /** Recent outcomes per queue, read from the store (every process sees the same). */
+  private outcomes = new Map<string, { at: number; value: Promise<{ completed: number; dead: number }> }>();
 
   constructor(private readonly o: DashboardSources) {
-    this.store = o.store;
     this.storeLabel = o.storeLabel ?? o.store.name;
+    this.store = boundedStore(o.store, o.storeTimeoutMs ?? 5000, this.storeLabel);
     this.intervalMs = o.intervalMs ?? 1000;
-    this.staleMs = Math.max(10_000, this.intervalMs * 10);
     this.series = new Series(Math.max(this.intervalMs * 5, 1000), 180);
     this.live = new LiveSource(o.workers ?? [], (q, ms) => this.series.duration(q, ms));
   }
@@ -184,24 +205,33 @@ export class DashboardData {
     const names = await this.store.queues();
     this.known = { names: new Set(names), at: Date.now() };
     for (const name of this.queues.keys()) if (!this.known.names.has(name)) this.queues.delete(name);
+    for (const name of this.outcomes.keys()) if (!this.known.names.has(name)) this.outcomes.delete(name);
     this.series.retain(this.known.names);
     return names;
   }
 
   /**
-   * The overview. Concurrent callers share one read of the store. A request is answered from the
-   * last read while it is younger than `staleMs` (counting jobs takes a while on a large store: no
-   * request waits for it), and a read older than `intervalMs` starts the next one in the background.
-   * `fresh` waits for a read that starts now (the live feed, after an action).
+   * The overview, at most `intervalMs` old. Concurrent callers share one read of the store. A request
+   * that finds the last read older than that waits for a new one, up to a second (counting jobs takes
+   * a while on a large store), and is then answered from the last read, marked `stale`. `fresh` waits
+   * for a read that starts now (the live feed, after an action).
    */
-  overview(o: { fresh?: boolean } = {}): Promise<Overview> {
+  async overview(o: { fresh?: boolean } = {}): Promise<Overview> {
     const last = this.last;
-    const age = last ? Date.now() - last.at : Infinity;
-    if (!o.fresh && last && age < this.staleMs) {
-      if (age >= this.intervalMs) void this.read().catch(() => undefined);
-      return Promise.resolve(last);
-    }
-    return this.read();
+    if (!o.fresh && last && Date.now() - last.at < this.intervalMs) return last;
+    const next = this.read();
+    if (o.fresh || !last) return next;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([
+      next.then((v) => ({ v })),
+      new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), FRESH_WAIT_MS);
+        timer.unref();
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (waited) return waited.v;
+    next.catch(() => undefined);
+    return { ...last, stale: true };
   }
 
   /**
@@ -227,6 +257,7 @@ export class DashboardData {
   private invalidate(): Promise<Overview> {
     this.generation++;
     this.last = undefined;
+    this.outcomes.clear();
     return this.read();
   }
 
@@ -253,8 +284,12 @@ export class DashboardData {
       const queues = await Promise.all(
         names.map(async (name) => {
           const q = this.entry(name);
-          const [counts, status] = await Promise.all([q.counts(), q.status()]);
-          return this.describe(name, counts, status);
+          const [counts, status, groups] = await Promise.all([
+            q.counts(),
+            q.status(),
+            this.store.listGroups(name, { paused: true, limit: MAX_PAUSED_GROUPS, offset: 0 }),
+          ]);
+          return this.describe(name, counts, status, groups);
         }),
       );
       const at = Date.now();
@@ -286,7 +321,12 @@ export class DashboardData {
     }
   }
 
-  private describe(name: string, counts: StateCounts, status: QueueStatus): QueueOverview {
+  private describe(
+    name: string,
+    counts: StateCounts,
+    status: QueueStatus,
+    groups: readonly GroupStatus[],
+  ): QueueOverview {
     const now = Date.now();
     const blockedBy = this.live.blockOf(name) ?? null;
     let state: QueueRunState = 'running';
@@ -312,6 +352,9 @@ export class DashboardData {
       blockedBy,
       state,
       why,
+      pausedGroups: groups
+        .filter((g) => g.paused)
+        .map((g) => ({ name: g.name, reason: g.pauseReason, by: pausedBy(g.pauseReason) })),
     };
   }
 
@@ -348,21 +391,58 @@ export class DashboardData {
     } catch {
       monitor = undefined;
     }
-    const windowMs = 5 * 60_000;
+    const recent = await Promise.all(
+      overview.queues.map((q) =>
+        overview.store.error !== null
+          ? Promise.resolve({ completed: 0, dead: 0 })
+          : this.recentOutcomes(q.name, q.counts, now).catch(() => ({ completed: 0, dead: 0 })),
+      ),
+    );
     return evaluate({
       now,
       store: overview.store,
-      queues: overview.queues.map((q) => ({
+      queues: overview.queues.map((q, i) => ({
         name: q.name,
         paused: q.paused,
         pauseReason: q.pauseReason,
         throttledUntil: q.throttledUntil,
         blockedBy: q.blockedBy?.dependency ?? null,
-        recent: this.series.outcomes(q.name, windowMs, now),
+        pausedGroups: q.pausedGroups ?? [],
+        recent: recent[i]!,
       })),
       breakers: this.breakers(),
       monitor,
     });
+  }
+
+  /**
+   * Completed and dead jobs among the queue's newest finished jobs (at most 200) that finished in the
+   * last five minutes, read from the store — so the verdict is the same in every process, a fresh one
+   * (`bulwark health`) included. Re-read at most once per chart step (5 s by default) per queue.
+   */
+  private recentOutcomes(
+    queue: string,
+    counts: StateCounts,
+    now: number,
+  ): Promise<{ completed: number; dead: number }> {
+    if (counts.completed + counts.dead === 0) return Promise.resolve({ completed: 0, dead: 0 });
+    const cached = this.outcomes.get(queue);
+    if (cached && now - cached.at < this.series.stepMs) return cached.value;
+    const value = this.store
+      .list(queue, { states: ['completed', 'dead'], limit: OUTCOME_SAMPLE }, now)
+      .then((rows) => {
+        const out = { completed: 0, dead: 0 };
+        for (const r of rows) {
+          if (r.finishedAt === null || now - r.finishedAt > OUTCOME_WINDOW_MS) continue;
+          if (r.state === 'dead') out.dead++;
+          else out.completed++;
+        }
+        return out;
+      });
+    if (this.outcomes.size >= MAX_QUEUE_ENTRIES) this.outcomes.clear();
+    this.outcomes.set(queue, { at: now, value });
+    value.catch(() => this.outcomes.delete(queue));
+    return value;
   }
 
   /** Top errors: from analytics when given, else from the dead-letter queues (re-read every 10 s). */
@@ -371,11 +451,14 @@ export class DashboardData {
     const now = Date.now();
     if (this.topCache && now - this.topCache.at < ERRORS_EVERY_MS) return this.topCache.value;
     const overview = await this.overview();
-    const dead: StoredJob[] = [];
-    for (const q of overview.queues) {
-      if (q.counts.dead === 0) continue;
-      dead.push(...(await this.store.list(q.name, { states: ['dead'], limit: 200 }, now)));
-    }
+    // A store that does not answer: the last top errors, rather than one bounded wait per queue.
+    if (overview.store.error !== null) return this.topCache?.value ?? [];
+    const lists = await Promise.all(
+      overview.queues
+        .filter((q) => q.counts.dead > 0)
+        .map((q) => this.store.list(q.name, { states: ['dead'], limit: 200 }, now)),
+    );
+    const dead: StoredJob[] = lists.flat();
     const value = topErrorsOf(dead, now, 10 * 60_000);
     this.topCache = { at: now, value };
     return value;

@@ -62,7 +62,15 @@ const versionOf = (j: StoredJob | null): string =>
   j === null ? 'gone' : `${j.state}|${j.updatedAt}|${j.attempts}|${j.fence}`;
 
 const queueKey = (q: QueueOverview): string =>
-  JSON.stringify([q.counts, q.paused, q.pauseReason, q.throttledUntil, q.blockedBy?.dependency, q.state]);
+  JSON.stringify([
+    q.counts,
+    q.paused,
+    q.pauseReason,
+    q.throttledUntil,
+    q.blockedBy?.dependency,
+    q.state,
+    q.pausedGroups,
+  ]);
 
 export class Feed {
   private readonly streams = new Set<Stream>();

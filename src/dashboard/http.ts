@@ -4,7 +4,15 @@
  * anything but an `HttpError` for bad input, so a caller can always turn a throw into a response.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NotFoundError, StateError, ValidationError, coerceError, hasCode } from '../kernel/errors.js';
+import {
+  ClosedError,
+  NotFoundError,
+  StateError,
+  StoreError,
+  ValidationError,
+  coerceError,
+  hasCode,
+} from '../kernel/errors.js';
 
 /** A refusal with its HTTP status; `code` is a stable word clients can test. */
 export class HttpError extends Error {
@@ -94,13 +102,25 @@ export function send(
   res.end(head ? undefined : body);
 }
 
-/** The status a thrown error maps to: bad input 400, unknown 404, wrong state 409, else 500. */
+/** The status a thrown error maps to: bad input 400, unknown 404, wrong state 409, the store failing 503, else 500. */
 export function statusOf(e: unknown): number {
   if (e instanceof HttpError) return e.status;
   if (hasCode(e, 'VALIDATION') || e instanceof ValidationError) return 400;
   if (hasCode(e, 'NOT_FOUND') || e instanceof NotFoundError) return 404;
   if (hasCode(e, 'INVALID_STATE') || e instanceof StateError) return 409;
+  if (isStoreFailure(e)) return 503;
   return 500;
+}
+
+/** The store failed or did not answer (down, closed, timed out): a 503 that names the store's error. */
+function isStoreFailure(e: unknown): boolean {
+  if (e instanceof StoreError || e instanceof ClosedError || hasCode(e, 'STORE') || hasCode(e, 'CLOSED'))
+    return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE)$/.test(code)
+  );
 }
 
 /**
@@ -116,7 +136,12 @@ export function sendError(res: ServerResponse, e: unknown): void {
   const error = coerceError(e);
   const code = e instanceof HttpError ? e.code : ((e as { code?: unknown }).code ?? 'ERROR');
   sendJson(res, status, {
-    error: status >= 500 ? `internal error: ${error.message}` : error.message,
+    error:
+      status === 503 && !(e instanceof HttpError)
+        ? `the store is unavailable: ${error.message}`
+        : status >= 500 && !(e instanceof HttpError)
+          ? `internal error: ${error.message}`
+          : error.message,
     code: typeof code === 'string' ? code : 'ERROR',
   });
 }

@@ -14,6 +14,7 @@ export type {
   Preview,
   QueueDetail,
   QueueOverview,
+  PausedGroup,
   QueueRunState,
 } from './data.js';
 export type { TopError } from './errors.js';

@@ -36,6 +36,8 @@ export interface QueueFacts {
   pauseReason: string | null;
   throttledUntil: number;
   blockedBy: string | null;
+  /** Paused groups (tenants): one paused by an auth failure makes the queue DEGRADED (the others go on). */
+  pausedGroups?: readonly { name: string; reason: string | null }[];
   /** Jobs finished over the recent window. */
   recent: { completed: number; dead: number };
 }
@@ -114,6 +116,13 @@ export function evaluate(input: VerdictInput): Verdict {
       own.push({
         status,
         text: `paused by ${pausedBy(q.pauseReason)}${shownReason(q.pauseReason) ? `: ${shownReason(q.pauseReason)}` : ''}`,
+      });
+    }
+    for (const g of q.pausedGroups ?? []) {
+      if (!isAuthPause(g.reason)) continue;
+      own.push({
+        status: 'DEGRADED',
+        text: `group ${g.name} paused by ${pausedBy(g.reason)}${g.reason ? `: ${g.reason}` : ''}`,
       });
     }
     if (q.blockedBy !== null)

@@ -5,17 +5,19 @@
  *   in any case) or the session cookie the login page sets. The token is never accepted in the URL:
  *   a query string ends up in logs, proxies and browser history.
  * - The session cookie is `HttpOnly; SameSite=Strict`, holds an expiry and an HMAC keyed by the token
- *   (never the token itself), and dies when the token changes.
+ *   (never the token itself), and dies when the token changes, or when it signs out: the server keeps
+ *   the sessions signed out until they expire (per process; past 10 000 of them, every session ends).
  * - CSRF: a change (any method but GET and HEAD) needs the bearer header, which a cross-site form
  *   cannot send, or a same-origin request: `Sec-Fetch-Site` and `Origin` must say so. A form posted
  *   from another site is refused, with or without a token.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../dashboard/http.js';
 
 export const SESSION_COOKIE = 'bulwark_session';
 const SESSION_MS = 12 * 3_600_000;
+const MAX_REVOKED = 10_000;
 
 export type Identity = 'bearer' | 'session' | 'open';
 
@@ -41,6 +43,11 @@ const hostOf = (origin: string): string | null => {
 
 export class Auth {
   private failures = { at: 0, n: 0 };
+  /** Sessions signed out before their expiry: cookie value → expiry. */
+  private readonly revoked = new Map<string, number>();
+  /** Part of every session's signature: changing it ends every session at once. */
+  private epoch = randomBytes(16).toString('base64url');
+  private lastExp = 0;
 
   constructor(
     private readonly token: string | undefined,
@@ -100,8 +107,24 @@ export class Auth {
   }
 
   sessionCookie(secure: boolean): string {
-    const exp = this.now() + SESSION_MS;
+    // Every session its own expiry (to the ms): signing one out never signs out another.
+    const exp = (this.lastExp = Math.max(this.now() + SESSION_MS, this.lastExp + 1));
     return `${SESSION_COOKIE}=${exp}.${this.sign(exp)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_MS / 1000}${secure ? '; Secure' : ''}`;
+  }
+
+  /** Signs out the request's session: its cookie is refused from now on, even if a copy was kept. */
+  revoke(req: IncomingMessage): void {
+    const value = cookies(req).get(SESSION_COOKIE);
+    if (value === undefined || !this.validSession(value)) return;
+    const now = this.now();
+    for (const [v, exp] of this.revoked) if (exp < now) this.revoked.delete(v);
+    if (this.revoked.size >= MAX_REVOKED) {
+      // Too many to remember: end every session instead.
+      this.revoked.clear();
+      this.epoch = randomBytes(16).toString('base64url');
+      return;
+    }
+    this.revoked.set(value, Number(value.slice(0, value.indexOf('.'))));
   }
 
   clearCookie(secure: boolean): string {
@@ -110,7 +133,7 @@ export class Auth {
 
   private sign(exp: number): string {
     return createHmac('sha256', this.token ?? '')
-      .update(`bulwark-session:${exp}`)
+      .update(`bulwark-session:${this.epoch}:${exp}`)
       .digest('base64url');
   }
 
@@ -118,6 +141,7 @@ export class Auth {
     const dot = value.indexOf('.');
     const exp = Number(value.slice(0, dot));
     if (dot < 0 || !Number.isSafeInteger(exp) || exp < this.now()) return false;
+    if (this.revoked.has(value)) return false;
     return equal(value.slice(dot + 1), this.sign(exp));
   }
 }

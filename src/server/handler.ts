@@ -56,6 +56,8 @@ export interface ServerOptions extends Omit<HealthEndpointsOptions, 'workers'> {
   storeLabel?: string;
   /** The live feed's tick and the longest the overview is cached, in ms. @default 1000 */
   intervalMs?: number;
+  /** Longest a store call of the dashboard, API, feed or `/healthz` may take before it fails (503), in ms. @default 5000 */
+  storeTimeoutMs?: number;
   /** Most live streams at once. @default 1000 */
   maxStreams?: number;
   /** Origins besides the server's own allowed to send changes (a proxy that rewrites Host). */
@@ -102,6 +104,7 @@ const zServerOptions = zEndpoints
     errors: z.custom<NonNullable<DashboardOptions['errors']>>((f) => typeof f === 'function').optional(),
     storeLabel: z.string().min(1).max(300).optional(),
     intervalMs: z.number().int().min(100).max(60_000).optional(),
+    storeTimeoutMs: z.number().int().min(50).max(120_000).optional(),
     maxStreams: z.number().int().min(1).max(100_000).optional(),
     trustedOrigins: z
       .array(z.string().regex(/^https?:\/\/[^/]+$/, 'an origin like https://ops.example.com'))
@@ -127,6 +130,7 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
         signIn: o.token !== undefined,
         version: o.version,
         intervalMs: o.intervalMs,
+        storeTimeoutMs: o.storeTimeoutMs,
         monitor: o.monitor,
         breakers: o.breakers,
         errors: o.errors,
@@ -194,6 +198,24 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
   async function route(req: IncomingMessage, res: ServerResponse, next: Next | undefined): Promise<void> {
     const method = req.method ?? 'GET';
     let target: Target = parseTarget(req.url);
+    // The page at a mount path without its trailing slash (`/ops`): its relative asset and API URLs
+    // would resolve against `/`, so send the browser to `/ops/` (Express strips the mount path: its
+    // `originalUrl` tells).
+    const mounted = (req as { originalUrl?: unknown }).originalUrl;
+    const shown =
+      base !== '' && target.path === base
+        ? base
+        : base === '' && target.path === '/' && typeof mounted === 'string'
+          ? mounted.split(/[?#]/)[0]!
+          : '/';
+    if (dashboard && shown !== '/' && !shown.endsWith('/') && (method === 'GET' || method === 'HEAD')) {
+      const q = String(req.url).indexOf('?');
+      return redirect(
+        res,
+        `${shown.slice(shown.lastIndexOf('/') + 1)}/${q < 0 ? '' : String(req.url).slice(q)}`,
+        308,
+      );
+    }
     if (base !== '') {
       if (target.path !== base && !target.path.startsWith(`${base}/`)) return pass(res, next, method);
       target = {
@@ -218,6 +240,7 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
     if (path === '/logout') {
       if (method !== 'POST') throw new HttpError(405, 'use POST', 'METHOD');
       auth.checkOrigin(req, 'open');
+      auth.revoke(req);
       res.setHeader('set-cookie', auth.clearCookie(secure(req)));
       return redirect(res, 'login');
     }
@@ -275,8 +298,8 @@ export function createHandler(options: ServerOptions = {}): BulwarkHandler {
   return handler;
 }
 
-function redirect(res: ServerResponse, location: string): void {
+function redirect(res: ServerResponse, location: string, status = 303): void {
   if (res.headersSent) return;
-  res.writeHead(303, { location, 'cache-control': 'no-store', 'content-length': '0' });
+  res.writeHead(status, { location, 'cache-control': 'no-store', 'content-length': '0' });
   res.end();
 }

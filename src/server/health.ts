@@ -19,7 +19,10 @@ import { send } from '../dashboard/http.js';
 import type { Verdict } from '../dashboard/verdict.js';
 
 export interface HealthEndpointsOptions {
-  /** The health report of `/healthz`. Without one, `/healthz` reports pass with no checks. */
+  /**
+   * The processors and breakers of `/healthz`. With a store (the dashboard), `/healthz` serves the
+   * dashboard's verdict, which includes them; without either, it reports pass with no checks.
+   */
   monitor?: Pick<HealthMonitor, 'check'>;
   /** The metrics of `/metrics`. Without them, `/metrics` is 404. */
   metrics?: Pick<BulwarkMetrics, 'metrics' | 'contentType'>;
@@ -218,14 +221,16 @@ export function createProbes(
     },
     '/healthz': async (res, head) => {
       let body: Record<string, unknown>;
-      if (o.monitor) body = toHealthJson(await o.monitor.check(), o.version);
-      else if (verdict) body = verdictToHealthJson(await verdict(), o.version);
+      // With a store, the verdict (store facts and the monitor's processors): what `bulwark health` says.
+      if (verdict) body = verdictToHealthJson(await verdict(), o.version);
+      else if (o.monitor) body = toHealthJson(await o.monitor.check(), o.version);
       else body = { status: 'pass', notes: ['no health monitor'] };
       send(res, body.status === 'fail' ? 503 : 200, HEALTH_JSON, JSON.stringify(body), head);
     },
     '/metrics': async (res, head) => {
       if (!o.metrics) return send(res, 404, TEXT, 'no metrics configured\n', head);
-      send(res, 200, o.metrics.contentType, await o.metrics.metrics(), head);
+      const text = await o.metrics.metrics(); // first: a source may load its registry on the first scrape
+      send(res, 200, o.metrics.contentType, text, head);
     },
   };
 

@@ -21,4 +21,5 @@ export {
   healthCheckStatus,
   type HealthEndpointsOptions,
 } from './health.js';
+export { storeMetrics, type StoreMetrics } from './metrics.js';
 export { storeReachable, drainOnSignal, type Drain, type DrainOptions } from './drain.js';

@@ -247,6 +247,18 @@ describe.each(cases)('dashboard API on $name', (c) => {
       expect((await post('/api/queues/emails/dlq/replay', { ids: 'e1' })).status).toBe(400);
       const notJson = await fetch(`${server.url}/api/queues/emails/pause`, { method: 'POST', body: '{nope' });
       expect(notJson.status).toBe(400);
+      // Unknown keys in an action's body are refused, as the library refuses them (finding 22).
+      const extra = await post<{ error: string; code: string }>('/api/queues/emails/pause', {
+        reason: 'x',
+        extra: 1,
+      });
+      expect(extra.status).toBe(400);
+      expect(extra.body.error).toMatch(/extra/);
+      expect((await seeded.emails.status()).paused).toBe(false);
+      expect((await post('/api/queues/emails/pause', { reason: 7 })).status).toBe(400);
+      expect((await post('/api/queues/emails/dlq/replay', { ids: ['e003'], all: true })).status).toBe(400);
+      expect((await post('/api/queues/emails/jobs/e003/replay', { force: true })).status).toBe(400);
+      expect((await post('/api/queues/emails/resume', { now: 1 })).status).toBe(400);
       for (let i = 0; i < 300; i++) {
         const r = await fetch(`${server.url}/api/queues/nope-${i}/jobs`);
         expect(r.status).toBe(404);

@@ -205,6 +205,26 @@ describe.skipIf(!enabled).each(cases)('dashboard in Chromium on $name', (c) => {
   );
 
   it.skipIf(!c.available)(
+    'rows with a checkbox are no taller than the others (finding 25)',
+    async () => {
+      await page.goto(`${server.url}/#/q/emails`);
+      await poll(() => page.locator('table.jobs tbody tr').count()).toBe(50);
+      const heights = await page.locator('table.jobs tbody tr').evaluateAll((rows) =>
+        rows.map((r) => ({
+          box: r.querySelector('input[type=checkbox]') !== null,
+          h: r.getBoundingClientRect().height,
+        })),
+      );
+      const withBox = heights.filter((x) => x.box).map((x) => x.h);
+      const without = heights.filter((x) => !x.box).map((x) => x.h);
+      expect(withBox.length).toBeGreaterThan(0);
+      expect(without.length).toBeGreaterThan(0);
+      expect(Math.max(...withBox)).toBeLessThanOrEqual(Math.max(...without) + 0.5);
+    },
+    60_000,
+  );
+
+  it.skipIf(!c.available)(
     'job view: readable times, attempts with category, message and stack, payload pretty, large values collapsed',
     async () => {
       await page.goto(`${server.url}/#/q/emails/job/e017`);
@@ -390,6 +410,36 @@ describe.skipIf(!enabled).each(cases)('dashboard in Chromium on $name', (c) => {
         await p.close();
       }
       expect(errors).toEqual([]);
+    },
+    60_000,
+  );
+
+  it.skipIf(!c.available)(
+    'blocked jobs (flows) are counted in the pills, the state filter and the card; paused groups shown (findings 13, 5)',
+    async () => {
+      const flows = new Queue('flows', { store });
+      await flows.add({ step: 1 }, { id: 'parent', delayMs: 3_600_000 });
+      await flows.add({ step: 2 }, { id: 'child', dependsOn: ['parent'] });
+      await page.goto(`${server.url}/#/q/flows`);
+      await poll(() => page.locator('.chips button.c-blocked .n').textContent()).toBe('1');
+      const pills = await page.locator('.chips button .n').allTextContents();
+      expect(pills[0]).toBe('2'); // all = the sum of the others
+      expect(pills.slice(1).reduce((a, b) => a + Number(b), 0)).toBe(2);
+      expect(
+        await page.locator('.filters select').first().locator('option', { hasText: 'blocked' }).count(),
+      ).toBe(1);
+      await page.goto(`${server.url}/#/`);
+      const card = page.locator('.card', { has: page.locator('h3 a:text-is("flows")') });
+      await poll(() => card.locator('.c-blocked dd').textContent()).toBe('1');
+      // A group paused by an auth failure is shown on its queue's card (finding 5).
+      const grouped = new Queue('flows', { store, groups: { concurrency: 1 } });
+      await grouped.add({ step: 3 }, { id: 'g1', group: 'acme', delayMs: 3_600_000 });
+      await grouped.pauseGroup('acme', 'auth: 401 token expired');
+      await poll(() => card.locator('.why').textContent()).toBe(
+        'Group paused: acme by a worker, after an auth failure: auth: 401 token expired',
+      );
+      await grouped.resumeGroup('acme');
+      await flows.cancel(['parent', 'child', 'g1']);
     },
     60_000,
   );

@@ -108,6 +108,16 @@ describe('access', () => {
     const out = await req(server, '/logout', { method: 'POST', headers: { cookie: session, origin } });
     expect(out.status).toBe(303);
     expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
+    // Signed out means signed out: a copy of the cookie kept elsewhere no longer works (finding 20)…
+    expect((await req(server, '/api/overview', { headers: { cookie: session } })).status).toBe(401);
+    // …while a session opened by another sign-in still does.
+    const again = await req(server, '/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+      body: `token=${TOKEN}`,
+    });
+    const other = again.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await req(server, '/api/overview', { headers: { cookie: other } })).status).toBe(200);
   });
 
   it('CSRF: a cross-site form post is refused, with or without a token; same-origin and bearer pass', async () => {

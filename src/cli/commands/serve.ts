@@ -8,6 +8,7 @@ import { coerceError } from '../../kernel/errors.js';
 import { HealthMonitor } from '../../observe/health.js';
 import { BulwarkMetrics } from '../../observe/metrics.js';
 import { instrument } from '../../observe/instrument.js';
+import { storeMetrics } from '../../server/metrics.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { CliError, EXIT } from '../exit.js';
 import { int, type Ctx } from '../context.js';
@@ -78,6 +79,7 @@ export function registerServe(program: Command, wire: Wire): void {
       const f = o as ServeFlags;
       const t = token(f);
       const store = await ctx.store();
+      const metrics = storeMetrics(store);
       const server = await startServer({
         store,
         storeLabel: ctx.spec.label,
@@ -85,11 +87,13 @@ export function registerServe(program: Command, wire: Wire): void {
         host: f.host,
         token: t,
         readOnly: f.readOnly === true,
+        metrics,
       });
       process.stdout.write(`dashboard listening on ${server.url}/${t ? ' (sign in with the token)' : ''}\n`);
       const { signal } = untilSignal();
       await signal;
       await server.close();
+      metrics.close();
       return EXIT.ok;
     },
   );
