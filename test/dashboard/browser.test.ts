@@ -319,6 +319,8 @@ describe.skipIf(!enabled).each(cases)('dashboard in Chromium on $name', (c) => {
       }
       await page.keyboard.press('Enter');
       await poll(() => page.locator('#queue-title').textContent()).toMatch(/^reports/);
+      // The page as a user sees it before acting: its jobs listed (no load left to re-render it).
+      await page.waitForSelector('table.jobs tbody tr');
       await page.getByRole('button', { name: 'Pause' }).focus();
       await page.keyboard.press('Enter');
       await poll(() => page.evaluate(() => document.activeElement?.id)).toBe('confirm-reason');
