@@ -420,6 +420,42 @@ describe.each(cases)('CLI on $name', (c) => {
     },
   );
 
+  it.skipIf(!c.available)("start: one warn line per recovery of a dead worker's jobs", async () => {
+    const mod = join(dir, `reaper-${c.name}.mjs`);
+    writeFileSync(
+      mod,
+      `export default { orphan: { handler: () => 'done', options: { reapIntervalMs: 50 } } };\n`,
+    );
+    const q = new Queue('orphan', { store });
+    await q.add('x', { id: 'o1' });
+    // A worker that died holding the job: claimed with a lease that ran out a minute ago.
+    const claimed = await store.claim({
+      queue: 'orphan',
+      workerId: 'gone',
+      limit: 1,
+      leaseMs: 1,
+      now: Date.now() - 60_000,
+    });
+    expect(claimed.map((j) => j.id)).toEqual(['o1']);
+    const s = await serve(['start', mod, '--store', c.url], /"msg":"started 1 worker\(s\)/);
+    await waitFor(
+      async () => (await q.getJob('o1'))?.state === 'completed',
+      'the recovered job to run',
+      20_000,
+    );
+    s.child.kill('SIGTERM');
+    expect(await s.exited()).toBe(0);
+    const warns = s
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; requeued?: number })
+      .filter((l) => l.level === 40);
+    expect(warns).toEqual([
+      expect.objectContaining({ msg: 'recovered stalled jobs', requeued: 1, queue: 'orphan' }),
+    ]);
+  });
+
   it.skipIf(!c.available)(
     'start: --log-level warn hides completions; a fatal error stops every worker and exits 1',
     async () => {
