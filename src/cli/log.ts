@@ -10,7 +10,7 @@
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import { jobMixin, LOG_LEVELS, type LogLevel } from '../observe/log.js';
-import { CliError, EXIT } from './exit.js';
+import { CliError, EXIT, describeError } from './exit.js';
 
 export function parseLevel(text: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(text)) {
@@ -75,7 +75,7 @@ export async function cliLogger(
           repeated: r.count,
           windowMs: Date.now() - r.since,
         },
-        `${label} ${r.count} more time${r.count === 1 ? '' : 's'} in the last ${seconds} s: ${r.last}`,
+        `${label} ${r.count} more time${r.count === 1 ? '' : 's'} in the last ${seconds} s${r.last === r.msg ? '' : `: ${r.last}`}`,
       );
     } finally {
       summarizing = false;
@@ -108,7 +108,7 @@ export async function cliLogger(
           const seen = kinds.get(key);
           const err = obj?.err;
           const text =
-            err instanceof Error ? err.message : typeof obj?.reason === 'string' ? obj.reason : msg;
+            err instanceof Error ? describeError(err) : typeof obj?.reason === 'string' ? obj.reason : msg;
           if (seen === undefined) {
             const r: Repeats = {
               logger: this,
