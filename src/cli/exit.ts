@@ -4,8 +4,8 @@
  *   0  done (or drained cleanly after SIGINT / SIGTERM)
  *   1  failed: the health verdict is UNHEALTHY, a worker stopped on a fatal error, or an unexpected error
  *   2  bad usage or input: an unknown option, a bad store URL, invalid JSON, a ValidationError
- *   3  the store cannot be used: the SQLite file does not exist, the server does not answer
- *   4  not found: no such job or queue
+ *   3  the store cannot be used: the SQLite file does not exist or cannot be opened, no server answers
+ *   4  not found: no such job or queue, or ids a command could not act on
  */
 import { hasCode } from '../kernel/errors.js';
 
