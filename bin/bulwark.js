@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The published CLI runs the compiled code (dist/, built by `npm run build`, which `npm install` runs
 // through the `prepare` script); in the repository `npx tsx src/cli/main.ts` runs the sources.
-import { fileURLToPath } from 'node:url';
+import process from 'node:process';
+import { URL, fileURLToPath } from 'node:url';
 
 try {
   await import('../dist/cli/main.js');
