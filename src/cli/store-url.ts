@@ -142,8 +142,7 @@ function sqliteProblem(path: string, create: boolean): string | undefined {
   const stat = statSync(abs, { throwIfNoEntry: false });
   if (stat?.isDirectory()) return 'cannot open: it is a directory, not a database file';
   if (stat !== undefined) return undefined;
-  if (!create)
-    return `no SQLite database at ${abs} (check --store or BULWARK_STORE; \`bulwark migrate\` creates one)`;
+  if (!create) return 'no such database file (check --store or BULWARK_STORE; `bulwark migrate` creates one)';
   const parent = statSync(dirname(abs), { throwIfNoEntry: false });
   if (parent === undefined) return `cannot create: no directory ${dirname(abs)}`;
   if (!parent.isDirectory()) return `cannot create: ${dirname(abs)} is not a directory`;
@@ -189,10 +188,7 @@ async function construct(spec: StoreSpec, o: { create: boolean }): Promise<Store
     case 'sqlite': {
       const problem = sqliteProblem(spec.path, o.create);
       if (problem !== undefined) {
-        throw new CliError(
-          problem.startsWith('no SQLite') ? problem : `${sqliteWhere(spec.path)}: ${problem}`,
-          EXIT.store,
-        );
+        throw new CliError(`${sqliteWhere(spec.path)}: ${problem}`, EXIT.store);
       }
       return sqliteStore({ path: spec.path });
     }

@@ -62,7 +62,7 @@ describe('CLI basics', () => {
     ]) {
       const r = await run([...args, '--store', `sqlite:${file}`]);
       expect(r.code, args.join(' ')).toBe(3);
-      expect(r.stderr).toMatch(/no SQLite database at .*typo\.db/);
+      expect(r.stderr).toMatch(/^bulwark: sqlite \S+typo\.db: no such database file \(check --store/);
     }
     expect(existsSync(file)).toBe(false);
     expect((await run(['migrate', '--store', `sqlite:${file}`])).code).toBe(0);
@@ -156,7 +156,10 @@ describe('CLI basics', () => {
     const missing = await run(['health', '--json', '--store', `sqlite:${join(dir, 'missing.db')}`]);
     expect(missing.code).toBe(3);
     expect(parse(missing.stderr)).toMatchObject({
-      error: { code: 'STORE', message: expect.stringMatching(/^no SQLite database at /) },
+      error: {
+        code: 'STORE',
+        message: expect.stringMatching(/^sqlite \S+missing\.db: no such database file/),
+      },
     });
   });
 });
