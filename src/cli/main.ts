@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { runDemo } from './demo.js';
 import { makeContext, int, type Ctx } from './context.js';
-import { EXIT, describeError, exitCodeOf } from './exit.js';
+import { EXIT, describeError, exitCodeOf, printError, wantsJson } from './exit.js';
 import { registerReads } from './commands/jobs.js';
 import { registerWrites } from './commands/write.js';
 import { registerServe } from './commands/serve.js';
@@ -20,15 +20,21 @@ Exit codes: 0 done, 1 failed (UNHEALTHY, a fatal worker stop), 2 bad usage or in
 
 export async function main(argv: readonly string[]): Promise<number> {
   let code: number = EXIT.ok;
+  const json = wantsJson(argv);
   const program = new Command('bulwark')
     .description('resilient background jobs on SQLite, PostgreSQL or Redis')
     .version(pkg.version, '-v, --version')
     .option('--store <url>', 'the store (default: BULWARK_STORE, else sqlite:./bulwark.db)')
     .option('--json', 'machine-readable output')
     .addHelpText('after', STORE_HELP)
-    .showHelpAfterError('(run bulwark --help for usage)')
+    .showHelpAfterError(json ? false : '(run bulwark --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      // With --json a usage error is a JSON object too: `error: unknown option '--x'` → { error }.
+      outputError: (s, write) =>
+        json ? printError(s.trim().replace(/^error:\s*/, ''), EXIT.usage, true) : write(s),
+    });
 
   /** Gives a command its context, runs it, and closes the store whatever happens. */
   const wire = (cmd: Command, run: (ctx: Ctx, ...args: unknown[]) => Promise<number>): Command =>
@@ -69,8 +75,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Commander has printed the problem already.
       return EXIT.usage;
     }
-    process.stderr.write(`bulwark: ${describeError(e)}\n`);
-    return exitCodeOf(e);
+    const exit = exitCodeOf(e);
+    printError(describeError(e), exit, json);
+    return exit;
   }
 }
 
@@ -79,7 +86,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`bulwark: ${describeError(e)}\n`);
+    printError(describeError(e), EXIT.failed, wantsJson(process.argv));
     process.exitCode = EXIT.failed;
   },
 );

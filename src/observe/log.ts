@@ -145,8 +145,10 @@ export function createLogger(options: LogOptions = {}): PinoLogger {
 type LevelAware = Logger & { isLevelEnabled?(level: string): boolean };
 
 /**
- * Logs a worker's job lifecycle (retries, dead letters, snoozes, pauses, lost leases, recoveries,
- * shutdown; completions at debug) with each job's correlation id. Returns a disposer.
+ * Logs a worker's job lifecycle (retries, dead letters, snoozes, pauses, lost leases, shutdown;
+ * completions at debug) with each job's correlation id. Returns a disposer. Recoveries of a dead
+ * worker's jobs are not repeated here: the worker logs them itself ("recovered stalled jobs", at warn)
+ * on its `logger` option, which `instrument` asks for the same logger, so they were logged twice.
  */
 export function logJobEvents(worker: Pick<Worker, 'on'>, logger: LevelAware): Disposer {
   if (typeof worker?.on !== 'function') {
@@ -187,12 +189,6 @@ export function logJobEvents(worker: Pick<Worker, 'on'>, logger: LevelAware): Di
       ),
     ),
     worker.on('job:stale', (e) => logger.warn(fields(e.job), 'job lost its lease; its outcome was refused')),
-    worker.on('job:stalled', (e) =>
-      logger.warn(
-        { queue: e.queue, requeued: e.requeued.length, dead: e.dead.length },
-        'recovered jobs of a dead worker',
-      ),
-    ),
     worker.on('queue:paused', (e) => logger.error({ queue: e.queue, reason: e.reason }, 'queue paused')),
     worker.on('worker:stopping', (e) => logger.info({ reason: e.reason }, 'worker stopping')),
     worker.on('worker:closed', (e) => logger.info({ workerId: e.workerId }, 'worker closed')),

@@ -62,7 +62,7 @@ describe('CLI basics', () => {
     ]) {
       const r = await run([...args, '--store', `sqlite:${file}`]);
       expect(r.code, args.join(' ')).toBe(3);
-      expect(r.stderr).toMatch(/no SQLite database at .*typo\.db/);
+      expect(r.stderr).toMatch(/^bulwark: sqlite \S+typo\.db: no such database file \(check --store/);
     }
     expect(existsSync(file)).toBe(false);
     expect((await run(['migrate', '--store', `sqlite:${file}`])).code).toBe(0);
@@ -76,11 +76,91 @@ describe('CLI basics', () => {
     const t0 = Date.now();
     const pg = await run(['health', '--store', 'postgres://postgres@127.0.0.1:1/x']);
     expect(pg.code).toBe(3);
-    expect(pg.stderr).toMatch(/cannot reach postgres at 127\.0\.0\.1:1: ECONNREFUSED/);
+    expect(pg.stderr).toBe('bulwark: postgres 127.0.0.1:1: cannot connect: ECONNREFUSED\n');
     const redis = await run(['jobs', 'list', 'q', '--store', 'redis://127.0.0.1:1']);
     expect(redis.code).toBe(3);
-    expect(redis.stderr).toMatch(/cannot reach redis at 127\.0\.0\.1:1/);
+    expect(redis.stderr).toBe('bulwark: redis 127.0.0.1:1: cannot connect: ECONNREFUSED\n');
     expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+
+  it('an in-memory SQLite store is refused (exit 2): its data would be gone when the command exits', async () => {
+    for (const url of [
+      'sqlite::memory:',
+      'sqlite:file::memory:',
+      'sqlite:file:jobs?mode=memory&cache=shared',
+    ]) {
+      for (const args of [['enqueue', 'q', '{}'], ['health'], ['migrate']]) {
+        const r = await run([...args, '--store', url]);
+        expect(r.code, `${args.join(' ')} ${url}`).toBe(2);
+        expect(r.stderr).toMatch(
+          /^bulwark: bad store URL: .* is in memory, and its data would be gone when this command exits/,
+        );
+        expect(r.stdout).toBe('');
+      }
+    }
+    const env = await run(['health'], { BULWARK_STORE: 'sqlite::memory:' });
+    expect(env.code).toBe(2);
+  });
+
+  it('every store that cannot be opened exits 3 naming it, in one format', async () => {
+    const garbage = join(dir, 'garbage.db');
+    writeFileSync(
+      garbage,
+      'this is not a database, just text that is long enough to have a header\n'.repeat(20),
+    );
+    const cases: [string[], RegExp][] = [
+      [['health', '--store', `sqlite:${dir}`], /^bulwark: sqlite \S+: cannot open: it is a directory/],
+      [['migrate', '--store', `sqlite:${dir}`], /^bulwark: sqlite \S+: cannot open: it is a directory/],
+      [
+        ['migrate', '--store', `sqlite:${join(dir, 'no-such-dir', 'x.db')}`],
+        /^bulwark: sqlite \S+x\.db: cannot create: no directory \S+no-such-dir\n$/,
+      ],
+      [
+        ['enqueue', 'q', '{}', '--store', `sqlite:${join(dir, 'no-such-dir', 'x.db')}`],
+        /^bulwark: sqlite \S+x\.db: cannot create: no directory/,
+      ],
+      [
+        ['health', '--store', `sqlite:${garbage}`],
+        /^bulwark: sqlite \S+garbage\.db: cannot open: file is not a database\n$/,
+      ],
+      [
+        ['migrate', '--store', `sqlite:${garbage}`],
+        /^bulwark: sqlite \S+garbage\.db: cannot open: file is not a database\n$/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(args);
+      expect(r.code, args.join(' ')).toBe(3);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr).toContain(args.at(-1)!.replace(/^sqlite:/, ''));
+    }
+    expect(existsSync(join(dir, 'no-such-dir'))).toBe(false);
+  });
+
+  it('with --json every error is one JSON object on stderr: { error: { code, message } }', async () => {
+    const parse = (text: string): unknown => JSON.parse(text) as unknown;
+    const store = await run(['health', '--json', '--store', 'redis://127.0.0.1:1']);
+    expect(store.code).toBe(3);
+    expect(parse(store.stderr)).toEqual({
+      error: { code: 'STORE', message: 'redis 127.0.0.1:1: cannot connect: ECONNREFUSED' },
+    });
+    const memory = await run(['enqueue', 'q', '{}', '--json', '--store', 'sqlite::memory:']);
+    expect(memory.code).toBe(2);
+    expect(parse(memory.stderr)).toMatchObject({ error: { code: 'USAGE' } });
+    const unknown = await run(['nope', '--json']);
+    expect(unknown.code).toBe(2);
+    expect(parse(unknown.stderr)).toEqual({ error: { code: 'USAGE', message: "unknown command 'nope'" } });
+    const option = await run(['health', '--json', '--nope']);
+    expect(option.code).toBe(2);
+    expect(parse(option.stderr)).toEqual({ error: { code: 'USAGE', message: "unknown option '--nope'" } });
+    const missing = await run(['health', '--json', '--store', `sqlite:${join(dir, 'missing.db')}`]);
+    expect(missing.code).toBe(3);
+    expect(parse(missing.stderr)).toMatchObject({
+      error: {
+        code: 'STORE',
+        message: expect.stringMatching(/^sqlite \S+missing\.db: no such database file/),
+      },
+    });
   });
 });
 
@@ -199,8 +279,48 @@ describe.each(cases)('CLI on $name', (c) => {
     expect((await cli('resume', 'dl')).code).toBe(0);
     expect((await q.status()).paused).toBe(false);
     expect((await cli('cancel', 'dl', 'd1', 'd3')).stdout).toBe('cancelled 2 of 2: d1 d3\n');
-    expect((await cli('cancel', 'dl', 'd1')).code).toBe(4);
+    const again = await cli('cancel', 'dl', 'd1');
+    expect(again).toMatchObject({
+      code: 4,
+      stderr: 'bulwark: no waiting, delayed or active job to cancel in dl: d1\n',
+    });
   });
+
+  it.skipIf(!c.available)(
+    'dlq replay and purge of ids that are not dead jobs exit 4 and name them, like cancel',
+    async () => {
+      const q = new Queue('dl2', { store });
+      await q.add({}, { id: 'x1', maxAttempts: 1 });
+      const w = new Worker(q, () => Promise.reject(new ValidationError('bad payload')), {
+        pollIntervalMs: 20,
+      });
+      await waitFor(async () => (await q.counts()).dead === 1, 'a dead job');
+      await w.close();
+      await q.add({}, { id: 'x2' });
+      const replay = await cli('dlq', 'replay', 'dl2', 'nope');
+      expect(replay).toMatchObject({
+        code: 4,
+        stdout: 'replayed 0\n',
+        stderr: 'bulwark: no dead job to replay in dl2: nope\n',
+      });
+      const waiting = await cli('dlq', 'replay', 'dl2', 'x2', '--json');
+      expect(waiting.code).toBe(4);
+      expect(JSON.parse(waiting.stdout)).toEqual({ replayed: [] });
+      expect(JSON.parse(waiting.stderr)).toEqual({
+        error: { code: 'NOT_FOUND', message: 'no dead job to replay in dl2: x2' },
+      });
+      const purge = await cli('dlq', 'purge', 'dl2', 'x1', 'nope');
+      expect(purge).toMatchObject({
+        code: 4,
+        stdout: 'purged 1\n',
+        stderr: 'bulwark: no dead job to purge in dl2: nope\n',
+      });
+      const cancel = await cli('cancel', 'dl2', 'nope', '--json');
+      expect(cancel.code).toBe(4);
+      expect(JSON.parse(cancel.stderr)).toMatchObject({ error: { code: 'NOT_FOUND' } });
+      expect((await q.getJob('x2'))!.state).toBe('waiting');
+    },
+  );
 
   it.skipIf(!c.available)(
     'health: the verdict with reasons; exit 1 while a queue is paused by an auth failure',
@@ -302,6 +422,42 @@ describe.each(cases)('CLI on $name', (c) => {
       expect(s.output()).toMatch(/"msg":"stopped"/);
     },
   );
+
+  it.skipIf(!c.available)("start: one warn line per recovery of a dead worker's jobs", async () => {
+    const mod = join(dir, `reaper-${c.name}.mjs`);
+    writeFileSync(
+      mod,
+      `export default { orphan: { handler: () => 'done', options: { reapIntervalMs: 50 } } };\n`,
+    );
+    const q = new Queue('orphan', { store });
+    await q.add('x', { id: 'o1' });
+    // A worker that died holding the job: claimed with a lease that ran out a minute ago.
+    const claimed = await store.claim({
+      queue: 'orphan',
+      workerId: 'gone',
+      limit: 1,
+      leaseMs: 1,
+      now: Date.now() - 60_000,
+    });
+    expect(claimed.map((j) => j.id)).toEqual(['o1']);
+    const s = await serve(['start', mod, '--store', c.url], /"msg":"started 1 worker\(s\)/);
+    await waitFor(
+      async () => (await q.getJob('o1'))?.state === 'completed',
+      'the recovered job to run',
+      20_000,
+    );
+    s.child.kill('SIGTERM');
+    expect(await s.exited()).toBe(0);
+    const warns = s
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; requeued?: number })
+      .filter((l) => l.level === 40);
+    expect(warns).toEqual([
+      expect.objectContaining({ msg: 'recovered stalled jobs', requeued: 1, queue: 'orphan' }),
+    ]);
+  });
 
   it.skipIf(!c.available)(
     'start: --log-level warn hides completions; a fatal error stops every worker and exits 1',

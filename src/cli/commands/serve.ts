@@ -10,7 +10,7 @@ import { BulwarkMetrics } from '../../observe/metrics.js';
 import { instrument } from '../../observe/instrument.js';
 import { storeMetrics } from '../../server/metrics.js';
 import { startServer, type RunningServer } from '../../server/server.js';
-import { CliError, EXIT } from '../exit.js';
+import { CliError, EXIT, printError } from '../exit.js';
 import { int, type Ctx } from '../context.js';
 import { loadModule } from '../load.js';
 import { cliLogger, parseLevel } from '../log.js';
@@ -128,7 +128,7 @@ export function registerServe(program: Command, wire: Wire): void {
           EXIT.usage,
         );
       }
-      const logger = await cliLogger(level, process.stdout.isTTY === true);
+      const { logger, flush } = await cliLogger(level, process.stdout.isTTY === true);
       const store = await ctx.store({ create: true });
       const monitor = new HealthMonitor();
       const metrics = new BulwarkMetrics({ monitor });
@@ -193,10 +193,11 @@ export function registerServe(program: Command, wire: Wire): void {
       for (const r of results)
         if (r.status === 'rejected') logger.error({ err: coerceError(r.reason) }, 'a worker failed to close');
       await server?.close();
+      flush();
       logger.info({}, 'stopped');
-      logger.flush?.();
+      logger.flush();
       if (fatal !== undefined) {
-        process.stderr.write(`bulwark: a worker stopped on a fatal error: ${fatal}\n`);
+        printError(`a worker stopped on a fatal error: ${fatal}`, EXIT.failed, ctx.json);
         return EXIT.failed;
       }
       return EXIT.ok;

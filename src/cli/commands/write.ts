@@ -1,13 +1,30 @@
 /** Commands that change things: `enqueue`, `pause`, `resume`, `cancel`, `dlq`, `migrate`. */
 import type { Command } from 'commander';
 import { Queue, type AddOptions } from '../../core/queue.js';
-import { CliError, EXIT } from '../exit.js';
+import { CliError, EXIT, printError } from '../exit.js';
 import { int, parseJson, readStdin, type Ctx } from '../context.js';
 import { jobTable } from '../format.js';
 import { knownQueue } from './jobs.js';
 
 type Run = (ctx: Ctx, ...args: unknown[]) => Promise<number>;
 type Wire = (cmd: Command, run: Run) => Command;
+
+/**
+ * Ids a command was given but could not act on: named on stderr, exit 4 (no such job, or not in a
+ * state the command applies to). The output of what was done is printed first, either way.
+ */
+function missed(
+  ctx: Ctx,
+  queue: string,
+  asked: readonly string[],
+  done: readonly string[],
+  what: string,
+): number {
+  const left = asked.filter((id) => !done.includes(id));
+  if (left.length === 0) return EXIT.ok;
+  printError(`${what} in ${queue}: ${left.join(' ')}`, EXIT.notFound, ctx.json);
+  return EXIT.notFound;
+}
 
 export function registerWrites(program: Command, wire: Wire): void {
   wire(
@@ -72,7 +89,7 @@ export function registerWrites(program: Command, wire: Wire): void {
         { cancelled },
         () => `cancelled ${cancelled.length} of ${(ids as string[]).length}: ${cancelled.join(' ')}`,
       );
-      return cancelled.length === (ids as string[]).length ? EXIT.ok : EXIT.notFound;
+      return missed(ctx, q.name, ids as string[], cancelled, 'no waiting, delayed or active job to cancel');
     },
   );
 
@@ -110,13 +127,19 @@ export function registerWrites(program: Command, wire: Wire): void {
             { replayed },
             () => `replayed ${replayed.length}${replayed.length ? `: ${replayed.join(' ')}` : ''}`,
           );
-        } else {
-          const purged = await q.dlq.purge(all ? undefined : list);
-          ctx.out({ purged }, () => `purged ${purged}`);
+          return all ? EXIT.ok : missed(ctx, q.name, list, replayed, 'no dead job to replay');
         }
-        return EXIT.ok;
+        // Which ids were purged is not reported: check the dead ones first, as replay does by its result.
+        const dead = all ? [] : await deadAmong(q, list);
+        const purged = await q.dlq.purge(all ? undefined : list);
+        ctx.out({ purged }, () => `purged ${purged}`);
+        return all ? EXIT.ok : missed(ctx, q.name, list, dead, 'no dead job to purge');
       },
     );
+  }
+  async function deadAmong(q: Queue, ids: readonly string[]): Promise<string[]> {
+    const jobs = await Promise.all(ids.map((id) => q.getJob(id)));
+    return ids.filter((_, i) => jobs[i]?.state === 'dead');
   }
   wire(program.command('migrate').description("create or upgrade the store's schema"), async (ctx) => {
     await ctx.store({ create: true });
