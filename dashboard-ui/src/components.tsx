@@ -2,6 +2,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { QueueOverview } from './api.js';
+import { shownReason } from '../../src/dashboard/reason.js';
 import { absolute, relative } from './format.js';
 import { useToasts } from './live.js';
 
@@ -252,7 +253,7 @@ export function Why({ q }: { q: QueueOverview }) {
             <span key={g.name}>
               {i ? '; ' : ''}
               <strong>{g.name}</strong> by {g.by}
-              {g.reason ? `: ${g.reason}` : ''}
+              {shownReason(g.reason) ? `: ${shownReason(g.reason)}` : ''}
             </span>
           ))}
         </p>
@@ -263,7 +264,7 @@ export function Why({ q }: { q: QueueOverview }) {
 
 function QueueWhy({ q }: { q: QueueOverview }) {
   if (q.paused) {
-    const reason = (q.pauseReason ?? '').replace(/^(dashboard|cli):\s*/, '').replace(/^(dashboard|cli)$/, '');
+    const reason = shownReason(q.pauseReason);
     return (
       <p class="why">
         Paused by {q.pausedBy}

@@ -43,8 +43,9 @@ export function table(rows: readonly (readonly string[])[]): string {
     .join('\n');
 }
 
+/** Every state's count; `blocked` (flows waiting for their dependencies) only when there are any. */
 export const countsLine = (c: StateCounts): string =>
-  `waiting ${c.waiting}  delayed ${c.delayed}  active ${c.active}  completed ${c.completed}  dead ${c.dead}  cancelled ${c.cancelled}`;
+  `waiting ${c.waiting}  delayed ${c.delayed}${c.blocked ? `  blocked ${c.blocked}` : ''}  active ${c.active}  completed ${c.completed}  dead ${c.dead}  cancelled ${c.cancelled}`;
 
 const oneLine = (s: string, max = 80): string => {
   const t = s.replace(/\s+/g, ' ');

@@ -16,7 +16,8 @@ import { HttpError } from './http.js';
 import { LiveSource, type Block, type WatchedWorker } from './live.js';
 import { boundedStore } from './bounded.js';
 import { Series, type SeriesPoint } from './series.js';
-import { evaluate, pausedBy, shownReason, type Verdict } from './verdict.js';
+import { shownReason } from './reason.js';
+import { evaluate, pausedBy, type Verdict } from './verdict.js';
 
 export interface DashboardSources {
   store: Store;

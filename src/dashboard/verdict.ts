@@ -6,6 +6,7 @@
  */
 import type { HealthStatus, SystemHealth } from '../observe/health.js';
 import { isAuthPause } from '../observe/health.js';
+import { shownReason } from './reason.js';
 
 export interface QueueVerdict {
   name: string;
@@ -65,11 +66,6 @@ export function pausedBy(reason: string | null): string {
   return 'the application';
 }
 
-/** The reason as people read it: the `dashboard:` / `cli:` tag already says who, in `pausedBy`. */
-export function shownReason(reason: string | null): string {
-  return (reason ?? '').replace(/^(dashboard|cli)(:\s*|$)/, '');
-}
-
 export function evaluate(input: VerdictInput): Verdict {
   const healthy = input.thresholds?.healthy ?? 0.95;
   const degraded = input.thresholds?.degraded ?? 0.8;
@@ -122,7 +118,7 @@ export function evaluate(input: VerdictInput): Verdict {
       if (!isAuthPause(g.reason)) continue;
       own.push({
         status: 'DEGRADED',
-        text: `group ${g.name} paused by ${pausedBy(g.reason)}${g.reason ? `: ${g.reason}` : ''}`,
+        text: `group ${g.name} paused by ${pausedBy(g.reason)}${shownReason(g.reason) ? `: ${shownReason(g.reason)}` : ''}`,
       });
     }
     if (q.blockedBy !== null)

@@ -246,12 +246,16 @@ describe.each(cases)('CLI on $name', (c) => {
       expect(text.stdout).toMatch(
         /w1 +dead +2\/2 +(now|\S+ ago) +transient: connection reset by the mail server/,
       );
+      // A job waiting for its dependencies is counted as blocked (and so the states add up).
+      await q.add({ n: 4 }, { id: 'w4', delayMs: 3_600_000 });
+      await q.add({ n: 3 }, { id: 'w3', dependsOn: ['w4'] });
+      expect((await cli('jobs', 'list', 'work')).stdout).toMatch(/^work: waiting 0 +delayed 1 +blocked 1 /);
       const found = await json<{ id: string }[]>('jobs', 'search', 'work', 'needle');
       expect(found.map((j) => j.id)).toEqual(['w2']);
       const one = await cli('jobs', 'inspect', 'work', 'w1');
       expect(one.code).toBe(0);
       expect(one.stdout).toMatch(/^job +w1\nqueue +work\nstate +dead — /);
-      expect(one.stdout).toMatch(/created +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+s ago\)/);
+      expect(one.stdout).toMatch(/created +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \((?:now|\d+s ago)\)/);
       expect(one.stdout).toMatch(/attempts that failed \(2\)\n {2}#1 +transient → retry/);
       expect(one.stdout).toMatch(/Error: connection reset by the mail server\n\s+at /);
       const detail = await json<{ errors: { stack?: string }[] }>('jobs', 'inspect', 'work', 'w1');
@@ -337,7 +341,7 @@ describe.each(cases)('CLI on $name', (c) => {
       const bad = await cli('health');
       expect(bad.code).toBe(1);
       expect(bad.stdout).toMatch(
-        /^health: UNHEALTHY\n {2}- queue crm: paused by a worker, after an auth failure: auth: 401 token expired/,
+        /^health: UNHEALTHY\n {2}- queue crm: paused by a worker, after an auth failure: 401 token expired/,
       );
       await q.resume();
       expect((await cli('health')).code).toBe(0);

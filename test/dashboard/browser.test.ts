@@ -106,12 +106,12 @@ describe.skipIf(!enabled).each(cases)('dashboard in Chromium on $name', (c) => {
       const health = page.locator('section[aria-labelledby="health-title"]');
       await poll(() => health.locator('.badge').first().textContent()).toBe('UNHEALTHY');
       expect(await health.locator('.reasons li').first().textContent()).toMatch(
-        /queue crm-sync: paused by a worker, after an auth failure: auth: 401/,
+        /queue crm-sync: paused by a worker, after an auth failure: 401/,
       );
       expect(await health.locator('table.deps').textContent()).toContain(`${c.name} (test)`);
       const card = (name: string) => page.locator('.card', { has: page.locator(`h3 a:text-is("${name}")`) });
       expect(await card('crm-sync').locator('.why').textContent()).toMatch(
-        /^Paused by a worker, after an auth failure: auth: 401/,
+        /^Paused by a worker, after an auth failure: 401/,
       );
       expect(await card('exports').locator('.why').textContent()).toBe(
         'Paused by an operator, from the dashboard: disk maintenance',
@@ -438,7 +438,7 @@ describe.skipIf(!enabled).each(cases)('dashboard in Chromium on $name', (c) => {
       await grouped.add({ step: 3 }, { id: 'g1', group: 'acme', delayMs: 3_600_000 });
       await grouped.pauseGroup('acme', 'auth: 401 token expired');
       await poll(() => card.locator('.why').textContent()).toBe(
-        'Group paused: acme by a worker, after an auth failure: auth: 401 token expired',
+        'Group paused: acme by a worker, after an auth failure: 401 token expired',
       );
       await grouped.resumeGroup('acme');
       await flows.cancel(['parent', 'child', 'g1']);

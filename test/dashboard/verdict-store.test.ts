@@ -152,7 +152,7 @@ describe.each(groupCases)('paused groups on $name (finding 5)', (c) => {
         const healthz = (await (await fetch(`${server.url}/healthz`)).json()) as Healthz;
         expect(healthz.bulwark.queues.find((q) => q.name === 'tenants')!.status).toBe('DEGRADED');
         expect(healthz.bulwark.reasons).toContain(
-          'queue tenants: group acme paused by a worker, after an auth failure: auth: 401 token expired',
+          'queue tenants: group acme paused by a worker, after an auth failure: 401 token expired',
         );
         await tenants.resumeGroup('acme');
         await sleep(300);
