@@ -85,9 +85,7 @@ describe.each(cases)('dashboard API on $name', (c) => {
       errors: { pattern: string; count: number; trend: string }[];
     }>('/api/health');
     expect(body.verdict.status).toBe('UNHEALTHY');
-    expect(body.verdict.reasons[0]).toMatch(
-      /queue crm-sync: paused by a worker, after an auth failure: 401/,
-    );
+    expect(body.verdict.reasons[0]).toMatch(/queue crm-sync: paused by a worker, after an auth failure: 401/);
     expect(body.verdict.dependencies).toContainEqual(
       expect.objectContaining({ kind: 'store', name: `${c.name} test`, status: 'HEALTHY' }),
     );
