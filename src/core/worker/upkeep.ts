@@ -5,6 +5,7 @@
  * its errors become `worker:error` events.
  */
 import type { RetentionRule } from '../../store/types.js';
+import { ensureInit } from '../wake.js';
 import type { Attempt } from './attempt.js';
 import type { Claimer, WorkerEnv } from './claimer.js';
 
@@ -48,7 +49,9 @@ export class Upkeep {
     const t = setInterval(() => {
       if (busy) return;
       busy = true;
-      task()
+      // Not before the store is set up (a new file or schema): the tables may not exist yet.
+      ensureInit(this.env.store)
+        .then(task)
         .catch((e: unknown) => this.env.reportError(e, during))
         .finally(() => {
           busy = false;
