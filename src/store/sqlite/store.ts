@@ -79,9 +79,11 @@ export class SqliteStore implements Store {
   private readonly writeTx: (fn: () => unknown) => unknown;
   private readonly readTx: (fn: () => unknown) => unknown;
   private readonly busyTimeoutMs: number;
+  private readonly path: string;
 
   constructor(options: SqliteStoreOptions = {}) {
     const { path, busyTimeoutMs, synchronous } = resolveOptions(options);
+    this.path = path;
     const memory = path === ':memory:';
     this.capabilities = {
       notify: false,
@@ -120,7 +122,7 @@ export class SqliteStore implements Store {
 
   /**
    * Runs one statement (atomic on its own) outside a transaction, with the same handling: a lock held
-   * by another process is waited for without blocking.
+   * by another process is waited for without blocking, a driver error comes out as a StoreError.
    */
   private one<R>(fn: () => R): R | Promise<R> {
     return this.attempt(bare, fn);
@@ -130,9 +132,16 @@ export class SqliteStore implements Store {
     try {
       return tx(fn) as R;
     } catch (e) {
-      if (!isBusy(e)) throw e;
+      if (!isBusy(e)) throw this.typed(e);
       return this.locked(tx, fn);
     }
+  }
+
+  /** SQLite's own errors (a full disk, an I/O error, a corrupt file) as a StoreError naming the file. */
+  private typed(e: unknown): unknown {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return e;
+    return new StoreError(`[bulwark] [sqlite ${this.path}] ${(e as Error).message} (${code})`, { cause: e });
   }
 
   /** Retries a transaction refused with SQLITE_BUSY, sleeping between tries, until busyTimeoutMs. */
@@ -147,7 +156,7 @@ export class SqliteStore implements Store {
       try {
         return tx(fn) as R;
       } catch (e) {
-        if (!isBusy(e)) throw e;
+        if (!isBusy(e)) throw this.typed(e);
       }
     }
     throw new StoreError(

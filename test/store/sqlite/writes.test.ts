@@ -1,14 +1,17 @@
 /**
- * SQLite store calls outside a transaction: every write waits for another process's lock like the
- * transactional ones do (progress and checkpoints, resume, throttle, clear failed with a raw
- * SQLITE_BUSY after 5 ms: seen while looking into the chaos suite's disk_full).
+ * SQLite store calls outside a transaction (found by the chaos suite): every write waits for another
+ * process's lock like the transactional ones do (progress and checkpoints, resume, throttle, clear
+ * failed with a raw SQLITE_BUSY after 5 ms), and a driver error comes out as a StoreError naming the
+ * file, classified from its code (a full disk gave a raw SqliteError).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Queue, sqliteStore } from '../../../src/index.js';
+import { Queue, StoreError, sqliteStore } from '../../../src/index.js';
+import { classify } from '../../../src/resilience/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-writes-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,5 +52,25 @@ describe('sqlite: writes outside a transaction', () => {
     ]);
     expect((await queue.getJob('a'))!.progress).toBe('half');
     expect(await queue.getJob('b')).toBeNull();
+  });
+
+  it('a full disk is a StoreError naming the file, classified as resource, and writes nothing', async () => {
+    const path = join(dir, 'full.db');
+    await using store = sqliteStore({ path });
+    const queue = new Queue<string>('full', { store });
+    await queue.add('warm-up');
+    // The file may not grow by a page: what a full disk looks like to SQLite.
+    const db = (store as unknown as { db: Database.Database }).db;
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    const before = await queue.counts();
+    const big = 'x'.repeat(64 * 1024);
+    const error = await queue
+      .addBulk(Array.from({ length: 20 }, (_, i) => ({ payload: big, options: { id: `big-${i}` } })))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as Error).message).toContain(path);
+    expect((error as Error).message).toMatch(/full/);
+    expect(classify(error).category).toBe('resource');
+    expect(await queue.counts()).toEqual(before);
   });
 });
