@@ -126,6 +126,8 @@ try {
         console.log(
           `${((Date.now() - started) / 1000).toFixed(1)} s: ${o.accepted} accepted, ${o.completed} completed, ${o.dead} dead, ${o.lost} lost, ${o.staleAccepted} stale accepted, ${o.successOver1Outside} double successes outside faults`,
         );
+        for (const [message, count] of Object.entries(o.unplannedSamples))
+          console.log(`    unplanned handler error ×${count}: ${message}`);
       } catch (e) {
         const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
         failures.push({ scenario: scenario.name, store: target.label, error });
@@ -259,6 +261,7 @@ const rows = outcomes.map((o) => ({
   'other recovery p95 ms': ms(o.otherRecoveryP95Ms),
   'first completion after back ms': ms(o.firstCompletionMs),
   'max running / concurrency': `${o.maxConcurrency} / ${o.configuredConcurrency}`,
+  'unplanned handler errors': o.unplannedErrors,
   s: Math.round(o.durationS),
 }));
 const md = [

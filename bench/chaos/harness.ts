@@ -58,6 +58,10 @@ export class ChaosRun {
   addErrors: string[] = [];
   private seq = 0;
   private procSeq = 0;
+  /** Every process forked, started or not, so that none outlives the run. */
+  private readonly children = new Set<ChildProcess>();
+  /** Spawns not awaited by the scenario (a supervisor's restarts): finish() waits for them. */
+  private readonly starting = new Set<Promise<unknown>>();
   readonly startedAt = now();
 
   constructor(
@@ -99,6 +103,7 @@ export class ChaosRun {
       stdio: ['ignore', out, out, 'ipc'],
     });
     closeSync(out);
+    this.children.add(child);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: { cmd: string }): void => {
@@ -141,6 +146,13 @@ export class ChaosRun {
       await sleep(10);
     }
     return false;
+  }
+
+  /** Starts a worker in the background, as a supervisor restarting a dead one would. */
+  respawn(): void {
+    const p = this.spawn().catch((e: unknown) => console.error('[chaos] a restart failed:', e));
+    this.starting.add(p);
+    void p.finally(() => this.starting.delete(p));
   }
 
   alive(): Proc[] {
@@ -266,6 +278,7 @@ export class ChaosRun {
   /** Closes the workers (SIGKILL after 5 s), reads the store and the logs, computes the figures. */
   async finish(): Promise<Figures & { durationS: number; addErrors: number; final: Map<string, FinalJob> }> {
     const durationS = (now() - this.startedAt) / 1000;
+    await Promise.all([...this.starting]);
     await Promise.all(
       this.alive().map(async (p) => {
         p.child.send({ cmd: 'close' });
@@ -290,8 +303,17 @@ export class ChaosRun {
 
   /** Kills what is left, closes the producer's store and removes the run's directory. */
   async dispose(keep = false): Promise<void> {
-    for (const p of this.alive()) p.child.kill('SIGKILL');
-    await Promise.all([...this.procs.values()].map((p) => p.exited));
+    await Promise.all([...this.starting]);
+    await Promise.all(
+      [...this.children].map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            c.once('exit', () => resolve());
+            c.kill('SIGKILL');
+          }),
+      ),
+    );
     await this.store.close().catch(() => undefined);
     if (!keep) rmSync(this.dir, { recursive: true, force: true });
   }

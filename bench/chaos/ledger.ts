@@ -63,6 +63,10 @@ export interface Figures {
   staleRefused: number;
   /** Handlers that returned after their signal aborted (zombies that finished). */
   lateReturns: number;
+  /** Handlers that threw what the payload did not plan (a store call failing under them). */
+  unplannedErrors: number;
+  /** The first few of those, with their counts. */
+  unplannedSamples: Record<string, number>;
   /** From each worker kill to the re-run of each job the victim held: p95, max and how many. */
   recoveryP95Ms: number | null;
   recoveryMaxMs: number | null;
@@ -137,6 +141,17 @@ export function analyze(input: RunInput): Figures {
   let staleAccepted = 0;
   let staleRefused = 0;
   let lateReturns = 0;
+  let unplannedErrors = 0;
+  const unplannedSamples: Record<string, number> = {};
+  for (const text of input.logs.values()) {
+    for (const raw of text.split('\n')) {
+      if (!raw.startsWith('U ')) continue;
+      unplannedErrors++;
+      const message = raw.split(' ').slice(4).join(' ').replace(/\d+/g, 'N').slice(0, 160);
+      if (message in unplannedSamples || Object.keys(unplannedSamples).length < 10)
+        unplannedSamples[message] = (unplannedSamples[message] ?? 0) + 1;
+    }
+  }
   for (const [id, list] of byJob) {
     const starts = list.filter((l) => l.kind === 'S');
     const oks = list.filter((l) => l.kind === 'E' && l.outcome === 'ok');
@@ -178,7 +193,9 @@ export function analyze(input: RunInput): Figures {
             l.proc === victim &&
             l.fence === last.fence &&
             l.t <= f.start &&
-            (l.kind === 'A' || l.kind === 'D' || (l.kind === 'E' && l.outcome === 'err')),
+            (l.kind === 'A' ||
+              l.kind === 'D' ||
+              (l.kind === 'E' && (l.outcome === 'err' || l.outcome === 'fail' || l.outcome === 'lost'))),
         );
         if (settledBefore) continue;
         // The victim's attempt stood (its lease outlived the fault): nothing to recover.
@@ -243,6 +260,8 @@ export function analyze(input: RunInput): Figures {
     staleAccepted,
     staleRefused,
     lateReturns,
+    unplannedErrors,
+    unplannedSamples,
     recoveryP95Ms: recoveries.length ? percentile(recoveries, 95) : null,
     recoveryMaxMs: recoveries.length ? recoveries[recoveries.length - 1]! : null,
     recoveries: recoveries.length,

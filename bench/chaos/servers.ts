@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { now } from './protocol.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -90,8 +91,11 @@ export class PrivatePostgres {
     await this.start();
   }
 
-  /** Starts the server and waits until it accepts connections. Durability settings are the defaults. */
-  async start(): Promise<void> {
+  /**
+   * Starts the server (durability settings are the defaults) and resolves with the time it first
+   * answered a query, polled every 20 ms: `pg_ctl -w` itself may return a while after that.
+   */
+  async start(): Promise<number> {
     const opts = [
       `-p ${this.port}`,
       `-k ${this.dir}`,
@@ -99,16 +103,42 @@ export class PrivatePostgres {
       `-c max_connections=${this.maxConnections}`,
       '-c superuser_reserved_connections=3',
     ].join(' ');
-    await this.tool('pg_ctl', [
-      '-D',
-      this.data,
-      '-o',
-      opts,
-      '-l',
-      join(this.dir, 'server.log'),
-      '-w',
-      'start',
-    ]);
+    let answered: number | undefined;
+    let started = false;
+    let failed = false;
+    const probe = (async () => {
+      while (!failed && (!started || answered === undefined)) {
+        if (answered === undefined) {
+          const c = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 1000 });
+          c.on('error', () => undefined);
+          try {
+            await c.connect();
+            await c.query('SELECT 1');
+            answered = now();
+          } catch {
+            await sleep(20);
+          } finally {
+            await c.end().catch(() => undefined);
+          }
+        } else await sleep(20);
+      }
+    })();
+    try {
+      await this.tool('pg_ctl', [
+        '-D',
+        this.data,
+        '-o',
+        opts,
+        '-l',
+        join(this.dir, 'server.log'),
+        '-w',
+        'start',
+      ]);
+    } finally {
+      started = true;
+    }
+    await probe;
+    return answered!;
   }
 
   /** A crash: every server process exits at once, no checkpoint; the next start replays the WAL. */
@@ -155,8 +185,11 @@ export class PrivateRedis {
     await this.start();
   }
 
-  /** Starts redis-server with AOF on (replaying the AOF left in its directory) and waits for PING. */
-  async start(): Promise<void> {
+  /**
+   * Starts redis-server with AOF on (replaying the AOF left in its directory); resolves with the time
+   * it first answered PING (polled every 20 ms).
+   */
+  async start(): Promise<number> {
     const c = spawn(
       'redis-server',
       [
@@ -186,7 +219,7 @@ export class PrivateRedis {
       c.once('exit', (code) => reject(new Error(`redis-server on ${this.port} exited with ${code}`))),
     );
     exited.catch(() => undefined);
-    await Promise.race([this.ready(), exited]);
+    return Promise.race([this.ready(), exited]);
   }
 
   /** SIGKILL: no shutdown, no final AOF flush beyond what `appendfsync` already did. */
@@ -200,7 +233,7 @@ export class PrivateRedis {
     });
   }
 
-  private async ready(): Promise<void> {
+  private async ready(): Promise<number> {
     const deadline = Date.now() + 20_000;
     for (;;) {
       const r = new Redis(this.url, {
@@ -212,7 +245,7 @@ export class PrivateRedis {
       try {
         await r.connect();
         // Loading the AOF answers -LOADING: not ready until PING says PONG.
-        if ((await r.ping()) === 'PONG') return;
+        if ((await r.ping()) === 'PONG') return now();
       } catch (e) {
         if (Date.now() > deadline) throw e;
       } finally {

@@ -7,7 +7,10 @@
  * appended to this process's attempts log with a synchronous write, so a SIGKILL loses nothing written:
  *
  *   S <id> <fence> <attempt> <t>       the handler started
- *   E <id> <fence> <t> ok|late|err     it returned (late: after its signal aborted) or threw
+ *   E <id> <fence> <t> ok|late|fail|lost|err  it returned (late: after its signal aborted), failed
+ *                                     as planned, lost its lease (a refused progress write), or
+ *                                     threw something else (then also:)
+ *   U <id> <fence> <t> <error>         the unplanned error
  *   A <id> <fence> <t>                 the store accepted the completion (job:completed)
  *   X <id> <fence> <t>                 the store refused an outcome (job:stale)
  *   D <id> <fence> <t>                 dead-lettered
@@ -51,9 +54,18 @@ const worker = new Worker<ChaosPayload>(
         await ctx.progress(i);
       }
       await sleep(ms / (steps + 1));
-      if (p.fail !== undefined && attempts <= p.fail) throw new TransientError(`planned failure ${attempts}`);
+      if (p.fail !== undefined && attempts <= p.fail) {
+        outcome = 'fail';
+        throw new TransientError(`planned failure ${attempts}`);
+      }
       outcome = ctx.signal.aborted ? 'late' : 'ok';
       return { fence, pid: process.pid };
+    } catch (e) {
+      // A progress write refused once the lease was lost (another worker has the job): expected.
+      if (outcome === 'err' && (e as Error).name === 'LeaseLostError') outcome = 'lost';
+      // Not planned: a store call of the handler (progress) failed.
+      if (outcome === 'err') log(`U ${id} ${fence} ${t()} ${String(e).replace(/\s+/g, ' ').slice(0, 300)}`);
+      throw e;
     } finally {
       log(`E ${id} ${fence} ${t()} ${outcome}`);
     }
