@@ -131,7 +131,7 @@ const repeatedKills: Scenario = {
   applies: allButEverysec,
   run: (t, size, timing) =>
     withRun('repeated_kills', t, timing, async (run) => {
-      const seconds = size.ci ? 6 : 60;
+      const seconds = size.ci ? 5 : 60;
       await Promise.all([run.spawn(), run.spawn(), run.spawn()]);
       const producer = steady(run);
       const end = Date.now() + seconds * 1000;
@@ -163,7 +163,7 @@ const serverRestart: Scenario = {
       const producer = steady(run);
       const downFor: number[] = [];
       for (const downMs of outages) {
-        await sleep(size.ci ? 2000 : 5000);
+        await sleep(size.ci ? 1500 : 5000);
         const t0 = now();
         await t.crash!();
         await sleep(downMs);
@@ -172,7 +172,7 @@ const serverRestart: Scenario = {
         run.fault('server', t0, back);
         run.backAt.push(back);
       }
-      await sleep(size.ci ? 2000 : 5000);
+      await sleep(size.ci ? 1500 : 5000);
       await producer.stop();
       return finishRun(run, size.ci ? 60_000 : 180_000, { restarts: outages.length, downMs: downFor });
     }),
@@ -266,7 +266,7 @@ const partition: Scenario = {
         const rounds = size.ci ? 1 : 3;
         const downMs = Math.round(timing.leaseMs * 1.5);
         for (let r = 0; r < rounds; r++) {
-          await sleep(size.ci ? 1500 : 5000);
+          await sleep(size.ci ? 1000 : 5000);
           await run.busy(victim);
           const t0 = now();
           proxy.blackhole();
@@ -294,7 +294,7 @@ const gcPause: Scenario = {
       const pauseMs = Math.round(timing.leaseMs * 1.5);
       const rounds = size.ci ? 1 : 3;
       for (let r = 0; r < rounds; r++) {
-        await sleep(size.ci ? 1500 : 4000);
+        await sleep(size.ci ? 1000 : 4000);
         // Both at once, on two of the three workers: the third recovers their jobs.
         await Promise.all([run.block(a!, pauseMs), run.freeze(b!, pauseMs)]);
       }
@@ -334,7 +334,7 @@ const priorityStarvation: Scenario = {
   run: (t, size, timing) =>
     withRun('priority_starvation', t, timing, async (run) => {
       const flood = size.ci ? 2000 : 20_000;
-      const seconds = size.ci ? 4 : 30;
+      const seconds = size.ci ? 3 : 30;
       await Promise.all([run.spawn({ concurrency: 4 }), run.spawn({ concurrency: 4 })]);
       for (let i = 0; i < flood; i += 1000) {
         await run.add(

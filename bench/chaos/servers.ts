@@ -134,6 +134,9 @@ export class PrivatePostgres {
         '-w',
         'start',
       ]);
+    } catch (e) {
+      failed = true;
+      throw e;
     } finally {
       started = true;
     }
