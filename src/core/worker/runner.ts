@@ -227,7 +227,7 @@ export class Runner<T, R> {
       try {
         return await store.update(job.queue, job.id, job.fence, text, clock.now());
       } catch (e) {
-        if (attempt.aborted || classify(e).category !== 'transient') throw e;
+        if (attempt.aborted || !UNREACHABLE.has(classify(e).category)) throw e;
         this.env.reportError(e, 'save');
         await pause(Math.min(SAVE_RETRY_MAX_MS, SAVE_RETRY_FIRST_MS * 2 ** n), attempt.signal);
         if (attempt.aborted) throw attempt.cause === 'lease_lost' ? leaseLost(job) : e;
@@ -236,6 +236,11 @@ export class Runner<T, R> {
   }
 }
 
+/**
+ * Errors a save is retried on: transient ones, and unclassified ones (a driver's "Connection
+ * terminated unexpectedly" has no code); not a full disk, a bad value or a programming error.
+ */
+const UNREACHABLE = new Set<string>(['transient', 'unknown']);
 const SAVE_RETRY_FIRST_MS = 50;
 /** The longest wait between two tries of a save (the same bound as outcome writes). */
 const SAVE_RETRY_MAX_MS = 1000;

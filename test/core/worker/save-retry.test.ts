@@ -49,6 +49,54 @@ describe('checkpoint and progress writes while the store is unreachable', () => 
     expect(errors).toContain('save');
   });
 
+  it('an unclassified driver error (a connection cut mid-query) is waited out too', async () => {
+    const f = faultyStore(sqliteStore({ path: ':memory:' }));
+    store = f.store;
+    const queue = new Queue<number>('saves', { store });
+    await queue.add(1, { id: 'c' });
+    f.faults.inject('update', 'fail', { times: 2, error: new Error('Connection terminated unexpectedly') });
+    const worker = new Worker(
+      queue,
+      async (ctx) => {
+        await ctx.progress(1);
+        return 'done';
+      },
+      { schedules: false },
+    );
+    const job = await waitFor(async () => {
+      const j = await queue.getJob('c');
+      return j && j.state !== 'waiting' && j.state !== 'active' ? j : null;
+    }, 'the job to finish');
+    await worker.close();
+    expect(job).toMatchObject({ state: 'completed', attempts: 1, progress: 1 });
+  });
+
+  it('a full disk is not waited out: the handler hears of it', async () => {
+    const f = faultyStore(sqliteStore({ path: ':memory:' }));
+    store = f.store;
+    const queue = new Queue<number>('saves', { store });
+    await queue.add(1, { id: 'd' });
+    f.faults.inject('update', 'fail', {
+      error: Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }),
+    });
+    let thrown: unknown;
+    const worker = new Worker(
+      queue,
+      async (ctx) => {
+        try {
+          await ctx.checkpoint({ step: 1 });
+        } catch (e) {
+          thrown = e;
+        }
+      },
+      { schedules: false },
+    );
+    await waitFor(() => thrown !== undefined, 'the checkpoint to fail');
+    await worker.close();
+    expect(thrown).toMatchObject({ code: 'ENOSPC' });
+    expect(f.faults.hits.update).toBe(1);
+  });
+
   it('a write the store refuses (the lease is gone) still throws LeaseLostError at once', async () => {
     store = sqliteStore({ path: ':memory:' });
     const queue = new Queue<number>('saves', { store });
