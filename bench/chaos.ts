@@ -86,7 +86,8 @@ if (stores.includes('postgres')) {
 if (stores.includes('redis')) {
   if (!hasRedisServer()) console.warn('[chaos] no redis-server on PATH: redis skipped');
   else {
-    for (const fsync of ['always', 'everysec'] as const) {
+    // Redis with appendfsync everysec is not held to the goals: it runs in the full size only.
+    for (const fsync of ci ? (['always'] as const) : (['always', 'everysec'] as const)) {
       const server = new PrivateRedis(fsync);
       cleanups.push(() => server.destroy());
       await server.init();

@@ -131,7 +131,7 @@ const repeatedKills: Scenario = {
   applies: allButEverysec,
   run: (t, size, timing) =>
     withRun('repeated_kills', t, timing, async (run) => {
-      const seconds = size.ci ? 5 : 60;
+      const seconds = size.ci ? 4 : 60;
       await Promise.all([run.spawn(), run.spawn(), run.spawn()]);
       const producer = steady(run);
       const end = Date.now() + seconds * 1000;
@@ -310,7 +310,7 @@ const retryStorm: Scenario = {
   applies: allButEverysec,
   run: (t, size, timing) =>
     withRun('retry_storm', t, timing, async (run) => {
-      const jobs = size.ci ? 600 : 5000;
+      const jobs = size.ci ? 500 : 5000;
       await Promise.all([run.spawn(), run.spawn()]);
       const items: Item[] = [];
       for (let i = 0; i < jobs; i++) {
@@ -333,7 +333,7 @@ const priorityStarvation: Scenario = {
   applies: allButEverysec,
   run: (t, size, timing) =>
     withRun('priority_starvation', t, timing, async (run) => {
-      const flood = size.ci ? 2000 : 20_000;
+      const flood = size.ci ? 1500 : 20_000;
       const seconds = size.ci ? 3 : 30;
       await Promise.all([run.spawn({ concurrency: 4 }), run.spawn({ concurrency: 4 })]);
       for (let i = 0; i < flood; i += 1000) {
