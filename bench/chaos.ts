@@ -53,6 +53,20 @@ const timing: Timing = { leaseMs: 2000, heartbeatMs: 500, reapIntervalMs: 500, p
 const RECOVERY_BOUND_MS = timing.leaseMs + timing.reapIntervalMs + 1000;
 const BACK_BOUND_MS = 2000;
 
+const selected = SCENARIOS.filter((s) => !only || only.includes(s.name));
+/** Whether a selected scenario runs on a store like this one (its server is started only then). */
+const wanted = (label: string, kind: Target['kind']): boolean => {
+  const stub: Target = {
+    label,
+    kind,
+    fresh: () => ({ kind: 'sqlite', path: '' }),
+    ...(kind === 'sqlite' ? {} : { crash: async () => undefined, start: async () => 0 }),
+  };
+  return selected.some((s) => s.applies(stub));
+};
+/** Stores asked for that this machine cannot run (a failed check: the goals were not measured there). */
+const missing: string[] = [];
+
 const cleanups: (() => Promise<void>)[] = [];
 const targets: Target[] = [];
 const sqliteDir = mkdtempSync(join(tmpdir(), 'bulwark-chaos-sqlite-'));
@@ -65,10 +79,12 @@ if (stores.includes('sqlite')) {
     fresh: (tag) => ({ kind: 'sqlite', path: join(sqliteDir, `${tag}-${n++}.db`) }),
   });
 }
-if (stores.includes('postgres')) {
+if (stores.includes('postgres') && wanted('postgres', 'postgres')) {
   const bin = postgresBin();
-  if (!bin) console.warn('[chaos] no PostgreSQL server binaries (initdb): postgres skipped');
-  else {
+  if (!bin) {
+    console.warn('[chaos] no PostgreSQL server binaries (initdb): postgres skipped');
+    missing.push('postgres (no initdb; set BULWARK_PG_BIN)');
+  } else {
     const server = new PrivatePostgres(bin, 60);
     cleanups.push(() => server.destroy());
     console.log('[chaos] starting a private PostgreSQL (initdb)…');
@@ -84,10 +100,15 @@ if (stores.includes('postgres')) {
   }
 }
 if (stores.includes('redis')) {
-  if (!hasRedisServer()) console.warn('[chaos] no redis-server on PATH: redis skipped');
-  else {
-    // Redis with appendfsync everysec is not held to the goals: it runs in the full size only.
-    for (const fsync of ci ? (['always'] as const) : (['always', 'everysec'] as const)) {
+  // Redis with appendfsync everysec is not held to the goals: it runs in the full size only.
+  const variants = (ci ? (['always'] as const) : (['always', 'everysec'] as const)).filter((f) =>
+    wanted(`redis (${f})`, 'redis'),
+  );
+  if (variants.length > 0 && !hasRedisServer()) {
+    console.warn('[chaos] no redis-server on PATH: redis skipped');
+    missing.push('redis (no redis-server on PATH)');
+  } else {
+    for (const fsync of variants) {
       const server = new PrivateRedis(fsync);
       cleanups.push(() => server.destroy());
       await server.init();
@@ -238,6 +259,9 @@ for (const o of outcomes.filter((x) => x.scenario === 'disk_full')) {
       o.lost === 0,
     detail: `error "${e.error}" (category ${e.errorCategory}); integrity ${e.integrity} while full, ${e.integrityAfter} after; ${e.presentWhileFull} of ${e.acceptedWhileFull} accepted jobs present while full; ${o.completed} of ${o.accepted} completed after space came back`,
   });
+}
+if (missing.length > 0) {
+  checks.push({ name: 'every store asked for ran', ok: false, detail: `not run: ${missing.join('; ')}` });
 }
 if (failures.length > 0) {
   checks.push({
