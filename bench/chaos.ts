@@ -235,8 +235,8 @@ for (const o of outcomes.filter((x) => x.scenario === 'priority_starvation')) {
   const e = o.extra as { highWaitP95Ms: number; highWaitMaxMs: number; boundMs: number; high: number };
   checks.push({
     name: `priority_starvation on ${o.store}: high-priority wait p95 ≤ ${e.boundMs} ms under a flood`,
-    ok: e.highWaitP95Ms <= e.boundMs,
-    detail: `${e.high} high-priority jobs: p95 ${e.highWaitP95Ms} ms, max ${e.highWaitMaxMs} ms`,
+    ok: e.high >= 10 && e.highWaitP95Ms <= e.boundMs,
+    detail: `${e.high} high-priority jobs added while the flood waited: p95 ${e.highWaitP95Ms} ms, max ${e.highWaitMaxMs} ms`,
   });
 }
 for (const o of outcomes.filter((x) => x.scenario === 'disk_full')) {
