@@ -223,14 +223,17 @@ export class Runner<T, R> {
   ): Promise<boolean> {
     const { store, clock } = this.env;
     const job = attempt.job;
+    // The lease ran out meanwhile (by this worker's clock): the handler hears that, not the store error.
+    const lost = (): boolean => attempt.cause === 'lease_lost';
     for (let n = 0; ; n++) {
       try {
         return await store.update(job.queue, job.id, job.fence, text, clock.now());
       } catch (e) {
+        if (lost()) throw leaseLost(job);
         if (attempt.aborted || !UNREACHABLE.has(classify(e).category)) throw e;
         this.env.reportError(e, 'save');
         await pause(Math.min(SAVE_RETRY_MAX_MS, SAVE_RETRY_FIRST_MS * 2 ** n), attempt.signal);
-        if (attempt.aborted) throw attempt.cause === 'lease_lost' ? leaseLost(job) : e;
+        if (attempt.aborted) throw lost() ? leaseLost(job) : e;
       }
     }
   }

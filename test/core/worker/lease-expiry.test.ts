@@ -52,4 +52,31 @@ describe('leases that run out while the store cannot be reached', () => {
     expect(job).toMatchObject({ state: 'active', attempts: 1, result: null });
     await worker.close();
   });
+
+  it('a progress write failing while the lease runs out ends in LeaseLostError, not the store error', async () => {
+    const f = faultyStore(sqliteStore({ path: ':memory:' }));
+    store = f.store;
+    const queue = new Queue<number>('cut-off', { store });
+    await queue.add(1, { id: 'b' });
+    let thrown: unknown;
+    const worker = new Worker(
+      queue,
+      async (ctx) => {
+        // The link goes down: heartbeats hang.
+        f.faults.inject('heartbeat', 'hang');
+        // The write's own error arrives only after the lease has run out (a connect timeout).
+        f.faults.inject('update', 'timeout', { ms: 900 });
+        try {
+          await ctx.progress(1);
+        } catch (e) {
+          thrown = e;
+        }
+      },
+      { schedules: false, leaseMs: 300, heartbeatMs: 50, reapIntervalMs: 60_000, retention: false },
+    );
+    await waitFor(() => thrown !== undefined, 'the progress write to give up', 10_000);
+    f.faults.heal();
+    await worker.close();
+    expect(thrown).toBeInstanceOf(LeaseLostError);
+  });
 });
