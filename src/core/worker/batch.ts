@@ -4,9 +4,9 @@
  * batch instead of fifty. A batch of completions also carries the claim for the slots it frees, when
  * the store can do both in one operation (`completeAndClaim`).
  *
- * A write that fails is retried with backoff, never dropped: the outcome is known and the job is
- * still leased to this worker (heartbeats go on while it waits), so losing it would cost the job an
- * attempt, or dead-letter a job that succeeded on its last one. A retried write may have landed the
+ * A write that fails is retried with backoff (tries at most a second apart), never dropped: the
+ * outcome is known and the job is still leased to this worker (heartbeats go on while it waits), so
+ * losing it would cost the job an attempt, or dead-letter a job that succeeded on its last one. A retried write may have landed the
  * first time (the connection dropped after the commit): an item the retry finds refused is checked
  * against the store before it is called stale. Only `abandon()` (the end of a shutdown) stops retrying.
  */
@@ -30,7 +30,12 @@ export interface BatchEnv {
 }
 
 const RETRY_FIRST_MS = 50;
-const RETRY_MAX_MS = 5000;
+/**
+ * The longest wait between two tries. Outcomes that come in meanwhile wait behind the batch being
+ * retried, so this bounds how long after the store is back the first completion lands: one more
+ * write a second is nothing to a store, and a few seconds of finished work not written is not.
+ */
+const RETRY_MAX_MS = 1000;
 
 export class SettleBatch {
   private completes: Pending<CompleteItem>[] = [];

@@ -121,6 +121,20 @@ export class Claimer {
     this.buffer = this.buffer.filter((b) => b.job.id !== id);
   }
 
+  /**
+   * Buffered jobs whose lease ran out by this worker's clock (no heartbeat got through) go back: they
+   * must not start, another worker may have them. The give-back is fenced: refused if one has.
+   */
+  releaseExpired(now: number): void {
+    if (this.buffer.length === 0) return;
+    const keep: Buffered[] = [];
+    for (const b of this.buffer) {
+      if (leaseOver(b.job, now)) this.dispatch.giveBack(b.job, 'prefetch');
+      else keep.push(b);
+    }
+    this.buffer = keep;
+  }
+
   /** An attempt starts: it holds a slot until its handler returns and is pending until its outcome lands. */
   hold(attempt: Attempt): void {
     if (!attempt.handlerDone) this.held.add(attempt);
@@ -334,7 +348,15 @@ export class Claimer {
       return;
     }
     const claimedAt = this.env.clock.now();
-    const added = jobs.map((job) => ({ job, claimedAt }));
+    // A claim whose answer came back after its lease ran out (the link was down meanwhile): those
+    // jobs may be another worker's already.
+    const fresh = jobs.filter((job) => {
+      if (!leaseOver(job, claimedAt)) return true;
+      this.dispatch.giveBack(job, 'prefetch');
+      return false;
+    });
+    if (fresh.length === 0) return;
+    const added = fresh.map((job) => ({ job, claimedAt }));
     this.buffer = this.buffer.length === 0 ? added : mergeByClaimOrder(this.buffer, added);
     this.pump();
     this.armExpiry();
@@ -462,6 +484,11 @@ export class Claimer {
     }
     return ms;
   }
+}
+
+/** The job's lease has run out by this worker's clock. */
+function leaseOver(job: StoredJob, now: number): boolean {
+  return job.leaseExpiresAt !== null && job.leaseExpiresAt <= now;
 }
 
 function resolveAll(waiting: (() => void)[]): (() => void)[] {

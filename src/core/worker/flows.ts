@@ -4,7 +4,7 @@
  * have finished (`store.resolveDependants`), in every process that runs a worker of the queue.
  */
 import type { StoredState } from '../../store/types.js';
-import { signalLocalReady } from '../wake.js';
+import { ensureInit, signalLocalReady } from '../wake.js';
 import type { Attempt } from './attempt.js';
 import type { Awaited } from './awaited.js';
 import type { WorkerEnv } from './claimer.js';
@@ -50,6 +50,8 @@ export class FlowSweeper extends BackgroundLoop {
     super(async () => {
       const { store, queue, clock } = env;
       try {
+        // Not before the store is set up (a new file or schema): the tables may not exist yet.
+        await ensureInit(store);
         const r = await store.resolveDependants(queue.name, clock.now(), SWEEP_LIMIT);
         if (r.ready.length > 0) signalLocalReady(store, queue.name);
         if (r.ready.length + r.completed.length + r.dead.length > 0) return 0;

@@ -7,6 +7,7 @@ import { LeaseLostError, TimeoutError, ValidationError } from '../../kernel/erro
 import { jobScope, type JobScope } from '../../kernel/logger.js';
 import { jobTracer, type JobTracer } from '../../kernel/trace.js';
 import type { AdaptiveLimiter } from '../../resilience/adaptive-limiter.js';
+import { classify } from '../../resilience/classify.js';
 import { toJsonText } from '../../kernel/validate.js';
 import type { StoredJob } from '../../store/types.js';
 import { toJob, type Job } from '../job.js';
@@ -191,14 +192,14 @@ export class Runner<T, R> {
   }
 
   private async writeSave(attempt: Attempt, patch: SavePatch): Promise<void> {
-    const { store, clock, queue, emitter } = this.env;
+    const { queue, emitter } = this.env;
     const job = attempt.job;
     const text: { checkpoint?: string; progress?: string } = {};
     if ('checkpoint' in patch)
       text.checkpoint = toJsonText(patch.checkpoint, 'checkpoint', queue.maxPayloadBytes);
     if ('progress' in patch) text.progress = toJsonText(patch.progress, 'progress', queue.maxPayloadBytes);
     if (attempt.aborted && attempt.cause === 'lease_lost') throw leaseLost(job);
-    const ok = await store.update(job.queue, job.id, job.fence, text, clock.now());
+    const ok = await this.updateWhenReachable(attempt, text);
     if (!ok) {
       this.loseLease(attempt);
       throw leaseLost(job);
@@ -209,6 +210,56 @@ export class Runner<T, R> {
       emitter.emit('job:progress', { job, progress: patch.progress });
     }
   }
+
+  /**
+   * The write of a checkpoint or progress, retried while the store cannot be reached (a restart, a
+   * dropped connection), as outcome writes are: the heartbeats keep the lease meanwhile, and the
+   * handler waits rather than losing its attempt to the store's outage. Stops at an error that is not
+   * about reaching the store, or when the attempt is aborted (timeout, shutdown, lost lease).
+   */
+  private async updateWhenReachable(
+    attempt: Attempt,
+    text: { checkpoint?: string; progress?: string },
+  ): Promise<boolean> {
+    const { store, clock } = this.env;
+    const job = attempt.job;
+    // The lease ran out meanwhile (by this worker's clock): the handler hears that, not the store error.
+    const lost = (): boolean => attempt.cause === 'lease_lost';
+    for (let n = 0; ; n++) {
+      try {
+        return await store.update(job.queue, job.id, job.fence, text, clock.now());
+      } catch (e) {
+        if (lost()) throw leaseLost(job);
+        if (attempt.aborted || !UNREACHABLE.has(classify(e).category)) throw e;
+        this.env.reportError(e, 'save');
+        await pause(Math.min(SAVE_RETRY_MAX_MS, SAVE_RETRY_FIRST_MS * 2 ** n), attempt.signal);
+        if (attempt.aborted) throw lost() ? leaseLost(job) : e;
+      }
+    }
+  }
+}
+
+/**
+ * Errors a save is retried on: transient ones, and unclassified ones (a driver's "Connection
+ * terminated unexpectedly" has no code); not a full disk, a bad value or a programming error.
+ */
+const UNREACHABLE = new Set<string>(['transient', 'unknown']);
+const SAVE_RETRY_FIRST_MS = 50;
+/** The longest wait between two tries of a save (the same bound as outcome writes). */
+const SAVE_RETRY_MAX_MS = 1000;
+
+/** Waits `ms`, or less if `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    if (signal.aborted) return done();
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /**

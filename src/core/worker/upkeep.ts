@@ -5,6 +5,7 @@
  * its errors become `worker:error` events.
  */
 import type { RetentionRule } from '../../store/types.js';
+import { ensureInit } from '../wake.js';
 import type { Attempt } from './attempt.js';
 import type { Claimer, WorkerEnv } from './claimer.js';
 
@@ -31,6 +32,10 @@ export class Upkeep {
     const s = this.settings;
     const { store, queue, clock } = this.env;
     this.every(s.heartbeatMs, 'heartbeat', () => this.heartbeat());
+    // Its own timer: a heartbeat that hangs (a partition) must not hold this check up.
+    const expiry = setInterval(() => this.expire(), Math.max(10, Math.min(s.heartbeatMs, s.leaseMs / 4)));
+    expiry.unref();
+    this.timers.push(expiry);
     this.every(s.reapIntervalMs, 'reap', () => this.reap());
     const retention = s.retention;
     if (retention !== false && retention.length > 0) {
@@ -48,7 +53,9 @@ export class Upkeep {
     const t = setInterval(() => {
       if (busy) return;
       busy = true;
-      task()
+      // Not before the store is set up (a new file or schema): the tables may not exist yet.
+      ensureInit(this.env.store)
+        .then(task)
         .catch((e: unknown) => this.env.reportError(e, during))
         .finally(() => {
           busy = false;
@@ -56,6 +63,21 @@ export class Upkeep {
     }, ms);
     t.unref();
     this.timers.push(t);
+  }
+
+  /**
+   * Gives up the attempts whose lease has run out by this worker's clock (the store sets a lease's end
+   * from the worker's own clock, at the claim and at each heartbeat): no heartbeat got through in time
+   * (the store unreachable, a partition, the process paused), and another worker may have the job by
+   * now. Their signals abort and nothing is written for them; buffered jobs go back.
+   */
+  private expire(): void {
+    const now = this.env.clock.now();
+    for (const a of this.claimer.pending) {
+      const until = a.job.leaseExpiresAt;
+      if (!a.settling && a.cause === undefined && until !== null && until <= now) this.loseLease(a);
+    }
+    this.claimer.releaseExpired(now);
   }
 
   private async heartbeat(): Promise<void> {
@@ -67,10 +89,17 @@ export class Upkeep {
     const { store, queue, clock } = this.env;
     const items = attempts.map((a) => ({ id: a.job.id, token: a.job.fence }));
     for (const j of buffered) items.push({ id: j.id, token: j.fence });
-    const ok = await store.heartbeat(queue.name, items, this.settings.leaseMs, clock.now());
+    const at = clock.now();
+    const until = at + this.settings.leaseMs;
+    const ok = await store.heartbeat(queue.name, items, this.settings.leaseMs, at);
     ok.forEach((alive, i) => {
-      if (alive) return;
       const a = attempts[i];
+      if (alive) {
+        // The lease now runs until `until` (the store computed it from the same instant).
+        if (a !== undefined) a.job.leaseExpiresAt = until;
+        else buffered[i - attempts.length]!.leaseExpiresAt = until;
+        return;
+      }
       if (a === undefined) this.claimer.drop(items[i]!.id);
       else if (!a.settling) this.loseLease(a);
     });

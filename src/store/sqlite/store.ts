@@ -40,6 +40,9 @@ const isBusy = (e: unknown): boolean =>
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** No transaction: `fn` is one statement, atomic on its own. */
+const bare = (fn: () => unknown): unknown => fn();
+
 /** Rows per insert statement: the largest power of two up to 256 that fits what is left. */
 const chunkSize = (left: number): number => (left >= 256 ? 256 : 2 ** Math.floor(Math.log2(left)));
 
@@ -76,9 +79,11 @@ export class SqliteStore implements Store {
   private readonly writeTx: (fn: () => unknown) => unknown;
   private readonly readTx: (fn: () => unknown) => unknown;
   private readonly busyTimeoutMs: number;
+  private readonly path: string;
 
   constructor(options: SqliteStoreOptions = {}) {
     const { path, busyTimeoutMs, synchronous } = resolveOptions(options);
+    this.path = path;
     const memory = path === ':memory:';
     this.capabilities = {
       notify: false,
@@ -108,21 +113,35 @@ export class SqliteStore implements Store {
 
   /** Runs `fn` in a write transaction; when another process holds the lock, retries without blocking. */
   private write<R>(fn: () => R): R | Promise<R> {
-    try {
-      return this.writeTx(fn) as R;
-    } catch (e) {
-      if (!isBusy(e)) throw e;
-      return this.locked(this.writeTx, fn);
-    }
+    return this.attempt(this.writeTx, fn);
   }
 
   private read<R>(fn: () => R): R | Promise<R> {
+    return this.attempt(this.readTx, fn);
+  }
+
+  /**
+   * Runs one statement (atomic on its own) outside a transaction, with the same handling: a lock held
+   * by another process is waited for without blocking, a driver error comes out as a StoreError.
+   */
+  private one<R>(fn: () => R): R | Promise<R> {
+    return this.attempt(bare, fn);
+  }
+
+  private attempt<R>(tx: (fn: () => unknown) => unknown, fn: () => R): R | Promise<R> {
     try {
-      return this.readTx(fn) as R;
+      return tx(fn) as R;
     } catch (e) {
-      if (!isBusy(e)) throw e;
-      return this.locked(this.readTx, fn);
+      if (!isBusy(e)) throw this.typed(e);
+      return this.locked(tx, fn);
     }
+  }
+
+  /** SQLite's own errors (a full disk, an I/O error, a corrupt file) as a StoreError naming the file. */
+  private typed(e: unknown): unknown {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return e;
+    return new StoreError(`[bulwark] [sqlite ${this.path}] ${(e as Error).message} (${code})`, { cause: e });
   }
 
   /** Retries a transaction refused with SQLITE_BUSY, sleeping between tries, until busyTimeoutMs. */
@@ -137,7 +156,7 @@ export class SqliteStore implements Store {
       try {
         return tx(fn) as R;
       } catch (e) {
-        if (!isBusy(e)) throw e;
+        if (!isBusy(e)) throw this.typed(e);
       }
     }
     throw new StoreError(
@@ -295,19 +314,23 @@ export class SqliteStore implements Store {
   }
 
   async saveSchedule(queue: string, key: string, spec: string, now: number): Promise<void> {
-    this.schedules.saveSchedule(queue, key, spec, now);
+    const schedules = this.schedules;
+    await this.one(() => schedules.saveSchedule(queue, key, spec, now));
   }
 
   async removeSchedule(queue: string, key: string): Promise<boolean> {
-    return this.schedules.removeSchedule(queue, key);
+    const schedules = this.schedules;
+    return this.one(() => schedules.removeSchedule(queue, key));
   }
 
   async listSchedules(queue: string): Promise<StoredSchedule[]> {
-    return this.schedules.listSchedules(queue);
+    const schedules = this.schedules;
+    return this.one(() => schedules.listSchedules(queue));
   }
 
   async markScheduleFired(queue: string, key: string, tickAt: number, now: number): Promise<boolean> {
-    return this.schedules.markScheduleFired(queue, key, tickAt, now);
+    const schedules = this.schedules;
+    return this.one(() => schedules.markScheduleFired(queue, key, tickAt, now));
   }
 
   async close(): Promise<void> {
@@ -468,8 +491,10 @@ export class SqliteStore implements Store {
     patch: { checkpoint?: string; progress?: string },
     now: number,
   ): Promise<boolean> {
-    return (
-      this.s.update.run(patch.checkpoint ?? null, patch.progress ?? null, now, queue, id, token).changes === 1
+    const s = this.s;
+    return this.one(
+      () =>
+        s.update.run(patch.checkpoint ?? null, patch.progress ?? null, now, queue, id, token).changes === 1,
     );
   }
 
@@ -500,7 +525,8 @@ export class SqliteStore implements Store {
   }
 
   async getJob(queue: string, id: string): Promise<StoredJob | null> {
-    const r = this.s.get.get(queue, id);
+    const s = this.s;
+    const r = await this.one(() => s.get.get(queue, id));
     return r ? fromRow(r) : null;
   }
 
@@ -535,7 +561,8 @@ export class SqliteStore implements Store {
     params.limit = filter.limit ?? 100;
     params.offset = filter.offset ?? 0;
     const sql = `SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT @limit OFFSET @offset`;
-    return this.db.prepare<Record<string, unknown>, Row>(sql).all(params).map(fromRow);
+    const db = this.db;
+    return (await this.one(() => db.prepare<Record<string, unknown>, Row>(sql).all(params))).map(fromRow);
   }
 
   async counts(queue: string, now: number): Promise<StateCounts> {
@@ -552,15 +579,18 @@ export class SqliteStore implements Store {
   }
 
   async nextRunAt(queue: string): Promise<number | null> {
-    return this.s.anyReady.get(queue)?.t ?? this.s.nextDelayed.get(queue)!.t;
+    const s = this.s;
+    return this.read(() => s.anyReady.get(queue)?.t ?? s.nextDelayed.get(queue)!.t);
   }
 
   async queues(): Promise<string[]> {
-    return this.s.queues.all().map((r) => r.queue);
+    const s = this.s;
+    return (await this.one(() => s.queues.all())).map((r) => r.queue);
   }
 
   async status(queue: string): Promise<QueueStatus> {
-    const r = this.s.status.get(queue);
+    const s = this.s;
+    const r = await this.one(() => s.status.get(queue));
     return {
       name: queue,
       paused: r?.paused === 1,
@@ -579,11 +609,13 @@ export class SqliteStore implements Store {
   }
 
   async resume(queue: string, now: number): Promise<void> {
-    this.s.upsertQueue.run(queue, 0, null, now);
+    const s = this.s;
+    await this.one(() => s.upsertQueue.run(queue, 0, null, now));
   }
 
   async throttle(queue: string, until: number): Promise<void> {
-    this.s.throttle.run({ queue, until });
+    const s = this.s;
+    await this.one(() => s.throttle.run({ queue, until }));
   }
 
   async cancel(queue: string, ids: readonly string[], reason: string, now: number): Promise<string[]> {
@@ -592,7 +624,8 @@ export class SqliteStore implements Store {
   }
 
   async clear(queue: string): Promise<number> {
-    return this.s.clear.run(queue).changes;
+    const s = this.s;
+    return this.one(() => s.clear.run(queue).changes);
   }
 
   async replay(queue: string, ids: readonly string[] | undefined, now: number): Promise<string[]> {
