@@ -24,7 +24,9 @@ import {
   NOISE_Z,
   alphaOf,
   baselineOf,
+  betaOf,
   nextLimit,
+  queueEstimate,
   type LimitReason,
   type VegasBounds,
   type VegasWindow,
@@ -231,6 +233,9 @@ export class AdaptiveLimiter {
   private lastRttMs: number | null = null;
   private probing = false;
   private probeRestore = 0;
+  /** The window before the probe's first halving: its average latency and calls in flight. */
+  private beforeProbeRttMs = 0;
+  private beforeProbeInflight = 0;
   /** The latency (and its standard error) of the window before the probe's last halving. */
   private probeRttMs = 0;
   private probeStdErrMs = 0;
@@ -432,7 +437,7 @@ export class AdaptiveLimiter {
         }
         // Halving no longer helps: the queue is drained and this latency is the no-load one.
         this.baselineMs = this.smoothedMs = baselineOf(w);
-        this.change(this.probeRestore, 'restore', w.avgRttMs, 0);
+        this.change(this.restoreTo(), 'restore', w.avgRttMs, 0);
         return;
       }
     } else if (w.samples > 0) {
@@ -475,12 +480,30 @@ export class AdaptiveLimiter {
 
   /** Halves the limit for one window; `restore` is the limit to go back to after the probe. */
   private startProbe(w: VegasWindow, restore: number, queue: number): void {
+    if (!this.probing && restore === this.estimate) {
+      this.beforeProbeRttMs = w.avgRttMs;
+      this.beforeProbeInflight = w.avgInflight;
+    }
     this.probing = true;
     this.probedAt = this.clock.now();
     this.probeRestore = restore;
     this.probeRttMs = w.avgRttMs;
     this.probeStdErrMs = w.rttStdErrMs;
     this.change(Math.max(this.min, this.estimate / 2), 'probe', w.avgRttMs, queue);
+  }
+
+  /**
+   * The limit after a probe. With the no-load latency just measured, the window before the probe is
+   * judged again on its plain average: a queue the noise allowance hid then (a dependency in lockstep,
+   * its calls waiting whole service times) is no longer carried back in.
+   */
+  private restoreTo(): number {
+    const to = this.probeRestore;
+    const queue = queueEstimate(this.beforeProbeInflight, this.baselineMs, this.beforeProbeRttMs);
+    if (!(queue > betaOf(to))) return to;
+    const served = this.beforeProbeInflight - queue;
+    const next = Math.max(to / 2, Math.min(to - 1, served + (alphaOf(to) + betaOf(to)) / 2));
+    return Math.min(this.max, Math.max(this.min, next));
   }
 
   /** Whether the probe window's latency differs from the one before beyond noise and PROBE_GAIN. */

@@ -194,7 +194,9 @@ describe('adaptive limiter against a simulated dependency (property)', () => {
         expect(throughputBetween(r, from, to)).toBeGreaterThanOrEqual(0.9 * best);
         expect(meanLimit(r, from, to)).toBeLessThanOrEqual(highestLimit(capacity, spread));
       }),
-      { numRuns: 40 },
+      // A dependency in lockstep (no spread) whose queued calls wait whole service times: the noise
+      // allowance hid its queue of 16 and the limit stayed at 128 (found by this property).
+      { numRuns: 40, examples: [[{ capacity: 112, serviceMs: 1, spread: 0, seed: 0 }]] },
     );
   });
 
