@@ -1,10 +1,19 @@
 /** Validation at the boundary: every public entry point checks its input here, before any write. */
 import { z } from 'zod';
-import { ValidationError } from './errors.js';
+import { ValidationError, messageOf } from './errors.js';
 
 /** Parses `value` with `schema` or throws a ValidationError naming the first bad field. */
 export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const r = schema.safeParse(value ?? {});
+  let r: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    r = schema.safeParse(value ?? {});
+  } catch (e) {
+    // A getter or a proxy trap of the options object threw while it was read.
+    throw new ValidationError(`[bulwark] invalid ${what}: it could not be read (${messageOf(e)})`, {
+      path: what,
+      cause: e,
+    });
+  }
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const path = issue.path.length ? `${what}.${issue.path.join('.')}` : what;
@@ -56,6 +65,15 @@ export function assertJson(value: unknown, path: string): void {
     throw new ValidationError(`[bulwark] ${p} ${what}`, { path: p });
   };
   const walk = (v: unknown, p: string, depth: number, key: string): void => {
+    try {
+      walkValue(v, p, depth, key);
+    } catch (e) {
+      if (e instanceof ValidationError) throw e;
+      // A getter, a toJSON getter or a proxy trap threw while the value was read.
+      throw new ValidationError(`[bulwark] ${p} could not be read: ${messageOf(e)}`, { path: p, cause: e });
+    }
+  };
+  const walkValue = (v: unknown, p: string, depth: number, key: string): void => {
     switch (typeof v) {
       case 'string':
       case 'boolean':
@@ -114,7 +132,16 @@ export function assertJson(value: unknown, path: string): void {
 /** Checks and serializes user data; enforces a byte limit when given. */
 export function toJsonText(value: unknown, path: string, maxBytes?: number): string {
   assertJson(value, path);
-  const text = JSON.stringify(value === undefined ? null : value);
+  let text: string;
+  try {
+    text = JSON.stringify(value === undefined ? null : value);
+  } catch (e) {
+    // Only a value that changes between two reads (a getter, a toJSON) gets here.
+    throw new ValidationError(`[bulwark] ${path} could not be serialized: ${messageOf(e)}`, {
+      path,
+      cause: e,
+    });
+  }
   if (maxBytes !== undefined && text.length > maxBytes / 4) {
     // Only measure bytes when the string could be over the limit (UTF-8 is at most 4 bytes/char... per UTF-16 unit 3).
     const bytes = Buffer.byteLength(text, 'utf8');

@@ -1,0 +1,61 @@
+/**
+ * The faults the property tests found, each as its shrunk counterexample, on every store: each of
+ * these failed before its fix in src/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue, type Store } from '../../src/index.js';
+import { storeCases } from '../dashboard/stores.js';
+import { Driver, expectInputError, fingerprint, printable } from './harness.js';
+
+const cases = await storeCases('prop-regress');
+
+/** An object whose enumerable property `a` throws when read (printable by fast-check). */
+const throwingGetter = (): object =>
+  printable(
+    Object.defineProperty({}, 'a', {
+      enumerable: true,
+      get() {
+        throw new Error('hostile getter');
+      },
+    }),
+    '<hostile getter>',
+  );
+
+describe.each(cases)('regressions on $name', (c) => {
+  let store: Store;
+  let driver: Driver;
+  let n = 0;
+  const queue = (): Queue => new Queue(`regress${n++}`, { store });
+
+  beforeAll(async () => {
+    if (!c.available) return;
+    store = c.create();
+    await store.init();
+    driver = new Driver(store, 'regress-driven', {
+      defaults: { maxAttempts: 2, backoff: { type: 'constant', delayMs: 0 } },
+    });
+  });
+  afterAll(async () => {
+    if (!c.available) return;
+    await driver?.close();
+    await store?.close();
+    await c.cleanup();
+  });
+
+  it.skipIf(!c.available)(
+    'a payload or options object whose getter throws is a ValidationError, not the raw error',
+    async () => {
+      const q = queue();
+      const before = await fingerprint(store, q.name);
+      // Shrunk: [{"wrapped":<hostile getter>,"n":1},null]
+      const e1 = await q.add({ wrapped: throwingGetter(), n: 1 }).catch((e: unknown) => e);
+      expectInputError(e1);
+      expect((e1 as { path: string }).path).toBe('payload.wrapped');
+      const e2 = await q.add(1, throwingGetter() as never).catch((e: unknown) => e);
+      expectInputError(e2);
+      const e3 = await q.list(throwingGetter() as never).catch((e: unknown) => e);
+      expectInputError(e3);
+      expect(await fingerprint(store, q.name)).toBe(before);
+    },
+  );
+});
