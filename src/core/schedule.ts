@@ -6,7 +6,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { ValidationError } from '../kernel/errors.js';
-import { parseOptions, zPositiveInt } from '../kernel/validate.js';
+import { parseOptions, zJsonRecord, zPositiveInt } from '../kernel/validate.js';
 import type { StoredSchedule } from '../store/types.js';
 
 /** What happens to ticks that were missed while no process fired them. */
@@ -87,7 +87,7 @@ const zJobOptions = z
       .max(7 * 86_400_000)
       .nullable()
       .optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
+    metadata: zJsonRecord.optional(),
   })
   .strict();
 

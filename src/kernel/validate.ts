@@ -154,6 +154,19 @@ export function toJsonText(value: unknown, path: string, maxBytes?: number): str
   return text;
 }
 
+/**
+ * A plain object of JSON data kept as a record (metadata): taken as given, not copied (a copy would
+ * turn a `__proto__` key into a prototype and drop it), and without a `toJSON` of its own (which could
+ * make it anything but an object). Its fields are checked by `toJsonText`.
+ */
+export const zJsonRecord = z.custom<Record<string, unknown>>((v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return (
+    (proto === Object.prototype || proto === null) && typeof (v as { toJSON?: unknown }).toJSON !== 'function'
+  );
+}, 'expected a plain object (a record of JSON values, without toJSON)');
+
 export const zPositiveInt = z.number().int().positive();
 export const zNonNegativeInt = z.number().int().nonnegative();
 export const zQueueName = z

@@ -58,4 +58,27 @@ describe.each(cases)('regressions on $name', (c) => {
       expect(await fingerprint(store, q.name)).toBe(before);
     },
   );
+
+  it.skipIf(!c.available)(
+    'metadata is a plain record: a toJSON of its own is refused, a __proto__ key is kept',
+    async () => {
+      const q = queue();
+      // Shrunk: [{"k":"leaf"},{"toJSON":() => 1}]: it was stored as the metadata `1`.
+      const e = await q.add({ k: 'leaf' }, { metadata: { toJSON: () => 1 } }).catch((x: unknown) => x);
+      expectInputError(e);
+      expect(await q.size()).toBe(0);
+      // A `__proto__` key (JSON.parse makes one) was dropped by a copy of the record.
+      const metadata = JSON.parse('{"__proto__":{"x":1},"a":2}') as Record<string, unknown>;
+      await q.add(1, { id: 'proto', metadata });
+      expect(Object.keys((await q.getJob('proto'))!.metadata)).toEqual(['__proto__', 'a']);
+      expect((await q.getJob('proto'))!.metadata).toEqual(JSON.parse(JSON.stringify(metadata)));
+      // The same for the metadata of a schedule's jobs.
+      const refused = await q
+        .schedule('s', { cron: '0 0 1 1 *', options: { metadata: { toJSON: () => 1 } } })
+        .catch((x: unknown) => x);
+      expectInputError(refused);
+      const info = await q.schedule('s', { cron: '0 0 1 1 *', options: { metadata } });
+      expect(Object.keys(info.options.metadata!)).toEqual(['__proto__', 'a']);
+    },
+  );
 });
