@@ -81,4 +81,27 @@ describe.each(cases)('regressions on $name', (c) => {
       expect(Object.keys(info.options.metadata!)).toEqual(['__proto__', 'a']);
     },
   );
+
+  it.skipIf(!c.available)(
+    'a thrown value whose message getter throws still settles its job (no unhandled rejection)',
+    async () => {
+      // Shrunk: {"end":{"throws":<an Error whose message getter throws>}}: the job stayed active.
+      const hostile = printable(
+        Object.defineProperty(new Error('hostile'), 'message', {
+          get() {
+            throw new Error('hostile message getter');
+          },
+        }),
+        '<an Error whose message getter throws>',
+      );
+      driver.plan('hostile-throw', (_ctx, call) => {
+        if (call === 1) throw hostile;
+        return 'second';
+      });
+      await driver.queue.add(null, { id: 'hostile-throw' });
+      const done = (await driver.final('hostile-throw'))!;
+      expect(done.state).toBe('completed');
+      expect(done.errors[0]!.message).toMatch(/threw a value that cannot be read: hostile message getter/);
+    },
+  );
 });
