@@ -3,9 +3,9 @@
  * these failed before its fix in src/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue, type Store } from '../../src/index.js';
+import { AuthError, Queue, Worker, type Store } from '../../src/index.js';
 import { storeCases } from '../dashboard/stores.js';
-import { Driver, expectInputError, fingerprint, printable } from './harness.js';
+import { Driver, expectInputError, fingerprint, isStorable, printable } from './harness.js';
 
 const cases = await storeCases('prop-regress');
 
@@ -102,6 +102,51 @@ describe.each(cases)('regressions on $name', (c) => {
       const done = (await driver.final('hostile-throw'))!;
       expect(done.state).toBe('completed');
       expect(done.errors[0]!.message).toMatch(/threw a value that cannot be read: hostile message getter/);
+    },
+  );
+
+  it.skipIf(!c.available)(
+    'an error message cut at 2000 characters never splits a surrogate pair (records, reasons, pauses)',
+    async () => {
+      // Shrunk: {"end":{"throws":new Error("x😀😀…")}}: SQLite and Redis kept a mangled message,
+      // Postgres refused the error history (invalid jsonb) and the job stayed active for ever.
+      const message = `x${'😀'.repeat(1000)}`;
+      driver.plan('split-pair', (_ctx, call) => {
+        if (call === 1) throw new Error(message);
+        return 'second';
+      });
+      await driver.queue.add(null, { id: 'split-pair', maxAttempts: 1 });
+      const dead = (await driver.final('split-pair'))!;
+      expect(dead.state).toBe('dead');
+      const record = dead.errors.at(-1)!;
+      expect(isStorable(record.message)).toBe(true);
+      expect(record.message).toBe(`x${'😀'.repeat(999)}…`);
+      expect(isStorable(dead.reason!)).toBe(true);
+      const emitted = driver.emitted.get('split-pair')!.at(-1)!;
+      expect(dead.errors).toContainEqual(emitted.job.errors.at(-1));
+
+      // An auth error's pause reason is cut the same way: the pause used to be refused, and the job
+      // went back and forth between the queue and the handler without end.
+      const q = queue();
+      await q.add(1, { id: 'auth' });
+      let calls = 0;
+      const w = new Worker(
+        q,
+        () => {
+          calls++;
+          throw new AuthError(message);
+        },
+        { pollIntervalMs: 20, retention: false },
+      );
+      try {
+        await w.next('queue:paused');
+        const status = await q.status();
+        expect(status.paused).toBe(true);
+        expect(isStorable(status.pauseReason!)).toBe(true);
+        expect(calls).toBe(1);
+      } finally {
+        await w.close({ graceMs: 0 });
+      }
     },
   );
 });
