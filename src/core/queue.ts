@@ -387,7 +387,7 @@ export class Queue<T = unknown, R = unknown> {
    * states and results; jobs already deleted are left out.
    */
   async dependencies(id: string): Promise<Job<unknown, unknown>[]> {
-    parseOptions(z.string().min(1), id, 'id');
+    parseOptions(zText.min(1).max(512), id, 'id');
     await ensureInit(this.store);
     const now = this.clock.now();
     return (await this.store.getDependencies(this.name, id)).map((s) => toJob(s, now));

@@ -6,7 +6,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { ValidationError } from '../kernel/errors.js';
-import { parseOptions, zJsonRecord, zPositiveInt } from '../kernel/validate.js';
+import { parseOptions, zJsonRecord, zPositiveInt, zText } from '../kernel/validate.js';
 import type { StoredSchedule } from '../store/types.js';
 
 /** What happens to ticks that were missed while no process fired them. */
@@ -80,7 +80,7 @@ export const zScheduleKey = z
 
 const zJobOptions = z
   .object({
-    name: z.string().min(1).max(200).optional(),
+    name: zText.min(1).max(200).optional(),
     priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
     maxAttempts: zPositiveInt.max(10_000).optional(),
     timeoutMs: zPositiveInt

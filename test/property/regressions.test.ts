@@ -149,4 +149,23 @@ describe.each(cases)('regressions on $name', (c) => {
       }
     },
   );
+
+  it.skipIf(!c.available)(
+    "text no store keeps exactly is refused the same way by dependencies() and the name of a schedule's jobs",
+    async () => {
+      const q = queue();
+      const before = await fingerprint(store, q.name);
+      // Shrunk: ["dependencies of an id", "\ud800"]: accepted (on Postgres it read the jobs of
+      // "\ufffd" instead, and "\0" was a StoreError from the driver).
+      for (const id of ['\ud800', 'nul\0'])
+        expectInputError(await q.dependencies(id).catch((e: unknown) => e));
+      // Shrunk: ["the name of the jobs a schedule adds", "\ud800"]: the schedule was saved, and every
+      // tick then failed to add its job (a ValidationError at each fire, nothing ever ran).
+      for (const name of ['\ud800', 'nul\0']) {
+        const e = await q.schedule('k', { cron: '0 0 1 1 *', options: { name } }).catch((x: unknown) => x);
+        expectInputError(e);
+      }
+      expect(await fingerprint(store, q.name)).toBe(before);
+    },
+  );
 });
