@@ -168,4 +168,22 @@ describe.each(cases)('regressions on $name', (c) => {
       expect(await fingerprint(store, q.name)).toBe(before);
     },
   );
+
+  it.skipIf(!c.available)('a job with a group runs on a queue without the groups option', async () => {
+    // Shrunk: ["job name, correlation id and group", "\u{10000}"]: on Redis a new grouped job waits
+    // in the group claim's set, which only a queue with `groups` claims from: it stayed waiting.
+    const q = queue();
+    await q.add('grouped', { id: 'g', group: '\u{10000}' });
+    await q.add('plain', { id: 'p' });
+    const w = new Worker(q, (ctx) => ctx.job.group, { pollIntervalMs: 20, retention: false });
+    try {
+      for (let i = 0; i < 250 && (await q.counts()).completed < 2; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect((await q.getJob('g'))!).toMatchObject({ state: 'completed', result: '\u{10000}' });
+      expect((await q.getJob('p'))!.state).toBe('completed');
+    } finally {
+      await w.close({ graceMs: 0 });
+    }
+  });
 });
