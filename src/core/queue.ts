@@ -10,6 +10,7 @@ import { freshJob, toJob, type Job } from './job.js';
 import { currentJob } from '../kernel/logger.js';
 import {
   parseOptions,
+  readOptions,
   toJsonText,
   zNonNegativeInt,
   zJsonRecord,
@@ -624,8 +625,8 @@ export class Queue<T = unknown, R = unknown> {
 
   /** The dead-letter queue: jobs that failed for good. */
   readonly dlq = {
-    list: (options: { limit?: number; offset?: number; search?: string } = {}): Promise<Job<T, R>[]> =>
-      this.list({ ...options, states: ['dead'] }),
+    list: async (options: { limit?: number; offset?: number; search?: string } = {}): Promise<Job<T, R>[]> =>
+      this.list({ ...readOptions(options, 'dlq list options'), states: ['dead'] }),
     inspect: async (id: string): Promise<Job<T, R>> => {
       const job = await this.inspect(id);
       if (job.state !== 'dead') throw new StateError(`[bulwark] job ${id} is ${job.state}, not dead`);

@@ -20,6 +20,27 @@ export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, wha
   throw new ValidationError(`[bulwark] invalid ${path}: ${issue.message}`, { path });
 }
 
+/**
+ * A shallow copy of an options object that is taken apart before it is parsed (`{ a, ...rest }`):
+ * anything but an object, or an object whose getters or proxy traps throw, is a ValidationError.
+ */
+export function readOptions(value: unknown, what: string): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object') {
+    throw new ValidationError(`[bulwark] invalid ${what}: expected an object, got a ${typeof value}`, {
+      path: what,
+    });
+  }
+  try {
+    return { ...value };
+  } catch (e) {
+    throw new ValidationError(`[bulwark] invalid ${what}: it could not be read (${messageOf(e)})`, {
+      path: what,
+      cause: e,
+    });
+  }
+}
+
 const MAX_DEPTH = 64;
 
 /** A lone (unpaired) UTF-16 surrogate: text no store keeps exactly (Postgres turns it into U+FFFD). */

@@ -3,7 +3,7 @@
  * these failed before its fix in src/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError, Queue, Worker, type Store } from '../../src/index.js';
+import { AuthError, Pipeline, Queue, Worker, type Store } from '../../src/index.js';
 import { storeCases } from '../dashboard/stores.js';
 import { Driver, expectInputError, fingerprint, isStorable, printable } from './harness.js';
 
@@ -186,4 +186,41 @@ describe.each(cases)('regressions on $name', (c) => {
       await w.close({ graceMs: 0 });
     }
   });
+
+  it.skipIf(!c.available)(
+    'option objects taken apart before parsing (dlq.list, pipeline stages, spawned children) refuse a throwing getter',
+    async () => {
+      const q = queue();
+      // Shrunk: [["dlq.list", <hostile getter>]]
+      expectInputError(await q.dlq.list(throwingGetter() as never).catch((e: unknown) => e));
+      // Shrunk: [<hostile getter>, false, [], undefined] and [{"defaults": <hostile getter>}, false, [], {}]
+      const p = (): Pipeline<unknown> => new Pipeline(`regress-p${n++}`, { store });
+      const stage = (options: unknown) => () => p().stage('s', () => 1, options as never);
+      const batch = (options: unknown) => () => p().batchStage('s', (xs) => xs, options as never);
+      for (const build of [
+        stage(throwingGetter()),
+        stage({ defaults: throwingGetter() }),
+        stage({ defaults: 5 }),
+        batch(throwingGetter()),
+      ]) {
+        expectInputError(
+          await Promise.resolve()
+            .then(build)
+            .catch((e: unknown) => e),
+        );
+      }
+      // Shrunk: [null, false, [{"payload": {}, "options": <hostile getter>}], {}]
+      let spawned: unknown;
+      driver.plan('spawner', async (ctx) => {
+        spawned = await ctx
+          .spawn([{ payload: {}, options: throwingGetter() as never }])
+          .catch((e: unknown) => e);
+        return 'parent';
+      });
+      await driver.queue.add(null, { id: 'spawner' });
+      expect((await driver.final('spawner'))!.state).toBe('completed');
+      expectInputError(spawned);
+      expect(await driver.queue.getJob('spawner:0')).toBeNull();
+    },
+  );
 });
