@@ -82,12 +82,24 @@ const zJobDefaults = z
   })
   .strict();
 
+/**
+ * The latest run time a job may have: the end of year 9999. Every store keeps run times up to it in
+ * claim order (Redis orders ready jobs by a 48-bit run time, which ends in year 10889).
+ */
+const MAX_RUN_AT = 253_402_300_799_999;
+
 const zAddOptions = zJobDefaults
   .extend({
     id: zText.min(1).max(512).optional(),
     name: zText.min(1).max(200).optional(),
     delayMs: zNonNegativeInt.max(10 * 365 * 86_400_000).optional(),
-    runAt: z.union([z.date(), zNonNegativeInt]).optional(),
+    runAt: z
+      .union([z.date(), zNonNegativeInt])
+      .refine(
+        (at) => (at instanceof Date ? at.getTime() : at) <= MAX_RUN_AT,
+        'must be no later than 9999-12-31',
+      )
+      .optional(),
     correlationId: zText.min(1).max(200).optional(),
     metadata: zJsonRecord.optional(),
     unique: zUnique.optional(),
@@ -112,7 +124,7 @@ export interface AddOptions {
   priority?: number;
   /** Run no earlier than this many ms from now. */
   delayMs?: number;
-  /** Run no earlier than this time (Date or epoch ms). */
+  /** Run no earlier than this time (Date or epoch ms), at the latest the end of year 9999. */
   runAt?: Date | number;
   /** Attempts before the job is dead-lettered. @default 3 */
   maxAttempts?: number;

@@ -223,4 +223,18 @@ describe.each(cases)('regressions on $name', (c) => {
       expect(await driver.queue.getJob('spawner:0')).toBeNull();
     },
   );
+
+  it.skipIf(!c.available)('a run time is at most the end of year 9999, and such a job runs', async () => {
+    const q = queue();
+    const before = await fingerprint(store, q.name);
+    // Shrunk: [{"runAt": new Date("+010905-12-19T12:01:25.055Z")}] and [[{"options": {"runAt": 2 ** 48}}]]:
+    // accepted, and on Redis the job was never claimed (its run time overflowed the claim order).
+    for (const runAt of [new Date('+010905-12-19T12:01:25.055Z'), 2 ** 48, Number.MAX_SAFE_INTEGER]) {
+      expectInputError(await q.add(1, { runAt }).catch((e: unknown) => e));
+      expectInputError(await q.addBulk([{ payload: 1, options: { runAt } }]).catch((e: unknown) => e));
+    }
+    expect(await fingerprint(store, q.name)).toBe(before);
+    await driver.queue.add('last', { id: 'year-9999', runAt: new Date('9999-12-31T23:59:59.999Z') });
+    expect((await driver.final('year-9999'))!.state).toBe('completed');
+  });
 });
