@@ -17,6 +17,7 @@ import {
   type Job,
   type JobContext,
   type JobDefaults,
+  type QueueOptions,
   type Store,
   type WorkerOptions,
 } from '../../src/index.js';
@@ -487,23 +488,49 @@ export const anyOptionValue: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 /**
- * An option object of any shape: known keys with values right and wrong, unknown keys, and now and
- * then a non-object or an object whose reading throws. `known` maps each key to arbitraries of
- * values meant for it (mixed with anything at all).
+ * An option object of any shape. `valid` maps each known key to an arbitrary of values meant to be
+ * accepted (at and inside every bound); most objects are built from those alone (up to four of the
+ * keys), the others have one or two fields replaced by anything at all (a wrong type,
+ * NaN, a negative or huge number, a string of any code units) or an unknown key added, and now and
+ * then the object is not an object or throws when read.
  */
-export function optionObject(known: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<unknown> {
-  const keys = Object.keys(known);
-  const field = (k: string): fc.Arbitrary<unknown> =>
-    fc.oneof({ weight: 3, arbitrary: known[k]! }, { weight: 1, arbitrary: anyOptionValue });
-  const record = fc.record(Object.fromEntries(keys.map((k) => [k, field(k)])), { requiredKeys: [] });
-  const unknownKeys = fc.dictionary(
-    fc.oneof(text({ maxLength: 8 }), fc.constantFrom('__proto__', 'constructor', 'toString')),
-    anyOptionValue,
-    { maxKeys: 2 },
-  );
+export function optionObject(
+  valid: Record<string, fc.Arbitrary<unknown>>,
+  options: { required?: readonly string[] } = {},
+): fc.Arbitrary<unknown> {
+  const keys = Object.keys(valid);
+  const required = options.required ?? [];
+  const optional = keys.filter((k) => !required.includes(k));
+  // The required keys and a few others (most option objects set a few), each with a valid value.
+  const record = fc
+    .subarray(optional, { maxLength: Math.min(4, optional.length) })
+    .chain((chosen) =>
+      fc.record(Object.fromEntries([...required, ...chosen].map((k) => [k, valid[k]!]))),
+    ) as fc.Arbitrary<Record<string, unknown>>;
+  const corrupted = fc
+    .tuple(
+      record,
+      fc.array(
+        fc.tuple(
+          fc.oneof(
+            { weight: 4, arbitrary: fc.constantFrom(...keys) },
+            { weight: 1, arbitrary: fc.constantFrom('unknownOption', '__proto__', 'constructor', '') },
+          ),
+          fc.oneof(anyOptionValue, anyNumber),
+        ),
+        { minLength: 1, maxLength: 2 },
+      ),
+    )
+    .map(([r, bad]) => {
+      const o: Record<string, unknown> = { ...r };
+      // defineProperty: a '__proto__' key is an own key, as JSON.parse would make it.
+      for (const [k, v] of bad)
+        Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+      return o;
+    });
   return fc.oneof(
     { weight: 12, arbitrary: record },
-    { weight: 2, arbitrary: fc.tuple(record, unknownKeys).map(([a, b]) => ({ ...b, ...a })) },
+    { weight: 5, arbitrary: corrupted },
     {
       weight: 1,
       arbitrary: fc.constantFrom<unknown>(undefined, null, 0, 'options', [], () => ({}), Symbol('o')),
@@ -511,6 +538,20 @@ export function optionObject(known: Record<string, fc.Arbitrary<unknown>>): fc.A
     { weight: 1, arbitrary: hostile },
   );
 }
+
+/** Valid text for names and keys: printable graphemes, 1 to `max` of them. */
+export const name = (max = 24): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: max }),
+    fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: max }),
+  );
+
+/** An integer in [min, max], with the bounds themselves often. */
+export const intIn = (min: number, max: number): fc.Arbitrary<number> =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.integer({ min, max }) },
+    { weight: 1, arbitrary: fc.constantFrom(min, max) },
+  );
 
 // ---------------------------------------------------------------------------------------------
 // Driving accepted jobs to a final state
@@ -552,10 +593,17 @@ export class Driver {
     private readonly options: {
       defaults?: JobDefaults;
       maxPayloadBytes?: number;
+      /** More queue options (rate limit, groups), for both the queue and the worker's view of it. */
+      queue?: Omit<QueueOptions, 'store' | 'clock'>;
       worker?: WorkerOptions;
     } = {},
   ) {
-    const common = { store, defaults: options.defaults, maxPayloadBytes: options.maxPayloadBytes };
+    const common = {
+      ...options.queue,
+      store,
+      defaults: options.defaults ?? options.queue?.defaults,
+      maxPayloadBytes: options.maxPayloadBytes ?? options.queue?.maxPayloadBytes,
+    };
     this.queue = new Queue(name, common);
     this.runner = new Queue(name, { ...common, clock: { now: () => Date.now() + this.skew } });
     this.worker = this.makeWorker();
@@ -569,12 +617,12 @@ export class Driver {
       const plan = this.plans.get(id);
       return plan ? plan(ctx, call) : undefined;
     };
-    const w = new Worker(this.runner, handler, {
-      pollIntervalMs: 20,
-      retention: false,
-      schedules: false,
-      ...this.options.worker,
-    });
+    // Options given are passed as they are (they may be anything): the defaults are the driver's own.
+    const w = new Worker(
+      this.runner,
+      handler,
+      this.options.worker ?? { pollIntervalMs: 20, retention: false, schedules: false },
+    );
     for (const event of ['job:completed', 'job:dead', 'job:retrying', 'job:snoozed'] as const) {
       w.on(event, (e: { job: Job }) => {
         const list = this.emitted.get(e.job.id) ?? [];
@@ -583,6 +631,8 @@ export class Driver {
       });
     }
     w.on('worker:error', (e) => this.workerErrors.push(`${e.during}: ${e.error.message.slice(0, 200)}`));
+    // Options may say `autostart: false`: the driver starts it all the same.
+    if (!w.isRunning) w.start();
     return w;
   }
 
@@ -607,6 +657,13 @@ export class Driver {
       last = `${job.state} (attempts ${job.attempts}, runAt ${job.runAt}, errors ${JSON.stringify(job.errors).slice(0, 400)})`;
       const status = await this.queue.status();
       if (status.paused) await this.queue.resume();
+      // An auth error in a queue with groups pauses the job's group: resumed too, as an operator would.
+      let groupUntil = 0;
+      if (job.group !== null && this.queue.groups) {
+        const group = (await this.queue.listGroups({ limit: 10_000 })).find((g) => g.name === job.group);
+        if (group?.paused) await this.queue.resumeGroup(job.group);
+        groupUntil = group?.throttledUntil ?? 0;
+      }
       if (!this.worker.isRunning) {
         await this.worker.close({ graceMs: 0 });
         this.worker = this.makeWorker();
@@ -614,8 +671,15 @@ export class Driver {
       // Only the job waited for is unfinished: moving the clock cannot expire anyone's lease.
       if (job.state === 'waiting' || job.state === 'delayed') {
         const now = Date.now() + this.skew;
-        const due = Math.max(job.runAt, status.throttledUntil);
-        if (due >= now) this.skew += due - now + 1;
+        const due = Math.max(job.runAt, status.throttledUntil, groupUntil);
+        // Run times end with year 9999 (what `runAt` accepts): a job due later waits for ever.
+        if (due > 253_402_300_799_999)
+          throw new Error(`job ${JSON.stringify(id)} is not due before year 10000`);
+        if (due >= now) {
+          this.skew += due - now + 1;
+          // Wakes the worker now rather than at its next poll (resume() signals this process's workers).
+          await this.queue.resume();
+        }
       }
       if (Date.now() > deadline) {
         throw new Error(
