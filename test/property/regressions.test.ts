@@ -3,7 +3,7 @@
  * these failed before its fix in src/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError, Pipeline, Queue, Worker, type Store } from '../../src/index.js';
+import { AuthError, Pipeline, Queue, TransientError, Worker, type Store } from '../../src/index.js';
 import { storeCases } from '../dashboard/stores.js';
 import { Driver, expectInputError, fingerprint, isStorable, printable } from './harness.js';
 
@@ -257,6 +257,40 @@ describe.each(cases)('regressions on $name', (c) => {
         expect(await q.clear()).toBe(2);
         expect(await q.counts()).toMatchObject({ waiting: 0, cancelled: 1 });
         expect(await q.getJob('h')).toBeNull();
+      }
+    },
+  );
+
+  it.skipIf(!c.available)(
+    'a classification rule that answers nonsense or throws leaves the job its fate',
+    async () => {
+      // Shrunk: [null, {reapIntervalMs: 1, settleTimeoutMs: 0, rules: [() => 'nonsense']}, TransientError]:
+      // decideFate found no action for the category 'nonsense' and the job stayed active for ever.
+      const rules = [
+        () => 'nonsense',
+        () => ({ category: 'made-up' }),
+        () => {
+          throw new Error('a rule that throws');
+        },
+      ];
+      for (const rule of rules) {
+        const name = `regress-rule${n++}`;
+        const d = new Driver(store, name, {
+          defaults: { backoff: { type: 'constant', delayMs: 0 } },
+          worker: { pollIntervalMs: 20, retention: false, rules: [rule as never] },
+        });
+        try {
+          d.plan('job', (_ctx, call) => {
+            if (call === 1) throw new TransientError('flaky');
+            return 'second';
+          });
+          await d.queue.add(null, { id: 'job' });
+          const done = (await d.final('job'))!;
+          expect(done).toMatchObject({ state: 'completed', result: 'second' });
+          expect(done.errors[0]).toMatchObject({ category: 'transient', action: 'retry' });
+        } finally {
+          await d.close();
+        }
       }
     },
   );
