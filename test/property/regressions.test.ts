@@ -294,4 +294,18 @@ describe.each(cases)('regressions on $name', (c) => {
       }
     },
   );
+
+  it.skipIf(!c.available)('a bulk that mixes grouped and plain jobs adds them all', async () => {
+    // Shrunk: [[{payload: [], options: {group: ' '}}, {payload: null, options: {}}]]: Postgres took the
+    // grouped-only path for the whole bulk and failed in the driver (a null group name, 23502).
+    const q = queue();
+    const jobs = await q.addBulk([
+      { payload: [], options: { group: ' ' } },
+      { payload: null, options: {} },
+    ]);
+    expect(jobs.map((j) => j.outcome)).toEqual(['created', 'created']);
+    expect(await q.counts()).toMatchObject({ waiting: 2 });
+    expect((await q.getJob(jobs[0]!.id))!.group).toBe(' ');
+    expect((await q.getJob(jobs[1]!.id))!.group).toBeNull();
+  });
 });
