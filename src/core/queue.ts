@@ -192,7 +192,7 @@ const zQueueOptions = z
     defaults: zJobDefaults.optional(),
     maxPayloadBytes: zPositiveInt.max(512 * 1024 * 1024).optional(),
     rateLimit: z
-      .object({ max: zPositiveInt, intervalMs: zPositiveInt.max(86_400_000) })
+      .object({ max: zPositiveInt.max(1_000_000_000), intervalMs: zPositiveInt.max(86_400_000) })
       .strict()
       .optional(),
     clock: z.custom<Clock>((c) => typeof (c as Clock)?.now === 'function').optional(),

@@ -308,4 +308,22 @@ describe.each(cases)('regressions on $name', (c) => {
     expect((await q.getJob(jobs[0]!.id))!.group).toBe(' ');
     expect((await q.getJob(jobs[1]!.id))!.group).toBeNull();
   });
+
+  it.skipIf(!c.available)("a queue's rate limit fits every store's counter", async () => {
+    // Shrunk: [{rateLimit: {max: 31536000001, intervalMs: 1}}, …]: accepted, and on Postgres every
+    // claim then failed (the limit overflowed the claim function's integer): the job never ran.
+    const refused = await Promise.resolve()
+      .then(() => new Queue('regress-rate', { store, rateLimit: { max: 31_536_000_001, intervalMs: 1 } }))
+      .catch((e: unknown) => e);
+    expectInputError(refused);
+    const d = new Driver(store, `regress-rate${n++}`, {
+      queue: { rateLimit: { max: 1_000_000_000, intervalMs: 1 } },
+    });
+    try {
+      await d.queue.add(null, { id: 'limited' });
+      expect((await d.final('limited'))!.state).toBe('completed');
+    } finally {
+      await d.close();
+    }
+  });
 });
