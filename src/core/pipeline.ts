@@ -14,7 +14,7 @@ import { ClosedError, StateError, ValidationError } from '../kernel/errors.js';
 import type { Job } from './job.js';
 import { Batcher, type BatchHandler } from './batcher.js';
 import { Queue, type AddOptions, type BulkItem, type JobDefaults } from './queue.js';
-import { parseOptions, zPositiveInt, zQueueName } from '../kernel/validate.js';
+import { parseOptions, readOptions, zPositiveInt, zQueueName } from '../kernel/validate.js';
 import { Worker } from './worker/worker.js';
 import { dependencyGates, zWorkerOptions, type Handler, type WorkerOptions } from './worker/options.js';
 import type { AddContext, JobState, Store } from '../store/types.js';
@@ -117,7 +117,10 @@ export class Pipeline<In, Out = In> {
         path: 'handler',
       });
     }
-    const { batch: rawBatch, ...rest } = options ?? ({} as BatchStageOptions);
+    const { batch: rawBatch, ...rest } = readOptions(
+      options,
+      `stage '${name}' options`,
+    ) as Partial<BatchStageOptions>;
     const batch = parseOptions(zBatch, rawBatch, `stage '${name}' batch`);
     const batcher = new Batcher(batch, handler as BatchHandler<unknown, unknown>);
     // Enough slots to fill a batch while the previous one runs.
@@ -133,11 +136,14 @@ export class Pipeline<In, Out = In> {
         path: 'name',
       });
     }
-    const { defaults, rateLimit, maxPayloadBytes, ...workerOptions } = options;
+    const { defaults, rateLimit, maxPayloadBytes, ...workerOptions } = readOptions(
+      options,
+      `stage '${name}' options`,
+    ) as StageOptions;
     const queue = new Queue<unknown>(`${this.name}.${stageName}`, {
       store: this.options.store,
       clock: this.options.clock,
-      defaults: { ...this.options.defaults, ...defaults },
+      defaults: { ...this.options.defaults, ...readOptions(defaults, `stage '${name}' defaults`) },
       rateLimit,
       maxPayloadBytes,
     });

@@ -10,8 +10,10 @@ import { freshJob, toJob, type Job } from './job.js';
 import { currentJob } from '../kernel/logger.js';
 import {
   parseOptions,
+  readOptions,
   toJsonText,
   zNonNegativeInt,
+  zJsonRecord,
   zPositiveInt,
   zQueueName,
   zText,
@@ -80,14 +82,26 @@ const zJobDefaults = z
   })
   .strict();
 
+/**
+ * The latest run time a job may have: the end of year 9999. Every store keeps run times up to it in
+ * claim order (Redis orders ready jobs by a 48-bit run time, which ends in year 10889).
+ */
+const MAX_RUN_AT = 253_402_300_799_999;
+
 const zAddOptions = zJobDefaults
   .extend({
     id: zText.min(1).max(512).optional(),
     name: zText.min(1).max(200).optional(),
     delayMs: zNonNegativeInt.max(10 * 365 * 86_400_000).optional(),
-    runAt: z.union([z.date(), zNonNegativeInt]).optional(),
+    runAt: z
+      .union([z.date(), zNonNegativeInt])
+      .refine(
+        (at) => (at instanceof Date ? at.getTime() : at) <= MAX_RUN_AT,
+        'must be no later than 9999-12-31',
+      )
+      .optional(),
     correlationId: zText.min(1).max(200).optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
+    metadata: zJsonRecord.optional(),
     unique: zUnique.optional(),
     dependsOn: zDependsOn.optional(),
     group: zGroupName.optional(),
@@ -110,7 +124,7 @@ export interface AddOptions {
   priority?: number;
   /** Run no earlier than this many ms from now. */
   delayMs?: number;
-  /** Run no earlier than this time (Date or epoch ms). */
+  /** Run no earlier than this time (Date or epoch ms), at the latest the end of year 9999. */
   runAt?: Date | number;
   /** Attempts before the job is dead-lettered. @default 3 */
   maxAttempts?: number;
@@ -178,7 +192,7 @@ const zQueueOptions = z
     defaults: zJobDefaults.optional(),
     maxPayloadBytes: zPositiveInt.max(512 * 1024 * 1024).optional(),
     rateLimit: z
-      .object({ max: zPositiveInt, intervalMs: zPositiveInt.max(86_400_000) })
+      .object({ max: zPositiveInt.max(1_000_000_000), intervalMs: zPositiveInt.max(86_400_000) })
       .strict()
       .optional(),
     clock: z.custom<Clock>((c) => typeof (c as Clock)?.now === 'function').optional(),
@@ -386,7 +400,7 @@ export class Queue<T = unknown, R = unknown> {
    * states and results; jobs already deleted are left out.
    */
   async dependencies(id: string): Promise<Job<unknown, unknown>[]> {
-    parseOptions(z.string().min(1), id, 'id');
+    parseOptions(zText.min(1).max(512), id, 'id');
     await ensureInit(this.store);
     const now = this.clock.now();
     return (await this.store.getDependencies(this.name, id)).map((s) => toJob(s, now));
@@ -624,8 +638,8 @@ export class Queue<T = unknown, R = unknown> {
 
   /** The dead-letter queue: jobs that failed for good. */
   readonly dlq = {
-    list: (options: { limit?: number; offset?: number; search?: string } = {}): Promise<Job<T, R>[]> =>
-      this.list({ ...options, states: ['dead'] }),
+    list: async (options: { limit?: number; offset?: number; search?: string } = {}): Promise<Job<T, R>[]> =>
+      this.list({ ...readOptions(options, 'dlq list options'), states: ['dead'] }),
     inspect: async (id: string): Promise<Job<T, R>> => {
       const job = await this.inspect(id);
       if (job.state !== 'dead') throw new StateError(`[bulwark] job ${id} is ${job.state}, not dead`);

@@ -6,7 +6,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { ValidationError } from '../kernel/errors.js';
-import { parseOptions, zPositiveInt } from '../kernel/validate.js';
+import { parseOptions, zJsonRecord, zPositiveInt, zText } from '../kernel/validate.js';
 import type { StoredSchedule } from '../store/types.js';
 
 /** What happens to ticks that were missed while no process fired them. */
@@ -80,14 +80,14 @@ export const zScheduleKey = z
 
 const zJobOptions = z
   .object({
-    name: z.string().min(1).max(200).optional(),
+    name: zText.min(1).max(200).optional(),
     priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
     maxAttempts: zPositiveInt.max(10_000).optional(),
     timeoutMs: zPositiveInt
       .max(7 * 86_400_000)
       .nullable()
       .optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
+    metadata: zJsonRecord.optional(),
   })
   .strict();
 

@@ -189,6 +189,15 @@ export const isNotFoundError = (e: unknown): e is NotFoundError => hasCode(e, 'N
 export const isLeaseLostError = (e: unknown): e is LeaseLostError => hasCode(e, 'LEASE_LOST');
 export const isCapabilityError = (e: unknown): e is CapabilityError => hasCode(e, 'CAPABILITY');
 
+/** The message of anything thrown, read without trusting it (a getter or proxy trap may throw). */
+export function messageOf(value: unknown): string {
+  try {
+    return value instanceof Error ? value.message : String(value);
+  } catch {
+    return 'a value that cannot be read';
+  }
+}
+
 /** Turns anything thrown into an Error, keeping the original as `cause` when it was not one. */
 export function coerceError(value: unknown): Error {
   if (value instanceof Error) return value;

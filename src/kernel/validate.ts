@@ -1,6 +1,6 @@
 /** Validation at the boundary: every public entry point checks its input here, before any write. */
 import { z } from 'zod';
-import { ValidationError } from './errors.js';
+import { ValidationError, messageOf } from './errors.js';
 
 /**
  * Parses `value` with `schema` or throws a ValidationError naming the first bad field: its path
@@ -9,7 +9,16 @@ import { ValidationError } from './errors.js';
  * branch matched the shape reports that branch's own problem rather than a bare "Invalid input".
  */
 export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const r = schema.safeParse(value ?? {});
+  let r: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    r = schema.safeParse(value ?? {});
+  } catch (e) {
+    // A getter or a proxy trap of the options object threw while it was read.
+    throw new ValidationError(`[bulwark] invalid ${what}: it could not be read (${messageOf(e)})`, {
+      path: what,
+      cause: e,
+    });
+  }
   if (r.success) return r.data;
   // An unknown key first: a typo (`timeoutMS`) explains the required key it leaves missing.
   const issues = r.error.issues;
@@ -215,6 +224,27 @@ function explain(
   }
 }
 
+/**
+ * A shallow copy of an options object that is taken apart before it is parsed (`{ a, ...rest }`):
+ * anything but an object, or an object whose getters or proxy traps throw, is a ValidationError.
+ */
+export function readOptions(value: unknown, what: string): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object') {
+    throw new ValidationError(`[bulwark] invalid ${what}: expected an object, got a ${typeof value}`, {
+      path: what,
+    });
+  }
+  try {
+    return { ...value };
+  } catch (e) {
+    throw new ValidationError(`[bulwark] invalid ${what}: it could not be read (${messageOf(e)})`, {
+      path: what,
+      cause: e,
+    });
+  }
+}
+
 const MAX_DEPTH = 64;
 
 /** A lone (unpaired) UTF-16 surrogate: text no store keeps exactly (Postgres turns it into U+FFFD). */
@@ -260,6 +290,15 @@ export function assertJson(value: unknown, path: string): void {
     throw new ValidationError(`[bulwark] ${p} ${what}`, { path: p });
   };
   const walk = (v: unknown, p: string, depth: number, key: string): void => {
+    try {
+      walkValue(v, p, depth, key);
+    } catch (e) {
+      if (e instanceof ValidationError) throw e;
+      // A getter, a toJSON getter or a proxy trap threw while the value was read.
+      throw new ValidationError(`[bulwark] ${p} could not be read: ${messageOf(e)}`, { path: p, cause: e });
+    }
+  };
+  const walkValue = (v: unknown, p: string, depth: number, key: string): void => {
     switch (typeof v) {
       case 'string':
       case 'boolean':
@@ -318,7 +357,16 @@ export function assertJson(value: unknown, path: string): void {
 /** Checks and serializes user data; enforces a byte limit when given. */
 export function toJsonText(value: unknown, path: string, maxBytes?: number): string {
   assertJson(value, path);
-  const text = JSON.stringify(value === undefined ? null : value);
+  let text: string;
+  try {
+    text = JSON.stringify(value === undefined ? null : value);
+  } catch (e) {
+    // Only a value that changes between two reads (a getter, a toJSON) gets here.
+    throw new ValidationError(`[bulwark] ${path} could not be serialized: ${messageOf(e)}`, {
+      path,
+      cause: e,
+    });
+  }
   if (maxBytes !== undefined && text.length > maxBytes / 4) {
     // Only measure bytes when the string could be over the limit (UTF-8 is at most 4 bytes/char... per UTF-16 unit 3).
     const bytes = Buffer.byteLength(text, 'utf8');
@@ -330,6 +378,19 @@ export function toJsonText(value: unknown, path: string, maxBytes?: number): str
   }
   return text;
 }
+
+/**
+ * A plain object of JSON data kept as a record (metadata): taken as given, not copied (a copy would
+ * turn a `__proto__` key into a prototype and drop it), and without a `toJSON` of its own (which could
+ * make it anything but an object). Its fields are checked by `toJsonText`.
+ */
+export const zJsonRecord = z.custom<Record<string, unknown>>((v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return (
+    (proto === Object.prototype || proto === null) && typeof (v as { toJSON?: unknown }).toJSON !== 'function'
+  );
+}, 'expected a plain object (a record of JSON values, without toJSON)');
 
 export const zPositiveInt = z.number().int().positive();
 export const zNonNegativeInt = z.number().int().nonnegative();

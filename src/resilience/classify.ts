@@ -11,7 +11,8 @@ export interface Classification {
 
 /**
  * A user rule: return a category (or a full classification) to decide, or `undefined` to pass.
- * Rules run before the built-in ones, in order.
+ * Rules run before the built-in ones, in order. A rule that throws, or returns anything but a known
+ * category, is passed over.
  */
 export type ClassifyRule = (error: unknown) => ErrorCategory | Classification | undefined;
 
@@ -233,8 +234,34 @@ function programmingError(error: unknown): Classification | undefined {
   return undefined;
 }
 
-function normalize(verdict: ErrorCategory | Classification, reason: string): Classification {
-  return typeof verdict === 'string' ? { category: verdict, reason } : verdict;
+/**
+ * A rule's verdict as a classification, or undefined when it is none: a rule is user code, and one
+ * that answers something other than a known category (or a classification with one) is passed over,
+ * as if it had no opinion, so that no answer of a rule can leave a failure without a fate.
+ */
+function normalize(verdict: unknown, reason: string): Classification | undefined {
+  if (typeof verdict === 'string') {
+    return KNOWN_CATEGORIES.has(verdict) ? { category: verdict as ErrorCategory, reason } : undefined;
+  }
+  if (typeof verdict !== 'object' || verdict === null) return undefined;
+  const c = verdict as Partial<Classification>;
+  if (typeof c.category !== 'string' || !KNOWN_CATEGORIES.has(c.category)) return undefined;
+  const retryAfterMs =
+    typeof c.retryAfterMs === 'number' && Number.isFinite(c.retryAfterMs) && c.retryAfterMs >= 0
+      ? c.retryAfterMs
+      : undefined;
+  return { category: c.category, reason: typeof c.reason === 'string' ? c.reason : reason, retryAfterMs };
+}
+
+/** What rule `i` says of `error`: a rule that throws is passed over like one with no verdict. */
+function ruleVerdict(rules: readonly ClassifyRule[], i: number, error: unknown): Classification | undefined {
+  let verdict: unknown;
+  try {
+    verdict = rules[i]!(error);
+  } catch {
+    return undefined;
+  }
+  return verdict === undefined ? undefined : normalize(verdict, `rule ${i}`);
 }
 
 /**
@@ -248,10 +275,9 @@ export function classify(error: unknown, rules: readonly ClassifyRule[] = []): C
   let current: unknown = error;
   for (let depth = 0; depth <= MAX_CAUSE_DEPTH && current !== undefined && current !== null; depth++) {
     for (let i = 0; i < rules.length; i++) {
-      const rule = rules[i];
-      if (typeof rule !== 'function') badRules(rule, i);
-      const verdict = rule(current);
-      if (verdict !== undefined) return normalize(verdict, `rule ${i}`);
+      if (typeof rules[i] !== 'function') badRules(rules[i], i);
+      const verdict = ruleVerdict(rules, i, current);
+      if (verdict !== undefined) return verdict;
     }
     const found = builtIn(current);
     if (found) return depth === 0 ? found : { ...found, reason: `cause: ${found.reason}` };

@@ -99,6 +99,16 @@ const MAX_MESSAGE = 2000;
 /** A stack kept with each error record, cut to this many characters (the frames that matter come first). */
 const MAX_STACK = 2000;
 
+/**
+ * The first `max` UTF-16 units of `s`, one fewer when the cut would split a surrogate pair: half a pair
+ * is text no store keeps (SQLite and Redis mangle it, Postgres refuses it in the error history's jsonb).
+ */
+function cut(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const last = s.charCodeAt(max - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
+
 export function decideFate(
   job: Job,
   thrown: unknown,
@@ -113,7 +123,7 @@ export function decideFate(
     name: storableText(String(thrownError.name)),
     message: storableText(thrownError.message),
     stack:
-      typeof thrownError.stack === 'string' ? storableText(thrownError.stack.slice(0, MAX_STACK)) : undefined,
+      typeof thrownError.stack === 'string' ? storableText(cut(thrownError.stack, MAX_STACK)) : undefined,
   };
   const classification = classify(thrown, options.rules);
   const category = classification.category;
@@ -123,7 +133,7 @@ export function decideFate(
     category,
     action: a,
     name: error.name,
-    message: error.message.length > MAX_MESSAGE ? error.message.slice(0, MAX_MESSAGE) + '…' : error.message,
+    message: error.message.length > MAX_MESSAGE ? cut(error.message, MAX_MESSAGE) + '…' : error.message,
     ...(error.stack === undefined ? {} : { stack: error.stack }),
     at: now,
   });
@@ -149,13 +159,13 @@ export function decideFate(
 
   switch (action) {
     case 'dead':
-      return dead(`${category}: ${error.message}`.slice(0, MAX_MESSAGE));
+      return dead(cut(`${category}: ${error.message}`, MAX_MESSAGE));
     case 'retry':
     case 'retry_long': {
       if (job.attempts >= job.maxAttempts) {
         return dead(
-          `failed ${job.attempts} of ${job.maxAttempts} attempts; last ${category}: ${error.message}`.slice(
-            0,
+          cut(
+            `failed ${job.attempts} of ${job.maxAttempts} attempts; last ${category}: ${error.message}`,
             MAX_MESSAGE,
           ),
         );
@@ -179,7 +189,7 @@ export function decideFate(
     case 'snooze': {
       const maxSnoozes = options.maxSnoozes ?? 200;
       if (job.snoozes >= maxSnoozes)
-        return dead(`snoozed ${job.snoozes} times; last ${category}: ${error.message}`.slice(0, MAX_MESSAGE));
+        return dead(cut(`snoozed ${job.snoozes} times; last ${category}: ${error.message}`, MAX_MESSAGE));
       let delayMs: number;
       if (classification.retryAfterMs !== undefined) {
         // The server said when: honour it (within reason), however long.
@@ -205,7 +215,7 @@ export function decideFate(
     case 'pause': {
       const fate = giveBack(0, 'pause', 'release');
       fate.then = 'pause';
-      fate.pauseReason = `${category}: ${error.message}`.slice(0, MAX_MESSAGE);
+      fate.pauseReason = cut(`${category}: ${error.message}`, MAX_MESSAGE);
       return fate;
     }
     case 'stop': {

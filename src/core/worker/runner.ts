@@ -3,7 +3,13 @@
  * scope (correlation id for the logs), settles it when it returns or is aborted, whichever comes first,
  * and saves checkpoints and progress under the lease. The outcome goes to the Settler.
  */
-import { LeaseLostError, TimeoutError, ValidationError } from '../../kernel/errors.js';
+import {
+  LeaseLostError,
+  TimeoutError,
+  ValidationError,
+  coerceError,
+  messageOf,
+} from '../../kernel/errors.js';
 import { jobScope, type JobScope } from '../../kernel/logger.js';
 import { jobTracer, type JobTracer } from '../../kernel/trace.js';
 import type { AdaptiveLimiter } from '../../resilience/adaptive-limiter.js';
@@ -99,7 +105,8 @@ export class Runner<T, R> {
         this.finish(attempt);
         this.settler.success(attempt, result);
       },
-      (error: unknown) => {
+      (thrown: unknown) => {
+        const error = readable(thrown);
         this.handlerReturned(attempt);
         endPermit(attempt, error ?? new Error('handler failed'));
         if (attempt.settling) return;
@@ -281,4 +288,20 @@ function leaseLost(job: Job): LeaseLostError {
   return new LeaseLostError(
     `[bulwark] job ${job.id} attempt ${job.attempts} lost its lease (fence ${job.fence})`,
   );
+}
+
+/**
+ * What the handler threw, or a stand-in Error when reading it throws (a getter or a proxy trap of the
+ * thrown value): the limiter, the span and the settler all read it, and none of them may be stopped
+ * from settling the job by the value itself.
+ */
+function readable(thrown: unknown): unknown {
+  try {
+    classify(thrown);
+    const e = coerceError(thrown);
+    void `${String(e.name)}: ${String(e.message)} ${String(e.stack)}`;
+    return thrown;
+  } catch (e) {
+    return new Error(`[bulwark] the handler threw a value that cannot be read: ${messageOf(e)}`);
+  }
 }

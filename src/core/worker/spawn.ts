@@ -1,9 +1,9 @@
 /** `ctx.spawn`: children added to the job's queue, then waited for by the job itself or by a join job. */
 import { z } from 'zod';
 import { ValidationError } from '../../kernel/errors.js';
-import { parseOptions } from '../../kernel/validate.js';
+import { parseOptions, readOptions } from '../../kernel/validate.js';
 import type { Job } from '../job.js';
-import type { BulkItem, Queue } from '../queue.js';
+import type { AddOptions, BulkItem, Queue } from '../queue.js';
 import type { Attempt } from './attempt.js';
 import { awaitChildren } from './awaited.js';
 import type { DeadDependency } from '../../store/types.js';
@@ -46,10 +46,12 @@ export async function spawnChildren(
     });
   }
   const parent = attempt.job;
-  const items: BulkItem<unknown>[] = children.map((c, i) => ({
-    payload: c?.payload,
-    options: { ...c?.options, id: c?.options?.id ?? `${parent.id}:${i}` },
-  }));
+  const items: BulkItem<unknown>[] = children.map((c, i) => {
+    // Read once, guarded: a child or its options whose getters throw is a ValidationError.
+    const child = readOptions(c, `children[${i}]`);
+    const options = readOptions(child.options, `children[${i}].options`) as AddOptions;
+    return { payload: child.payload, options: { ...options, id: options.id ?? `${parent.id}:${i}` } };
+  });
   const ids = items.map((c) => c.options!.id!);
   const policy = o.onDependencyDead ?? 'fail';
   if (o.join) {

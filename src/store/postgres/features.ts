@@ -129,7 +129,15 @@ export class PgFeatures {
   add(jobs: readonly NewJob[], tx: Queryable | undefined): Promise<AddResult[]> {
     return this.transaction(tx, async (on) => {
       const queue = jobs[0]?.queue;
-      if (jobs.every((j) => j.queue === queue && j.uniqueKey === undefined && j.dependsOn === undefined)) {
+      // Jobs whose only feature is a group, every one of them (a bulk may mix in plain jobs).
+      const onlyGrouped = jobs.every(
+        (j) =>
+          j.queue === queue &&
+          j.group !== undefined &&
+          j.uniqueKey === undefined &&
+          j.dependsOn === undefined,
+      );
+      if (onlyGrouped) {
         const out = await this.addGrouped(on, jobs);
         if (out.some((r) => r === null)) await this.run(this.sql.notify, [this.channel, queue], on);
         return out;

@@ -17,6 +17,7 @@ import type {
   StoredSchedule,
   StoredState,
   DeadDependency,
+  GroupLimits,
   GroupStatus,
   ResolveResult,
 } from '../types.js';
@@ -310,17 +311,31 @@ export class RedisStore implements Store {
 
   async claim(req: ClaimRequest): Promise<StoredJob[]> {
     if (req.limit <= 0) return [];
-    if (req.groups) {
-      const args = this.claimArgs(req);
-      args.push(JSON.stringify(req.groups));
-      const [jobs, groups] = (await this.run('claim', req.queue, S.claimGroups, args)) as [Reply, string[]];
-      return decodeJobs(req.queue, jobs).map((j, i) => {
-        if (groups[i]) j.group = groups[i];
-        return j;
-      });
-    }
+    if (req.groups) return this.claimGrouped(req, req.groups);
     const reply = await this.run('claim', req.queue, S.claim, this.claimArgs(req));
-    return decodeJobs(req.queue, reply as Reply);
+    return this.withGrouped(req, decodeJobs(req.queue, reply as Reply));
+  }
+
+  private async claimGrouped(req: ClaimRequest, limits: GroupLimits): Promise<StoredJob[]> {
+    const args = this.claimArgs(req);
+    args.push(JSON.stringify(limits));
+    const [jobs, groups] = (await this.run('claim', req.queue, S.claimGroups, args)) as [Reply, string[]];
+    return decodeJobs(req.queue, jobs).map((j, i) => {
+      if (groups[i]) j.group = groups[i];
+      return j;
+    });
+  }
+
+  /**
+   * A new grouped job waits in a set of its own (the group claim's order). A queue without the
+   * `groups` option claims those jobs too once the plain ones run out, as the SQL stores do: without
+   * this they were never claimed.
+   */
+  private async withGrouped(req: ClaimRequest, claimed: StoredJob[]): Promise<StoredJob[]> {
+    if (claimed.length >= req.limit) return claimed;
+    const grouped = `${this.ring(req.queue).base}gwait`;
+    if ((await this.command('claim', () => this.client.exists(grouped))) === 0) return claimed;
+    return claimed.concat(await this.claimGrouped({ ...req, limit: req.limit - claimed.length }, {}));
   }
 
   async complete(queue: string, items: readonly CompleteItem[], now: number): Promise<boolean[]> {
@@ -347,7 +362,7 @@ export class RedisStore implements Store {
       number[],
       Reply,
     ];
-    return { completed: flags(done), claimed: decodeJobs(queue, claimed) };
+    return { completed: flags(done), claimed: await this.withGrouped(claim, decodeJobs(queue, claimed)) };
   }
 
   async fail(queue: string, items: readonly FailItem[], now: number): Promise<boolean[]> {

@@ -13,7 +13,7 @@ export function claimSql(limit: number): string {
              lease_expires_at = @leaseUntil, started_at = @now, updated_at = @now
            WHERE rowid IN (SELECT rowid FROM jobs WHERE queue = @queue AND state = 'waiting'
                            ORDER BY priority DESC, run_at ASC, rowid ASC LIMIT ${Math.trunc(limit)})
-           RETURNING ${COLUMNS}, rowid`;
+           RETURNING ${COLUMNS}, rowid, group_key`;
 }
 
 /** The columns an insert writes, in the order `insertSql` binds them. */

@@ -440,7 +440,12 @@ export class SqliteStore implements Store {
       const jobs = rows.map(fromRaw);
       // RETURNING gives no order guarantee: restore claim order (the rowid breaks ties).
       const seq = new Map<StoredJob, number>();
-      rows.forEach((r, i) => seq.set(jobs[i]!, r[COLUMN_LIST.length] as number));
+      rows.forEach((r, i) => {
+        seq.set(jobs[i]!, r[COLUMN_LIST.length] as number);
+        // A grouped job claimed by a queue without `groups` still carries its group.
+        const group = r[COLUMN_LIST.length + 1] as string | null;
+        if (group !== null) jobs[i]!.group = group;
+      });
       return jobs.sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || seq.get(a)! - seq.get(b)!);
     }
   }

@@ -29,9 +29,13 @@ return out
 export const CLEAR = script(`
 local gone = {}
 for _, m in ipairs(redis.call('ZRANGE', K_WAIT, 0, -1)) do drop(gone, string.sub(m, MEMBER_HEAD + 1)) end
+for _, m in ipairs(redis.call('ZRANGE', K_GWAIT, 0, -1)) do
+  local id = string.sub(m, MEMBER_HEAD + 1)
+  if redis.call('HGET', JOB .. id, 's') == 'waiting' then drop(gone, id) end
+end
 for _, id in ipairs(redis.call('ZRANGE', K_DELAYED, 0, -1)) do drop(gone, id) end
 for _, id in ipairs(redis.call('ZRANGE', K_BLOCKED, 0, -1)) do drop(gone, id) end
-redis.call('DEL', K_WAIT, K_DELAYED, K_BLOCKED)
+redis.call('DEL', K_WAIT, K_GWAIT, K_GN, K_DELAYED, K_BLOCKED)
 bulk('ZREM', K_ALL, gone)
 return #gone
 `);

@@ -60,6 +60,7 @@ local function reschedule(id, runAt, now)
   local seq = tonumber(v[3])
   redis.call('ZREM', K_WAIT, member(tonumber(v[1]), seq, id))
   redis.call('ZREM', K_DELAYED, id)
+  ungroup(id, tonumber(v[1]), seq)
   local waits, delays = {}, {}
   flush(waits, delays, place(waits, delays, id, tonumber(v[2]), runAt, seq, now))
 end

@@ -35,6 +35,17 @@ local function member(runAt, seq, id)
   return string.format('%012x%012x', runAt, seq) .. id
 end
 
+-- A new grouped job waits ready in a set of its own (the fair-group claim's order, lua/features.ts),
+-- with a ready count per group: reads count it as waiting, and a job that stops waiting leaves it.
+local K_GWAIT = string.sub(K_META, 1, #K_META - 4) .. 'gwait'
+local K_GN = string.sub(K_META, 1, #K_META - 4) .. 'gn'
+local function ungroup(id, runAt, seq)
+  if redis.call('ZREM', K_GWAIT, member(runAt, seq, id)) == 1 then
+    local g = redis.call('HGET', JOB .. id, 'g')
+    if g then redis.call('HINCRBY', K_GN, g, -1) end
+  end
+end
+
 -- A variadic command over a long argument list, in chunks (unpack has a stack limit). Chunks hold
 -- an even count so score/member pairs stay together.
 local function bulk(cmd, key, args)
@@ -102,6 +113,7 @@ local function unindex(id, state, runAt, seq)
   if state == 'waiting' then
     redis.call('ZREM', K_WAIT, member(tonumber(runAt), tonumber(seq), id))
     redis.call('ZREM', K_DELAYED, id)
+    ungroup(id, tonumber(runAt), tonumber(seq))
   elseif state == 'active' then
     redis.call('ZREM', K_ACTIVE, id)
   elseif state == 'blocked' then

@@ -5,7 +5,7 @@ export const COUNTS = script(`
 local now = ARGV[2]
 local due = redis.call('ZCOUNT', K_DELAYED, '-inf', now)
 return {
-  redis.call('ZCARD', K_WAIT) + due,
+  redis.call('ZCARD', K_WAIT) + redis.call('ZCARD', K_GWAIT) + due,
   redis.call('ZCARD', K_DELAYED) - due,
   redis.call('ZCARD', K_ACTIVE),
   redis.call('ZCARD', FINAL.completed),
@@ -92,6 +92,9 @@ if order == 'next' and only then
   for _, m in ipairs(redis.call('ZRANGE', K_WAIT, 0, offset + limit - 1)) do
     ids[#ids + 1] = string.sub(m, MEMBER_HEAD + 1)
   end
+  for _, m in ipairs(redis.call('ZRANGE', K_GWAIT, 0, offset + limit - 1)) do
+    ids[#ids + 1] = string.sub(m, MEMBER_HEAD + 1)
+  end
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, PROMOTE_MAX)) do
     ids[#ids + 1] = id
   end
@@ -108,6 +111,7 @@ elseif not states then
 else
   if states.waiting or states.delayed then
     gather(redis.call('ZRANGE', K_WAIT, 0, -1), true)
+    gather(redis.call('ZRANGE', K_GWAIT, 0, -1), true)
     gather(redis.call('ZRANGE', K_DELAYED, 0, -1))
   end
   if states.active then gather(redis.call('ZRANGE', K_ACTIVE, 0, -1)) end
