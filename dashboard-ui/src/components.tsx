@@ -243,6 +243,7 @@ export function Empty({ children }: { children: ComponentChildren }) {
 /** Why a queue (or some of its groups) is not running: who paused it and why, until when, which breaker. */
 export function Why({ q }: { q: QueueOverview }) {
   const groups = q.pausedGroups ?? [];
+  const throttled = q.throttledGroups ?? [];
   return (
     <>
       <QueueWhy q={q} />
@@ -254,6 +255,17 @@ export function Why({ q }: { q: QueueOverview }) {
               {i ? '; ' : ''}
               <strong>{g.name}</strong> by {g.by}
               {shownReason(g.reason) ? `: ${shownReason(g.reason)}` : ''}
+            </span>
+          ))}
+        </p>
+      ) : null}
+      {throttled.length ? (
+        <p class="why">
+          {throttled.length === 1 ? 'Group' : 'Groups'} throttled by a rate limit:{' '}
+          {throttled.map((g, i) => (
+            <span key={g.name}>
+              {i ? '; ' : ''}
+              <strong>{g.name}</strong> until <Time at={g.until} />
             </span>
           ))}
         </p>

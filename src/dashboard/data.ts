@@ -55,6 +55,14 @@ export interface QueueOverview {
   why: string | null;
   /** Groups (tenants) of the queue that are paused, at most 50: by whom and why. */
   pausedGroups: PausedGroup[];
+  /** Groups of the queue throttled by a rate limit (a `RateLimitError` in the group), at most 50. */
+  throttledGroups: ThrottledGroup[];
+}
+
+export interface ThrottledGroup {
+  name: string;
+  /** No claims from the group before this time, epoch ms. */
+  until: number;
 }
 
 export interface PausedGroup {
@@ -285,12 +293,13 @@ export class DashboardData {
       const queues = await Promise.all(
         names.map(async (name) => {
           const q = this.entry(name);
-          const [counts, status, groups] = await Promise.all([
+          const [counts, status, groups, throttled] = await Promise.all([
             q.counts(),
             q.status(),
             this.store.listGroups(name, { paused: true, limit: MAX_PAUSED_GROUPS, offset: 0 }),
+            this.store.listGroups(name, { throttledAfter: Date.now(), limit: MAX_PAUSED_GROUPS, offset: 0 }),
           ]);
-          return this.describe(name, counts, status, groups);
+          return this.describe(name, counts, status, groups, throttled);
         }),
       );
       const at = Date.now();
@@ -327,6 +336,7 @@ export class DashboardData {
     counts: StateCounts,
     status: QueueStatus,
     groups: readonly GroupStatus[],
+    throttled: readonly GroupStatus[] = [],
   ): QueueOverview {
     const now = Date.now();
     const blockedBy = this.live.blockOf(name) ?? null;
@@ -356,6 +366,9 @@ export class DashboardData {
       pausedGroups: groups
         .filter((g) => g.paused)
         .map((g) => ({ name: g.name, reason: g.pauseReason, by: pausedBy(g.pauseReason) })),
+      throttledGroups: throttled
+        .filter((g) => g.throttledUntil > now)
+        .map((g) => ({ name: g.name, until: g.throttledUntil })),
     };
   }
 

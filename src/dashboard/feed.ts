@@ -70,6 +70,7 @@ const queueKey = (q: QueueOverview): string =>
     q.blockedBy?.dependency,
     q.state,
     q.pausedGroups,
+    q.throttledGroups,
   ]);
 
 export class Feed {

@@ -15,6 +15,7 @@ export type {
   QueueDetail,
   QueueOverview,
   PausedGroup,
+  ThrottledGroup,
   QueueRunState,
 } from './data.js';
 export type { TopError } from './errors.js';

@@ -158,6 +158,15 @@ describe.each(groupCases)('paused groups on $name (finding 5)', (c) => {
         await sleep(300);
         const after = (await (await fetch(`${server.url}/api/overview`)).json()) as { queues: Q[] };
         expect(after.queues.find((q) => q.name === 'tenants')!.pausedGroups).toEqual([]);
+        // A group throttled by a rate limit shows too, with its end (issue 15: paused and throttled groups).
+        const until = Date.now() + 3_600_000;
+        await tenants.throttleGroup('globex', until);
+        await sleep(300);
+        type T = { name: string; throttledGroups: { name: string; until: number }[] };
+        const throttled = (await (await fetch(`${server.url}/api/overview`)).json()) as { queues: T[] };
+        expect(throttled.queues.find((q) => q.name === 'tenants')!.throttledGroups).toEqual([
+          { name: 'globex', until },
+        ]);
       } finally {
         await server.close();
         await store.close();
