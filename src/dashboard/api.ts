@@ -20,7 +20,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
-import { parseOptions } from '../kernel/validate.js';
+import { parseOptions, zText } from '../kernel/validate.js';
 import { JOB_STATES, type JobState } from '../store/types.js';
 import { ASSETS, ASSET_VERSION } from './assets/bundle.js';
 import { DashboardData, type DashboardSources, type Overview } from './data.js';
@@ -91,8 +91,8 @@ const zEpoch = z.coerce.number().int().min(0).max(8.64e15);
 const zJobQuery = z
   .object({
     state: z.enum(JOB_STATES as unknown as [JobState, ...JobState[]]).optional(),
-    name: z.string().min(1).max(200).optional(),
-    search: z.string().min(1).max(200).optional(),
+    name: zText.min(1).max(200).optional(),
+    search: zText.min(1).max(200).optional(),
     from: zEpoch.optional(),
     to: zEpoch.optional(),
     deep: z
@@ -104,9 +104,11 @@ const zJobQuery = z
   })
   .strict();
 const zWatch = z
-  .object({ queue: z.string().min(1).max(200).optional(), job: z.string().min(1).max(512).optional() })
+  .object({ queue: zText.min(1).max(200).optional(), job: zText.min(1).max(512).optional() })
   .strict();
-const zIds = z.array(z.string().min(1).max(512)).min(1).max(10_000);
+/** Ids and texts the API passes to the store are checked as the Queue checks them (no NUL, no lone surrogate). */
+const zJobId = zText.min(1).max(512);
+const zIds = z.array(zJobId).min(1).max(10_000);
 /** Action bodies: unknown keys are refused, as the library refuses them. */
 const zPauseBody = z
   .object({ reason: z.string().max(500, 'reason must be at most 500 characters').optional() })
@@ -169,7 +171,11 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         return data.jobs(q, { ...f, limit: f.limit ?? 50, offset: f.offset ?? 0 });
       },
     },
-    { method: 'GET', pattern: ['queues', ':q', 'jobs', ':id'], run: ({ q, id }) => data.job(q, id) },
+    {
+      method: 'GET',
+      pattern: ['queues', ':q', 'jobs', ':id'],
+      run: ({ q, id }) => data.job(q, parseOptions(zJobId, id, 'job id')),
+    },
     {
       method: 'POST',
       pattern: ['queues', ':q', 'pause'],

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, Pipeline, Queue, TransientError, Worker, type Store } from '../../src/index.js';
+import { startServer } from '../../src/server/index.js';
 import { storeCases } from '../dashboard/stores.js';
 import { Driver, expectInputError, fingerprint, isStorable, printable } from './harness.js';
 
@@ -326,4 +327,35 @@ describe.each(cases)('regressions on $name', (c) => {
       await d.close();
     }
   });
+
+  it.skipIf(!c.available)(
+    'the JSON API refuses a job id or search text no store keeps, with a 400',
+    async () => {
+      // Shrunk: GET /api/queues/mail/jobs/%00: the id went to the store unchecked, and Postgres's
+      // driver refused it: a 500 (SQLite and Redis answered 404). Search and name filters did the same.
+      const q = queue();
+      await q.add('x', { id: 'j' });
+      const server = await startServer({ port: 0, store, intervalMs: 200 });
+      try {
+        for (const path of [
+          `/api/queues/${q.name}/jobs/%00`,
+          `/api/queues/${q.name}/jobs?search=%00`,
+          `/api/queues/${q.name}/jobs?name=a%00`,
+          `/api/events?job=%00`,
+        ]) {
+          const res = await fetch(`${server.url}${path}`, { signal: AbortSignal.timeout(10_000) });
+          expect(res.status, path).toBe(400);
+          expect(((await res.json()) as { code: string }).code).toBe('VALIDATION');
+        }
+        const res = await fetch(`${server.url}/api/queues/${q.name}/dlq/replay`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ ids: ['\ud800', 'nul\0'] }),
+        });
+        expect(res.status).toBe(400);
+      } finally {
+        await server.close();
+      }
+    },
+  );
 });
