@@ -1,6 +1,6 @@
 /** Small pieces every view uses: badges, times, JSON, charts, the confirmation dialog, toasts. */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { QueueOverview } from './api.js';
 import { shownReason } from '../../src/dashboard/reason.js';
 import { absolute, relative } from './format.js';
@@ -171,7 +171,8 @@ export function Confirm({ req, onClose }: { req: ConfirmRequest | null; onClose:
   const ref = useRef<HTMLDialogElement>(null);
   const [busy, setBusy] = useState(false);
   const [reason, setReason] = useState('');
-  useEffect(() => {
+  // In the render's own task (a layout effect), so that the dialog's state never lags the request.
+  useLayoutEffect(() => {
     const d = ref.current;
     if (!d) return;
     if (req && !d.open) {
@@ -180,8 +181,13 @@ export function Confirm({ req, onClose }: { req: ConfirmRequest | null; onClose:
     }
     if (!req && d.open) d.close();
   }, [req]);
+  // A `close` event is queued: one that arrives after the dialog was opened again (an Escape, then
+  // at once another action) must not close the new request.
+  const closed = (): void => {
+    if (!ref.current?.open) onClose();
+  };
   return (
-    <dialog ref={ref} class="confirm" aria-labelledby="confirm-title" onClose={onClose} onCancel={onClose}>
+    <dialog ref={ref} class="confirm" aria-labelledby="confirm-title" onClose={closed} onCancel={onClose}>
       {req ? (
         <form
           method="dialog"
