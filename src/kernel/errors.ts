@@ -157,6 +157,18 @@ export class StoreError extends BulwarkError {
 }
 
 /**
+ * A store used after its `close()`: it never answers again, so no retry waits for it (a worker whose
+ * store was closed under it gives up its writes instead of retrying them for ever).
+ */
+export class StoreClosedError extends StoreError {
+  readonly storeClosed = true;
+}
+
+/** True for the error of a store used after its close (not an `instanceof` check: see isBulwarkError). */
+export const isStoreClosed = (e: unknown): boolean =>
+  typeof e === 'object' && e !== null && (e as { storeClosed?: unknown }).storeClosed === true;
+
+/**
  * A call needs something the store does not do, e.g. `add(…, { tx })` on a store without
  * transactional enqueue. Nothing was written. Changing the call (or the store) is the only fix.
  */

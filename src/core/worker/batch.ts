@@ -11,6 +11,7 @@
  * against the store before it is called stale. Only `abandon()` (the end of a shutdown) stops retrying.
  */
 import type { Clock } from '../../kernel/clock.js';
+import { isStoreClosed } from '../../kernel/errors.js';
 import type { CompleteItem, FailItem, Store, StoredJob, StoreMove } from '../../store/types.js';
 import type { Claimer } from './claimer.js';
 
@@ -164,7 +165,8 @@ export class SettleBatch {
         break;
       } catch (e) {
         this.env.reportError(e, 'settle');
-        if (this.abandoned) break;
+        // A closed store never answers again: its jobs are recovered by another worker's reaper.
+        if (this.abandoned || isStoreClosed(e)) break;
         retried = true;
         await this.pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** n));
         if (this.abandoned) break;

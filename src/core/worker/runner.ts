@@ -8,6 +8,7 @@ import {
   TimeoutError,
   ValidationError,
   coerceError,
+  isStoreClosed,
   messageOf,
 } from '../../kernel/errors.js';
 import { jobScope, type JobScope } from '../../kernel/logger.js';
@@ -237,7 +238,7 @@ export class Runner<T, R> {
         return await store.update(job.queue, job.id, job.fence, text, clock.now());
       } catch (e) {
         if (lost()) throw leaseLost(job);
-        if (attempt.aborted || !UNREACHABLE.has(classify(e).category)) throw e;
+        if (attempt.aborted || isStoreClosed(e) || !UNREACHABLE.has(classify(e).category)) throw e;
         this.env.reportError(e, 'save');
         await pause(Math.min(SAVE_RETRY_MAX_MS, SAVE_RETRY_FIRST_MS * 2 ** n), attempt.signal);
         if (attempt.aborted) throw lost() ? leaseLost(job) : e;

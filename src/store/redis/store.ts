@@ -22,7 +22,7 @@ import type {
   ResolveResult,
 } from '../types.js';
 import { requireCapability, usesFeatures, type AddContext } from '../types.js';
-import { StoreError, ValidationError, hasCode } from '../../kernel/errors.js';
+import { hasCode, StoreClosedError, StoreError, ValidationError } from '../../kernel/errors.js';
 import type { Logger } from '../../kernel/logger.js';
 import { parseOptions } from '../../kernel/validate.js';
 import { FIELDS, decodeJob, decodeJobs, encodeBackoff } from './codec.js';
@@ -678,7 +678,7 @@ function pushJobArgs(args: Arg[], j: NewJob): void {
   );
 }
 
-const closedError = (): StoreError => new StoreError('[bulwark] [redis] the store is closed');
+const closedError = (): StoreError => new StoreClosedError('[bulwark] [redis] the store is closed');
 
 function wrap(op: string, e: unknown, where: string): StoreError {
   if (hasCode(e, 'STORE')) return e as StoreError;

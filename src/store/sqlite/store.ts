@@ -21,7 +21,7 @@ import type {
   ResolveResult,
 } from '../types.js';
 import { requireCapability, usesFeatures, type AddContext } from '../types.js';
-import { StoreError } from '../../kernel/errors.js';
+import { StoreClosedError, StoreError } from '../../kernel/errors.js';
 import { migrations } from './migrations.js';
 import { COLUMN_LIST, appendError, fromRaw, fromRow, type Row } from './rows.js';
 import { INSERT_PARAMS, SQL, claimSql, insertSql } from './sql.js';
@@ -107,7 +107,7 @@ export class SqliteStore implements Store {
 
   /** @internal The statements, prepared once after migrations. */
   private get s(): ReturnType<SqliteStore['prepare']> {
-    if (this.closed) throw new StoreError('[bulwark] [sqlite] the store is closed');
+    if (this.closed) throw new StoreClosedError('[bulwark] [sqlite] the store is closed');
     return (this.prepared ??= this.prepare());
   }
 
@@ -129,6 +129,9 @@ export class SqliteStore implements Store {
   }
 
   private attempt<R>(tx: (fn: () => unknown) => unknown, fn: () => R): R | Promise<R> {
+    // Every call goes through here: after close(), say so (better-sqlite3 says "The database
+    // connection is not open" as a TypeError).
+    if (this.closed) throw new StoreClosedError('[bulwark] [sqlite] the store is closed');
     try {
       return tx(fn) as R;
     } catch (e) {
@@ -152,7 +155,7 @@ export class SqliteStore implements Store {
       if (left <= 0) break;
       // 1, 2, 4 … 64 ms, jittered so that processes waiting on one lock do not retry in step.
       await sleep(Math.min(left, (1 + Math.random()) * 2 ** Math.min(n, 6)));
-      if (this.closed) throw new StoreError('[bulwark] [sqlite] the store is closed');
+      if (this.closed) throw new StoreClosedError('[bulwark] [sqlite] the store is closed');
       try {
         return tx(fn) as R;
       } catch (e) {
