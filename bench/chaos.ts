@@ -27,7 +27,7 @@
  */
 import { markdownTable, writeResults, type Check } from './lib.js';
 import { SCENARIOS, type Outcome, type Target } from './chaos/scenarios.js';
-import { PrivatePostgres, PrivateRedis, hasRedisServer, postgresBin } from './chaos/servers.js';
+import { ChaosPostgres, PrivateRedis, hasRedisServer, postgresBin } from './chaos/servers.js';
 import type { Timing } from './chaos/harness.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,12 +80,11 @@ if (stores.includes('sqlite')) {
   });
 }
 if (stores.includes('postgres') && wanted('postgres', 'postgres')) {
-  const bin = postgresBin();
-  if (!bin) {
+  if (!postgresBin()) {
     console.warn('[chaos] no PostgreSQL server binaries (initdb): postgres skipped');
     missing.push('postgres (no initdb; set BULWARK_PG_BIN)');
   } else {
-    const server = new PrivatePostgres(bin, 60);
+    const server = new ChaosPostgres(60);
     cleanups.push(() => server.destroy());
     console.log('[chaos] starting a private PostgreSQL (initdb)…');
     await server.init();
@@ -95,7 +94,7 @@ if (stores.includes('postgres') && wanted('postgres', 'postgres')) {
       postgres: server,
       fresh: (tag) => ({ kind: 'postgres', url: server.url, schema: `chaos_${tag}_${n++}` }),
       crash: () => server.stopImmediate(),
-      start: () => server.start(),
+      start: () => server.startTimed(),
     });
   }
 }

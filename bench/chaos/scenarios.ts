@@ -14,7 +14,7 @@ import { ChaosRun, sleep, type Item, type Timing } from './harness.js';
 import type { Figures } from './ledger.js';
 import { now } from './protocol.js';
 import { Proxy } from './proxy.js';
-import type { PrivatePostgres } from './servers.js';
+import type { ChaosPostgres } from './servers.js';
 import { through, type StoreKind, type StoreSpec } from './stores.js';
 
 export interface Target {
@@ -27,7 +27,7 @@ export interface Target {
   crash?(): Promise<void>;
   /** Starts the crashed server; resolves with the time it first answered. */
   start?(): Promise<number>;
-  postgres?: PrivatePostgres;
+  postgres?: ChaosPostgres;
 }
 
 export interface Size {

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { buildCli, killAll, run, serve } from './cli.js';
-import { PrivatePostgres } from './pg-server.js';
+import { PrivatePostgres } from '../helpers/pg-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-outage-'));
-const server = PrivatePostgres.available ? new PrivatePostgres() : undefined;
+const server = PrivatePostgres.available() ? new PrivatePostgres({ tag: 'cli-pg' }) : undefined;
 
 beforeAll(async () => {
   await buildCli();
@@ -20,7 +20,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   killAll();
-  await server?.remove();
+  await server?.destroy();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -34,7 +34,7 @@ describe.skipIf(server === undefined)('bulwark start during a store outage', () 
       `export default { a: { handler: () => 'ok', options: { pollIntervalMs: 20 } }, b: { handler: () => 'ok', options: { pollIntervalMs: 20 } } };\n`,
     );
     const s = await serve(['start', mod, '--store', url], /"msg":"started 2 worker\(s\)/);
-    await server!.stop();
+    await server!.stopImmediate();
     await waitFor(() => /"during":"claim"/.test(s.output()), 'the first claim failure', 20_000);
     // Let the workers fail many more times while the server is away.
     await sleep(3000);
