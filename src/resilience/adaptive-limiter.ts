@@ -27,6 +27,7 @@ import {
   betaOf,
   nextLimit,
   queueEstimate,
+  shrunk,
   type LimitReason,
   type VegasBounds,
   type VegasWindow,
@@ -500,10 +501,7 @@ export class AdaptiveLimiter {
   private restoreTo(): number {
     const to = this.probeRestore;
     const queue = queueEstimate(this.beforeProbeInflight, this.baselineMs, this.beforeProbeRttMs);
-    if (!(queue > betaOf(to))) return to;
-    const served = this.beforeProbeInflight - queue;
-    const next = Math.max(to / 2, Math.min(to - 1, served + (alphaOf(to) + betaOf(to)) / 2));
-    return Math.min(this.max, Math.max(this.min, next));
+    return queue > betaOf(to) ? shrunk(to, this.beforeProbeInflight, queue, this.bounds) : to;
   }
 
   /** Whether the probe window's latency differs from the one before beyond noise and PROBE_GAIN. */

@@ -106,6 +106,19 @@ export function queueEstimate(avgInflight: number, baselineMs: number, avgRttMs:
   return avgInflight * (1 - baselineMs / avgRttMs);
 }
 
+/**
+ * The limit after a queue of `queue` calls was seen with `inflight` calls in flight: what the
+ * dependency serves at no-load speed plus the middle of the allowed queue; never more than halving at
+ * once, so one slow window (a GC pause) cannot collapse the limit.
+ */
+export function shrunk(limit: number, inflight: number, queue: number, b: VegasBounds): number {
+  const next = Math.max(
+    limit / 2,
+    Math.min(limit - 1, inflight - queue + (alphaOf(limit) + betaOf(limit)) / 2),
+  );
+  return Math.min(b.max, Math.max(b.min, next));
+}
+
 /** The verdict on one window: the next limit (unchanged when `reason` is undefined) and the queue seen. */
 export interface Decision {
   limit: number;
@@ -137,10 +150,7 @@ export function nextLimit(
   const alpha = alphaOf(limit);
   const beta = betaOf(limit);
   if (queue > beta) {
-    // What the dependency serves at no-load speed, plus the middle of the allowed queue; never
-    // more than halving in one window, so one slow window (a GC pause) cannot collapse the limit.
-    const capacity = w.avgInflight - queue;
-    const next = clamp(Math.max(limit / 2, Math.min(limit - 1, capacity + (alpha + beta) / 2)));
+    const next = shrunk(limit, w.avgInflight, queue, b);
     return next < limit ? { limit: next, reason: 'queueing', queue } : keep;
   }
   if (queue < alpha) {
