@@ -16,8 +16,7 @@ import { HttpError } from './http.js';
 import { LiveSource, type Block, type WatchedWorker } from './live.js';
 import { boundedStore } from './bounded.js';
 import { Series, type SeriesPoint } from './series.js';
-import { shownReason } from './reason.js';
-import { evaluate, pausedBy, type Verdict } from './verdict.js';
+import { evaluate, pausedBy, pausedText, type Verdict } from './verdict.js';
 
 export interface DashboardSources {
   store: Store;
@@ -344,8 +343,7 @@ export class DashboardData {
     let why: string | null = null;
     if (status.paused) {
       state = 'paused';
-      const reason = shownReason(status.pauseReason);
-      why = `paused by ${pausedBy(status.pauseReason)}${reason ? `: ${reason}` : ''}`;
+      why = pausedText(status.pauseReason);
     } else if (blockedBy) {
       state = 'blocked';
       why = `blocked: breaker ${blockedBy.dependency} is open until ${new Date(blockedBy.until).toISOString()}`;

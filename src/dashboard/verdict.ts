@@ -58,6 +58,12 @@ const RANK: Record<HealthStatus, number> = { UNKNOWN: 0, HEALTHY: 1, DEGRADED: 2
 const worst = (a: HealthStatus, b: HealthStatus): HealthStatus => (RANK[b] > RANK[a] ? b : a);
 const OPEN = new Set(['open', 'isolated', 'forced_open']);
 
+/** "paused by <who>: <reason>", for a queue or a group. */
+export function pausedText(reason: string | null): string {
+  const shown = shownReason(reason);
+  return `paused by ${pausedBy(reason)}${shown ? `: ${shown}` : ''}`;
+}
+
 /** Who paused a queue, from the reason's prefix (`auth:` by a worker, `dashboard:` or `cli:` by an operator). */
 export function pausedBy(reason: string | null): string {
   if (isAuthPause(reason)) return 'a worker, after an auth failure';
@@ -111,14 +117,14 @@ export function evaluate(input: VerdictInput): Verdict {
       const status: HealthStatus = isAuthPause(q.pauseReason) ? 'UNHEALTHY' : 'DEGRADED';
       own.push({
         status,
-        text: `paused by ${pausedBy(q.pauseReason)}${shownReason(q.pauseReason) ? `: ${shownReason(q.pauseReason)}` : ''}`,
+        text: pausedText(q.pauseReason),
       });
     }
     for (const g of q.pausedGroups ?? []) {
       if (!isAuthPause(g.reason)) continue;
       own.push({
         status: 'DEGRADED',
-        text: `group ${g.name} paused by ${pausedBy(g.reason)}${shownReason(g.reason) ? `: ${shownReason(g.reason)}` : ''}`,
+        text: `group ${g.name} ${pausedText(g.reason)}`,
       });
     }
     if (q.blockedBy !== null)

@@ -162,6 +162,11 @@ export class StoreError extends BulwarkError {
  */
 export class StoreClosedError extends StoreError {
   readonly storeClosed = true;
+
+  /** @param store the store's kind, named in the message (`sqlite`, `postgres`, `redis`). */
+  constructor(store: string) {
+    super(`[bulwark] [${store}] the store is closed`);
+  }
 }
 
 /** True for the error of a store used after its close (not an `instanceof` check: see isBulwarkError). */

@@ -149,7 +149,7 @@ export class PostgresStore implements Store {
     values: unknown[],
     on: Queryable = this.pool,
   ): Promise<QueryResult<R>> {
-    if (this.closed) throw new StoreClosedError('[bulwark] [postgres] the store is closed');
+    if (this.closed) throw new StoreClosedError('postgres');
     try {
       return await on.query<R>({ name: statement.name, text: statement.text, values, types: TYPES });
     } catch (e) {
@@ -167,7 +167,7 @@ export class PostgresStore implements Store {
   }
 
   async init(): Promise<void> {
-    if (this.closed) throw new StoreClosedError('[bulwark] [postgres] the store is closed');
+    if (this.closed) throw new StoreClosedError('postgres');
     const client = await this.pool.connect().catch((e: unknown) => {
       throw new StoreError(`[bulwark] [postgres ${this.where}] cannot connect: ${coerceError(e).message}`, {
         cause: e,
@@ -446,7 +446,7 @@ export class PostgresStore implements Store {
           : 'created_at DESC, seq DESC';
     const text = `SELECT * FROM ${this.quoted}.jobs WHERE ${where.join(' AND ')} ORDER BY ${order}
       LIMIT ${param(filter.limit ?? 100)} OFFSET ${param(filter.offset ?? 0)}`;
-    if (this.closed) throw new StoreClosedError('[bulwark] [postgres] the store is closed');
+    if (this.closed) throw new StoreClosedError('postgres');
     try {
       const { rows } = await this.pool.query<JobRow>({ text, values, types: TYPES });
       return rows.map(fromRow);
@@ -567,7 +567,7 @@ export class PostgresStore implements Store {
     onDependencyDead: DeadDependency,
     now: number,
   ): Promise<StoredState | null> {
-    if (this.closed) return Promise.reject(new StoreClosedError('[bulwark] [postgres] the store is closed'));
+    if (this.closed) return Promise.reject(new StoreClosedError('postgres'));
     return this.features.completeAfter(
       queue,
       item.id,

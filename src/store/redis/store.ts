@@ -678,7 +678,7 @@ function pushJobArgs(args: Arg[], j: NewJob): void {
   );
 }
 
-const closedError = (): StoreError => new StoreClosedError('[bulwark] [redis] the store is closed');
+const closedError = (): StoreError => new StoreClosedError('redis');
 
 function wrap(op: string, e: unknown, where: string): StoreError {
   if (hasCode(e, 'STORE')) return e as StoreError;

@@ -107,7 +107,7 @@ export class SqliteStore implements Store {
 
   /** @internal The statements, prepared once after migrations. */
   private get s(): ReturnType<SqliteStore['prepare']> {
-    if (this.closed) throw new StoreClosedError('[bulwark] [sqlite] the store is closed');
+    if (this.closed) throw new StoreClosedError('sqlite');
     return (this.prepared ??= this.prepare());
   }
 
@@ -131,7 +131,7 @@ export class SqliteStore implements Store {
   private attempt<R>(tx: (fn: () => unknown) => unknown, fn: () => R): R | Promise<R> {
     // Every call goes through here: after close(), say so (better-sqlite3 says "The database
     // connection is not open" as a TypeError).
-    if (this.closed) throw new StoreClosedError('[bulwark] [sqlite] the store is closed');
+    if (this.closed) throw new StoreClosedError('sqlite');
     try {
       return tx(fn) as R;
     } catch (e) {
@@ -155,7 +155,7 @@ export class SqliteStore implements Store {
       if (left <= 0) break;
       // 1, 2, 4 … 64 ms, jittered so that processes waiting on one lock do not retry in step.
       await sleep(Math.min(left, (1 + Math.random()) * 2 ** Math.min(n, 6)));
-      if (this.closed) throw new StoreClosedError('[bulwark] [sqlite] the store is closed');
+      if (this.closed) throw new StoreClosedError('sqlite');
       try {
         return tx(fn) as R;
       } catch (e) {
