@@ -2,25 +2,15 @@
  * Processes sharing a file: while another process holds the write lock, a store call waits without
  * blocking the event loop (heartbeats and timers keep running), then succeeds once the lock is gone.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { holdLock } from './hold-lock.js';
 import { Queue, isValidationError, sqliteStore } from '../../../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-busy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Another process takes the write lock, says so, holds it for `ms`, then commits and exits. */
-function holdLock(path: string, ms: number): Promise<{ released: Promise<void> }> {
-  const script = `const D = require('better-sqlite3'); const db = new D(process.argv[1]);
-    db.exec('BEGIN IMMEDIATE'); console.log('locked');
-    setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${ms});`;
-  const child = spawn(process.execPath, ['-e', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const released = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return new Promise((resolve) => child.stdout.once('data', () => resolve({ released })));
-}
 
 describe('sqlite: another process holds the lock', () => {
   it('waits for the lock asynchronously: timers keep running, then the write lands', async () => {

@@ -4,27 +4,17 @@
  * failed with a raw SQLITE_BUSY after 5 ms), and a driver error comes out as a StoreError naming the
  * file, classified from its code (a full disk gave a raw SqliteError).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { holdLock } from './hold-lock.js';
 import { Queue, StoreError, sqliteStore } from '../../../src/index.js';
 import { classify } from '../../../src/resilience/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-writes-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Another process takes the write lock, says so, holds it for `ms`, then commits and exits. */
-function holdLock(path: string, ms: number): Promise<{ released: Promise<void> }> {
-  const script = `const D = require('better-sqlite3'); const db = new D(process.argv[1]);
-    db.exec('BEGIN IMMEDIATE'); console.log('locked');
-    setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${ms});`;
-  const child = spawn(process.execPath, ['-e', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const released = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return new Promise((resolve) => child.stdout.once('data', () => resolve({ released })));
-}
 
 describe('sqlite: writes outside a transaction', () => {
   it('progress, resume, throttle and clear wait for another process to let go of the lock', async () => {
