@@ -8,7 +8,8 @@
  * integer explores new inputs) and `BULWARK_PROP_RUNS=<n>` the number of runs.
  */
 import fc from 'fast-check';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { StoreCase } from '../dashboard/stores.js';
 import {
   BulwarkError,
   Queue,
@@ -698,4 +699,31 @@ export class Driver {
 /** A copy of an emitted job as it was at the event (later events mutate the same object). */
 function structuredCopy(job: Job): Job {
   return { ...job, errors: job.errors.map((e) => ({ ...e })) };
+}
+
+/**
+ * The suite's store and Driver for one store case: opened before the suite (then `ready` runs with
+ * them), and closed, with the case's data, after it. A case whose server is missing does nothing.
+ */
+export function driveStore(
+  c: StoreCase,
+  name: string,
+  options: ConstructorParameters<typeof Driver>[2],
+  ready: (store: Store, driver: Driver) => void | Promise<void>,
+): void {
+  let store: Store | undefined;
+  let driver: Driver | undefined;
+  beforeAll(async () => {
+    if (!c.available) return;
+    store = c.create();
+    await store.init();
+    driver = new Driver(store, name, options);
+    await ready(store, driver);
+  });
+  afterAll(async () => {
+    if (!c.available) return;
+    await driver?.close();
+    await store?.close();
+    await c.cleanup();
+  });
 }

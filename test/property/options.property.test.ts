@@ -8,7 +8,7 @@
  */
 import { types } from 'node:util';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AuthError,
   FatalError,
@@ -36,6 +36,7 @@ import {
   text,
   typedOrAccepted,
   type Outcome,
+  driveStore,
 } from './harness.js';
 
 const cases = await storeCases('prop-options');
@@ -115,23 +116,15 @@ describe.each(cases)('options on $name', (c) => {
   let n = 0;
   const fresh = (): string => `opt${n++}`;
 
-  beforeAll(async () => {
-    if (!c.available) return;
-    store = c.create();
-    await store.init();
-    driver = new Driver(store, 'options');
-    q = driver.queue;
+  driveStore(c, 'options', {}, async (s, d) => {
+    store = s;
+    driver = d;
+    q = d.queue;
     // Jobs the options may depend on, completed.
     for (const id of ['done-0', 'done-1']) {
       await q.add(id, { id });
-      await driver.final(id);
+      await d.final(id);
     }
-  });
-  afterAll(async () => {
-    if (!c.available) return;
-    await driver?.close();
-    await store?.close();
-    await c.cleanup();
   });
 
   it.skipIf(!c.available)(

@@ -2,11 +2,11 @@
  * The faults the property tests found, each as its shrunk counterexample, on every store: each of
  * these failed before its fix in src/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuthError, Pipeline, Queue, TransientError, Worker, type Store } from '../../src/index.js';
 import { startServer } from '../../src/server/index.js';
 import { storeCases } from '../dashboard/stores.js';
-import { Driver, expectInputError, fingerprint, isStorable, printable } from './harness.js';
+import { Driver, expectInputError, fingerprint, isStorable, printable, driveStore } from './harness.js';
 
 const cases = await storeCases('prop-regress');
 
@@ -28,20 +28,15 @@ describe.each(cases)('regressions on $name', (c) => {
   let n = 0;
   const queue = (): Queue => new Queue(`regress${n++}`, { store });
 
-  beforeAll(async () => {
-    if (!c.available) return;
-    store = c.create();
-    await store.init();
-    driver = new Driver(store, 'regress-driven', {
-      defaults: { maxAttempts: 2, backoff: { type: 'constant', delayMs: 0 } },
-    });
-  });
-  afterAll(async () => {
-    if (!c.available) return;
-    await driver?.close();
-    await store?.close();
-    await c.cleanup();
-  });
+  driveStore(
+    c,
+    'regress-driven',
+    { defaults: { maxAttempts: 2, backoff: { type: 'constant', delayMs: 0 } } },
+    (s, d) => {
+      store = s;
+      driver = d;
+    },
+  );
 
   it.skipIf(!c.available)(
     'a payload or options object whose getter throws is a ValidationError, not the raw error',

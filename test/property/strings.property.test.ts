@@ -7,11 +7,11 @@
  * different ids are two jobs on every store (no collation, normalization or encoding folds them).
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock, Pipeline, Queue, Worker, type Store } from '../../src/index.js';
 import { storeCases } from '../dashboard/stores.js';
+import type { Driver } from './harness.js';
 import {
-  Driver,
   attempt,
   describeError,
   expectInputError,
@@ -19,6 +19,7 @@ import {
   isStorable,
   params,
   text,
+  driveStore,
 } from './harness.js';
 
 const cases = await storeCases('prop-strings');
@@ -80,18 +81,10 @@ describe.each(cases)('strings on $name', (c) => {
   let q: Queue;
   let seq = 0;
 
-  beforeAll(async () => {
-    if (!c.available) return;
-    store = c.create();
-    await store.init();
-    driver = new Driver(store, 'strings');
-    q = driver.queue;
-  });
-  afterAll(async () => {
-    if (!c.available) return;
-    await driver?.close();
-    await store?.close();
-    await c.cleanup();
+  driveStore(c, 'strings', {}, (s, d) => {
+    store = s;
+    driver = d;
+    q = d.queue;
   });
 
   /** Each operation: how valid text looks, the call, and what an accepted call must read back. */

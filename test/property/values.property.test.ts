@@ -5,7 +5,7 @@
  * Worker, on SQLite, PostgreSQL and Redis.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AuthError,
   DependencyError,
@@ -16,8 +16,8 @@ import {
   type Store,
 } from '../../src/index.js';
 import { storeCases } from '../dashboard/stores.js';
+import type { Driver } from './harness.js';
 import {
-  Driver,
   anyNumber,
   anyValue,
   attempt,
@@ -31,6 +31,7 @@ import {
   text,
   typedOrAccepted,
   type Outcome,
+  driveStore,
 } from './harness.js';
 
 const MAX_PAYLOAD = 1_048_576;
@@ -142,20 +143,15 @@ describe.each(cases)('values on $name', (c) => {
   let driver: Driver;
   let seq = 0;
 
-  beforeAll(async () => {
-    if (!c.available) return;
-    store = c.create();
-    await store.init();
-    driver = new Driver(store, 'values', {
-      defaults: { maxAttempts: 2, backoff: { type: 'constant', delayMs: 0 } },
-    });
-  });
-  afterAll(async () => {
-    if (!c.available) return;
-    await driver?.close();
-    await store?.close();
-    await c.cleanup();
-  });
+  driveStore(
+    c,
+    'values',
+    { defaults: { maxAttempts: 2, backoff: { type: 'constant', delayMs: 0 } } },
+    (s, d) => {
+      store = s;
+      driver = d;
+    },
+  );
 
   it.skipIf(!c.available)(
     'payloads and metadata: refused with a typed error and nothing written, or read back as JSON and run',
