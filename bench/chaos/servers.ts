@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { PrivatePostgres, freePort } from '../../test/helpers/pg-server.js';
+import { PrivatePostgres } from '../../test/helpers/pg-server.js';
+import { freePort } from '../../test/helpers/ports.js';
 import { now } from './protocol.js';
 
-export { freePort, postgresBin } from '../../test/helpers/pg-server.js';
+export { postgresBin } from '../../test/helpers/pg-server.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

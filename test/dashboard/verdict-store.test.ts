@@ -178,7 +178,7 @@ describe.each(groupCases)('paused groups on $name (finding 5)', (c) => {
 describe.skipIf(!hasRedisServer())('a store that does not answer (a stopped redis-server)', () => {
   let redis: OwnRedis;
   beforeAll(async () => {
-    redis = await ownRedis(16300 + (process.pid % 500));
+    redis = await ownRedis();
   }, 20_000);
   afterAll(async () => {
     await redis?.destroy();

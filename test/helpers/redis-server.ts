@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from './ports.js';
 
 export const hasRedisServer = (): boolean =>
   spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -22,7 +23,9 @@ export interface OwnRedis {
   destroy(): Promise<void>;
 }
 
-export async function ownRedis(port: number, extraArgs: string[] = []): Promise<OwnRedis> {
+/** Starts a redis-server of its own, on `port` or (by default) a free one, in a temp dir. */
+export async function ownRedis(wanted?: number, extraArgs: string[] = []): Promise<OwnRedis> {
+  const port = wanted ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-redis-'));
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;

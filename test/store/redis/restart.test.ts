@@ -9,14 +9,13 @@ import { waitFor, sleep } from '../../helpers/wait.js';
 import { hasRedisServer, ownRedis, type OwnRedis } from '../../helpers/redis-server.js';
 
 const JOBS = 2000;
-const PORT = 56379;
 
 describe.skipIf(!hasRedisServer())('redis store: server restart (appendonly, fsync always)', () => {
   let server: OwnRedis;
   let store: RedisStore;
 
   beforeAll(async () => {
-    server = await ownRedis(PORT, ['--appendonly', 'yes', '--appendfsync', 'always']);
+    server = await ownRedis(undefined, ['--appendonly', 'yes', '--appendfsync', 'always']);
     store = redisStore({ url: server.url, prefix: 'restart' });
     await store.init();
   });

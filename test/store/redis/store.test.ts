@@ -149,7 +149,7 @@ describe.skipIf(!shared)('redis store on the shared server', () => {
 describe.skipIf(!hasRedisServer())('redis store against its own server', () => {
   let server: OwnRedis;
   beforeAll(async () => {
-    server = await ownRedis(56380);
+    server = await ownRedis();
   });
   afterAll(async () => {
     await server?.destroy();
@@ -177,7 +177,7 @@ describe.skipIf(!hasRedisServer())('redis store against its own server', () => {
   });
 
   it('a command while the server is down fails with a StoreError instead of waiting for it', async () => {
-    const down = await ownRedis(56382);
+    const down = await ownRedis();
     const store = redisStore({ url: down.url, prefix: 'down' });
     try {
       const queue = new Queue('q', { store });
@@ -221,7 +221,7 @@ describe.skipIf(!hasRedisServer())('redis store against its own server', () => {
   });
 
   it('starts without a warning when CONFIG is refused', async () => {
-    const locked = await ownRedis(56381, ['--rename-command', 'CONFIG', '']);
+    const locked = await ownRedis(undefined, ['--rename-command', 'CONFIG', '']);
     try {
       const warnings: string[] = [];
       const store = redisStore({ url: locked.url, logger: { warn: (_o, msg) => warnings.push(msg ?? '') } });
@@ -260,7 +260,7 @@ describe.skipIf(!hasRedisServer())('redis store against its own server', () => {
   });
 
   it('close() resolves when Redis is unreachable, and fails what was waiting', async () => {
-    const nobody = redisStore({ url: 'redis://127.0.0.1:56399', closeTimeoutMs: 100 });
+    const nobody = redisStore({ url: 'redis://127.0.0.1:1', closeTimeoutMs: 100 });
     await expect(nobody.init()).rejects.toMatchObject({ code: 'STORE' });
     await nobody.close();
 
